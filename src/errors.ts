@@ -1,0 +1,186 @@
+/**
+ * The error taxonomy of node-orchestrator.
+ *
+ * Every error the library raises on purpose is an {@link OrchestratorError} with a stable `code`
+ * string. Codes are the API; messages are for humans and may change. `instanceof` works across
+ * duplicate installs of the package because each class is branded with a `Symbol.for` key and
+ * checks it in `Symbol.hasInstance`.
+ *
+ * @module
+ */
+
+const kBrand = Symbol.for('node-orchestrator.error');
+const kCodeBrand = Symbol.for('node-orchestrator.error.code');
+
+/** Every stable error code the library raises. */
+export const ErrorCodes = {
+  ABORTED: 'ERR_ABORTED',
+  CLOSED: 'ERR_CLOSED',
+  QUEUE_FULL: 'ERR_QUEUE_FULL',
+  TASK_TIMEOUT: 'ERR_TASK_TIMEOUT',
+  TASK_FAILED: 'ERR_TASK_FAILED',
+  UNKNOWN_TASK: 'ERR_UNKNOWN_TASK',
+  WORKER_CRASHED: 'ERR_WORKER_CRASHED',
+  WORKER_NOT_FOUND: 'ERR_WORKER_NOT_FOUND',
+  DATA_CLONE: 'ERR_DATA_CLONE',
+  INVALID_CONFIG: 'ERR_INVALID_CONFIG',
+} as const;
+
+/** The union of every code in {@link ErrorCodes}. */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Options every {@link OrchestratorError} accepts. */
+export interface OrchestratorErrorOptions {
+  /** The underlying error, kept on `error.cause`. */
+  cause?: unknown;
+}
+
+/**
+ * The base class of every error the library raises on purpose.
+ *
+ * @example
+ * ```ts
+ * try { await orchestrator.run('tokenize', text); }
+ * catch (error) { if (error instanceof OrchestratorError && error.code === 'ERR_QUEUE_FULL') retryLater(); }
+ * ```
+ */
+export class OrchestratorError extends Error {
+  /** The stable, machine-readable identity of the error. */
+  readonly code: ErrorCode;
+
+  /**
+   * @param code - the stable code.
+   * @param message - a human-readable message that names the field or task involved.
+   * @param options - `cause`.
+   */
+  constructor(code: ErrorCode, message: string, options?: OrchestratorErrorOptions) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, kBrand, { value: true });
+    Object.defineProperty(this, kCodeBrand, { value: code });
+  }
+
+  override get name(): string {
+    return 'OrchestratorError';
+  }
+
+  /** Branded check so that errors from another copy of the package still match. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isBranded(value, undefined);
+  }
+}
+
+function isBranded(value: unknown, code: ErrorCode | undefined): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<symbol, unknown>;
+  if (record[kBrand] !== true) return false;
+  return code === undefined || record[kCodeBrand] === code;
+}
+
+/**
+ * Declares a subclass that matches by code across package copies.
+ * @internal
+ */
+function codedError<C extends ErrorCode>(code: C, name: string, defaultMessage: string) {
+  return class extends OrchestratorError {
+    declare readonly code: C;
+    constructor(message: string = defaultMessage, options?: OrchestratorErrorOptions) {
+      super(code, message, options);
+    }
+    override get name(): string {
+      return name;
+    }
+    static override [Symbol.hasInstance](value: unknown): boolean {
+      return isBranded(value, code);
+    }
+  };
+}
+
+/** Work was cancelled: by `close()`, by a failed {@link TaskGroup}, or by the library itself. Code `ERR_ABORTED`. */
+export class AbortedError extends codedError(
+  ErrorCodes.ABORTED,
+  'AbortedError',
+  'The operation was aborted',
+) {}
+
+/** The orchestrator is closing or closed and accepts no new work. Code `ERR_CLOSED`. */
+export class ClosedError extends codedError(ErrorCodes.CLOSED, 'ClosedError', 'The orchestrator is closed') {}
+
+/** The waiting queue is at `maxQueue`; the submission was shed. Code `ERR_QUEUE_FULL`. */
+export class QueueFullError extends codedError(
+  ErrorCodes.QUEUE_FULL,
+  'QueueFullError',
+  'The queue is full',
+) {}
+
+/** A run's `timeoutMs` passed (queue time included). Code `ERR_TASK_TIMEOUT`. */
+export class TaskTimeoutError extends codedError(
+  ErrorCodes.TASK_TIMEOUT,
+  'TaskTimeoutError',
+  'The task timed out',
+) {}
+
+/**
+ * A task threw inside the worker. `message` and `stack` are the worker's own; `taskName` names the
+ * task and `remoteCode` keeps the thrown error's own `code`, if it had one. Code `ERR_TASK_FAILED`.
+ */
+export class TaskFailedError extends codedError(
+  ErrorCodes.TASK_FAILED,
+  'TaskFailedError',
+  'The task failed',
+) {
+  /** The task that threw. */
+  taskName = '';
+  /** The `name` of the error thrown in the worker (e.g. `TypeError`). */
+  remoteName = 'Error';
+  /** The `code` of the error thrown in the worker, when it had a string code. */
+  remoteCode: string | undefined;
+}
+
+/** The worker module does not export the requested task. Code `ERR_UNKNOWN_TASK`. */
+export class UnknownTaskError extends codedError(
+  ErrorCodes.UNKNOWN_TASK,
+  'UnknownTaskError',
+  'Unknown task',
+) {}
+
+/** The worker thread running the task died (exit, uncaught error, resource limits). Code `ERR_WORKER_CRASHED`. */
+export class WorkerCrashedError extends codedError(
+  ErrorCodes.WORKER_CRASHED,
+  'WorkerCrashedError',
+  'The worker running the task crashed',
+) {}
+
+/** The worker module given to the orchestrator does not exist. Code `ERR_WORKER_NOT_FOUND`. */
+export class WorkerNotFoundError extends codedError(
+  ErrorCodes.WORKER_NOT_FOUND,
+  'WorkerNotFoundError',
+  'The worker module was not found',
+) {}
+
+/** A task's input or output cannot be structured-cloned. Code `ERR_DATA_CLONE`. */
+export class DataCloneError extends codedError(
+  ErrorCodes.DATA_CLONE,
+  'DataCloneError',
+  'The value cannot be structured-cloned',
+) {}
+
+/** A configuration object has one or more invalid fields; the message names each. Code `ERR_INVALID_CONFIG`. */
+export class InvalidConfigError extends codedError(
+  ErrorCodes.INVALID_CONFIG,
+  'InvalidConfigError',
+  'Invalid configuration',
+) {
+  /** One entry per bad field: the field, the value given, and what was expected. */
+  issues: readonly ConfigIssue[] = [];
+}
+
+/** One invalid field of a configuration object. */
+export interface ConfigIssue {
+  /** The field's name, e.g. `minLimit`. */
+  readonly field: string;
+  /** The value that was given. */
+  readonly value: unknown;
+  /** What was expected, e.g. `an integer >= 1`. */
+  readonly expected: string;
+}

@@ -1,0 +1,21 @@
+/**
+ * node-orchestrator: the main-thread API.
+ *
+ * This file only re-exports; each concept lives in its own module under src/.
+ * @module
+ */
+export {
+  OrchestratorError,
+  AbortedError,
+  ClosedError,
+  QueueFullError,
+  TaskTimeoutError,
+  TaskFailedError,
+  UnknownTaskError,
+  WorkerCrashedError,
+  WorkerNotFoundError,
+  DataCloneError,
+  InvalidConfigError,
+  ErrorCodes,
+} from './errors.js';
+export type { ErrorCode, ConfigIssue, OrchestratorErrorOptions } from './errors.js';

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import * as api from 'node-orchestrator';
+
+type ErrorClass = new (message?: string, options?: { cause?: unknown }) => api.OrchestratorError;
+
+const classes = Object.entries(api as Record<string, unknown>).filter(
+  (entry): entry is [string, ErrorClass] =>
+    typeof entry[1] === 'function' &&
+    Object.prototype.isPrototypeOf.call(
+      api.OrchestratorError.prototype,
+      (entry[1] as ErrorClass).prototype,
+    ) &&
+    entry[0] !== 'OrchestratorError',
+);
+
+describe('error taxonomy', () => {
+  it('exports one class per stable code, each with its own code and name', () => {
+    const codes = classes.map(([, Class]) => new Class().code).sort();
+    expect(codes).toEqual(Object.values(api.ErrorCodes).sort());
+    for (const [exportName, Class] of classes) {
+      const error = new Class('boom');
+      expect(error.name).toBe(exportName);
+      expect(error.message).toBe('boom');
+      expect(error).toBeInstanceOf(api.OrchestratorError);
+      expect(error).toBeInstanceOf(Error);
+    }
+  });
+
+  it('matches instanceof by code, so an error from another copy of the package still matches', () => {
+    const foreign = new api.QueueFullError();
+    expect(foreign).toBeInstanceOf(api.QueueFullError);
+    expect(foreign).not.toBeInstanceOf(api.ClosedError);
+    expect({ code: 'ERR_QUEUE_FULL' }).not.toBeInstanceOf(api.QueueFullError);
+  });
+
+  it('keeps the cause', () => {
+    const cause = new Error('root');
+    expect(new api.AbortedError('stopped', { cause }).cause).toBe(cause);
+  });
+});
