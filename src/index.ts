@@ -19,3 +19,6 @@ export {
   ErrorCodes,
 } from './errors.js';
 export type { ErrorCode, ConfigIssue, OrchestratorErrorOptions } from './errors.js';
+export { AdaptiveLimiter } from './limiter/adaptive-limiter.js';
+export type { AdaptiveLimiterOptions, AcquireOptions } from './limiter/adaptive-limiter.js';
+export { Permit } from './limiter/permit.js';
