@@ -1,0 +1,84 @@
+/**
+ * The module every pool thread runs (Piscina's `filename`). It loads the user's worker module
+ * once, opens the control channel to the main thread, and runs tasks by export name. A task's
+ * own throw is returned as a value, so Piscina rejects only for infrastructure failures.
+ * @internal
+ * @module
+ */
+import { MessageChannel, parentPort } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import Piscina from 'piscina';
+import { isTask, isTransfer } from '../worker/define-task.js';
+import { AbortBook } from '../worker/task-context.js';
+import {
+  kControlHello,
+  type RunnerData,
+  type SerializedError,
+  type TaskRequest,
+  type TaskResponse,
+} from './protocol.js';
+
+const { module: moduleUrl } = Piscina.workerData as RunnerData;
+const userModule = (await import(moduleUrl)) as Record<string, unknown>;
+const taskNames = Object.keys(userModule).filter((name) => isTask(userModule[name]));
+
+const channel = new MessageChannel();
+const book = new AbortBook(channel.port1);
+parentPort?.postMessage({ [kControlHello]: true, port: channel.port2 }, [channel.port2]);
+
+/** Runs one task and answers with its value or its error. */
+export default async function runTask(request: TaskRequest): Promise<unknown> {
+  const fn = userModule[request.task];
+  if (!isTask(fn)) return unknownTask(request.task, fn);
+  const context = book.open(request.id, request.task);
+  const started = performance.now();
+  try {
+    const result: unknown = await fn(request.input, context);
+    return respond(result, performance.now() - started);
+  } catch (error) {
+    return { error: serializeError(error), durationMs: performance.now() - started } satisfies TaskResponse;
+  } finally {
+    book.close(request.id);
+  }
+}
+
+function respond(result: unknown, durationMs: number): unknown {
+  if (!isTransfer(result)) return { value: result, durationMs } satisfies TaskResponse;
+  const response: TaskResponse = { value: result.value, durationMs };
+  // Piscina moves whatever object carries its two public symbols and was passed through move().
+  return Piscina.move({
+    [Symbol.for('Piscina.transferable')]: result.transferList,
+    [Symbol.for('Piscina.valueOf')]: response,
+  } as never);
+}
+
+function unknownTask(name: string, found: unknown): TaskResponse {
+  const hint =
+    typeof found === 'function'
+      ? `"${name}" is exported but not wrapped with defineTask()`
+      : `the module exports no task "${name}"`;
+  return {
+    error: {
+      name: 'UnknownTaskError',
+      message: `Unknown task "${name}": ${hint}; its tasks are: ${taskNames.join(', ') || '(none)'}`,
+      stack: undefined,
+      code: undefined,
+      kind: 'unknown-task',
+      exports: taskNames,
+    },
+    durationMs: 0,
+  };
+}
+
+function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      stack: error.stack,
+      code: typeof code === 'string' ? code : undefined,
+    };
+  }
+  return { name: 'Error', message: String(error), stack: undefined, code: undefined };
+}

@@ -1,0 +1,80 @@
+import type { TransferListItem } from 'node:worker_threads';
+import { kTaskBrand, kTransferBrand } from '../pool/protocol.js';
+import type { TaskContext } from './task-context.js';
+
+/** A task body: takes the input and a {@link TaskContext}, returns the output (sync or async). */
+export type TaskFunction<I, O> = (input: I, ctx: TaskContext) => O | Promise<O>;
+
+/** A task function marked by {@link defineTask}; callable directly (handy in unit tests). */
+export type Task<I, O> = TaskFunction<I, O> & { readonly [kTaskBrand]: true };
+
+/**
+ * Declares a task. Export the result under the name callers will use with
+ * `orchestrator.run(name, input)`.
+ *
+ * @param fn - the task body; a throw (or rejection) fails only this run, with the error's
+ *   message, stack and `code` carried to the main thread.
+ * @returns the same function, marked as a task.
+ * @throws TypeError if `fn` is not a function.
+ * @example
+ * ```ts
+ * // workers/text.ts
+ * import { defineTask } from 'node-orchestrator/worker';
+ * export const wordCount = defineTask((text: string, ctx) => {
+ *   ctx.throwIfAborted();
+ *   return text.split(/\s+/).length;
+ * });
+ * ```
+ */
+export function defineTask<I, O>(fn: TaskFunction<I, O>): Task<I, O> {
+  if (typeof fn !== 'function')
+    throw new TypeError(`defineTask(fn): fn must be a function, got ${typeof fn}`);
+  Object.defineProperty(fn, kTaskBrand, { value: true });
+  return fn as Task<I, O>;
+}
+
+/** A result whose listed buffers move to the main thread instead of being copied. */
+export interface Transfer<T> {
+  readonly [kTransferBrand]: true;
+  readonly value: T;
+  readonly transferList: readonly TransferListItem[];
+}
+
+/** The value a task's output resolves to on the main thread: {@link Transfer}s unwrapped. */
+export type Output<O> = O extends Transfer<infer T> ? T : O;
+
+/**
+ * Marks a task's result so that the given buffers are transferred (moved, zero-copy) to the
+ * main thread. The buffers become unusable in the worker afterwards.
+ *
+ * @param value - the result; may contain the buffers anywhere inside it.
+ * @param transferList - the ArrayBuffers (or typed arrays, whose buffers are taken) to move.
+ * @returns a marked result to return from the task.
+ * @example
+ * ```ts
+ * export const normalize = defineTask((pixels: Uint8Array) => {
+ *   const tensor = new Float32Array(pixels.length);
+ *   for (let i = 0; i < pixels.length; i++) tensor[i] = pixels[i]! / 255;
+ *   return transfer(tensor, [tensor.buffer]);
+ * });
+ * ```
+ */
+export function transfer<T>(
+  value: T,
+  transferList: readonly (TransferListItem | ArrayBufferView)[],
+): Transfer<T> {
+  const list = transferList.map(
+    (item) => (ArrayBuffer.isView(item) ? item.buffer : item) as TransferListItem,
+  );
+  return { [kTransferBrand]: true, value, transferList: list };
+}
+
+/** @internal */
+export function isTransfer(value: unknown): value is Transfer<unknown> {
+  return typeof value === 'object' && value !== null && kTransferBrand in value;
+}
+
+/** @internal */
+export function isTask(value: unknown): value is Task<unknown, unknown> {
+  return typeof value === 'function' && kTaskBrand in value;
+}

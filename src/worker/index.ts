@@ -1,0 +1,7 @@
+/**
+ * node-orchestrator/worker: what worker modules import.
+ * @module
+ */
+export { defineTask, transfer } from './define-task.js';
+export type { Task, TaskFunction, Transfer, Output } from './define-task.js';
+export type { TaskContext } from './task-context.js';

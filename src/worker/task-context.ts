@@ -1,0 +1,128 @@
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { ControlMessage } from '../pool/protocol.js';
+
+/**
+ * What a task receives besides its input: the task's name and its cancellation state.
+ *
+ * `signal` is a real AbortSignal, aborted when the main thread cancels the run (its signal,
+ * its timeout, its group, or `close()`). An async task sees it whenever it yields to the event
+ * loop. A synchronous CPU-bound loop never yields, so it calls {@link throwIfAborted} (or reads
+ * {@link aborted}) now and then: that polls the control port directly.
+ */
+export interface TaskContext {
+  /** The export being run. */
+  readonly taskName: string;
+  /** Aborted when the run is cancelled; `reason` says why. */
+  readonly signal: AbortSignal;
+  /** Whether the run has been cancelled; polls the main thread's control messages first. */
+  readonly aborted: boolean;
+  /**
+   * Throws the abort reason if the run has been cancelled. Cheap enough for a tight loop
+   * (one non-blocking port poll, about a microsecond); call it every few milliseconds of work.
+   */
+  throwIfAborted(): void;
+}
+
+/** @internal The reason given to a task's signal; the main thread rejects the run itself. */
+export function cancelledReason(): Error {
+  const error = new Error('The run was cancelled by the main thread');
+  error.name = 'AbortError';
+  return error;
+}
+
+/**
+ * Tracks which task ids running on this thread have been aborted, fed by the control port.
+ * @internal
+ */
+export class AbortBook {
+  readonly #port: MessagePort;
+  readonly #running = new Map<number, RunningTask>();
+  /** Aborts that arrived before their task started here (or for tasks on other threads). */
+  readonly #early = new Set<number>();
+
+  constructor(port: MessagePort) {
+    this.#port = port;
+    port.on('message', (message: ControlMessage) => {
+      this.#apply(message);
+    });
+    // Runner threads stay alive because of Piscina, never because of this port.
+    port.unref();
+  }
+
+  /** Registers a task about to run and returns its context. */
+  open(id: number, taskName: string): RunningTask {
+    const task = new RunningTask(this, taskName);
+    this.#running.set(id, task);
+    if (this.#early.delete(id)) task.abort();
+    return task;
+  }
+
+  /** Forgets a finished task. */
+  close(id: number): void {
+    this.#running.delete(id);
+  }
+
+  /** Drains control messages that arrived while the thread was busy. */
+  poll(): void {
+    let entry: { message: ControlMessage } | undefined;
+    while (
+      (entry = receiveMessageOnPort(this.#port) as { message: ControlMessage } | undefined) !== undefined
+    ) {
+      this.#apply(entry.message);
+    }
+  }
+
+  #apply(message: ControlMessage): void {
+    const task = this.#running.get(message.abort);
+    if (task !== undefined) {
+      task.abort();
+      return;
+    }
+    // Aborts are broadcast to every thread, so most name tasks that never run here; keep a
+    // bounded memory of them in case the task's own message is still on its way.
+    this.#early.add(message.abort);
+    if (this.#early.size > EARLY_ABORT_MEMORY) {
+      const oldest = this.#early.values().next().value as number;
+      this.#early.delete(oldest);
+    }
+  }
+}
+
+const EARLY_ABORT_MEMORY = 4096;
+
+/** @internal The context of one running task. */
+export class RunningTask implements TaskContext {
+  readonly #book: AbortBook;
+  #aborted = false;
+  #controller: AbortController | undefined;
+
+  constructor(
+    book: AbortBook,
+    readonly taskName: string,
+  ) {
+    this.#book = book;
+  }
+
+  get signal(): AbortSignal {
+    // Created on first use: most tasks never look at it, and an AbortController is not free.
+    this.#controller ??= new AbortController();
+    if (this.#aborted && !this.#controller.signal.aborted) this.#controller.abort(cancelledReason());
+    return this.#controller.signal;
+  }
+
+  get aborted(): boolean {
+    if (!this.#aborted) this.#book.poll();
+    return this.#aborted;
+  }
+
+  throwIfAborted(): void {
+    if (this.aborted) throw (this.signal.reason as Error | undefined) ?? cancelledReason();
+  }
+
+  /** Marks the task aborted and fires its signal. */
+  abort(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#controller?.abort(cancelledReason());
+  }
+}
