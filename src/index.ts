@@ -22,3 +22,14 @@ export type { ErrorCode, ConfigIssue, OrchestratorErrorOptions } from './errors.
 export { AdaptiveLimiter } from './limiter/adaptive-limiter.js';
 export type { AdaptiveLimiterOptions, AcquireOptions } from './limiter/adaptive-limiter.js';
 export { Permit } from './limiter/permit.js';
+export { Orchestrator } from './orchestrator/orchestrator.js';
+export type {
+  OrchestratorOptions,
+  RunOptions,
+  TaskMap,
+  TaskName,
+  TaskInput,
+  TaskOutput,
+} from './orchestrator/orchestrator.js';
+export type { ExecutionOptions } from './orchestrator/options.js';
+export type { ResourceLimitsOption } from './orchestrator/engine.js';

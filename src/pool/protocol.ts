@@ -10,6 +10,11 @@ import type { MessagePort } from 'node:worker_threads';
 export interface RunnerData {
   /** File URL of the user's worker module. */
   readonly module: string;
+  /**
+   * One Int32 the main thread bumps after posting aborts. A runner polls its control port only
+   * when the counter moved, so checking for cancellation costs one atomic load.
+   */
+  readonly abortEpoch: SharedArrayBuffer;
 }
 
 /** One task, as Piscina hands it to the runner. */

@@ -18,28 +18,62 @@ import {
   type TaskResponse,
 } from './protocol.js';
 
-const { module: moduleUrl } = Piscina.workerData as RunnerData;
+const { module: moduleUrl, abortEpoch } = Piscina.workerData as RunnerData;
 const userModule = (await import(moduleUrl)) as Record<string, unknown>;
 const taskNames = Object.keys(userModule).filter((name) => isTask(userModule[name]));
 
 const channel = new MessageChannel();
-const book = new AbortBook(channel.port1);
+const book = new AbortBook(channel.port1, abortEpoch);
 parentPort?.postMessage({ [kControlHello]: true, port: channel.port2 }, [channel.port2]);
 
-/** Runs one task and answers with its value or its error. */
-export default async function runTask(request: TaskRequest): Promise<unknown> {
+/**
+ * Runs one task and answers with its value or its error. Synchronous tasks are answered
+ * synchronously: no promise is created on the way unless the task itself returns one.
+ */
+export default function runTask(request: TaskRequest): unknown {
   const fn = userModule[request.task];
   if (!isTask(fn)) return unknownTask(request.task, fn);
+  book.sync();
+  if (book.abortedBeforeStart(request.id)) return notStarted();
   const context = book.open(request.id, request.task);
   const started = performance.now();
+  let result: unknown;
   try {
-    const result: unknown = await fn(request.input, context);
-    return respond(result, performance.now() - started);
+    result = fn(request.input, context);
   } catch (error) {
-    return { error: serializeError(error), durationMs: performance.now() - started } satisfies TaskResponse;
-  } finally {
     book.close(request.id);
+    return failed(error, started);
   }
+  if (!isThenable(result)) {
+    book.close(request.id);
+    return respond(result, performance.now() - started);
+  }
+  return Promise.resolve(result).then(
+    (value) => {
+      book.close(request.id);
+      return respond(value, performance.now() - started);
+    },
+    (error: unknown) => {
+      book.close(request.id);
+      return failed(error, started);
+    },
+  );
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function failed(error: unknown, started: number): TaskResponse {
+  return { error: serializeError(error), durationMs: performance.now() - started };
+}
+
+/** The answer for a task cancelled before it started: the main thread settles it as cancelled. */
+function notStarted(): TaskResponse {
+  return {
+    error: { name: 'AbortError', message: 'Cancelled before it started', stack: undefined, code: undefined },
+    durationMs: 0,
+  };
 }
 
 function respond(result: unknown, durationMs: number): unknown {

@@ -18,7 +18,7 @@ export interface TaskContext {
   readonly aborted: boolean;
   /**
    * Throws the abort reason if the run has been cancelled. Cheap enough for a tight loop
-   * (one non-blocking port poll, about a microsecond); call it every few milliseconds of work.
+   * (an atomic load; the port is polled only after an abort was posted); call it every few milliseconds of work.
    */
   throwIfAborted(): void;
 }
@@ -36,12 +36,15 @@ export function cancelledReason(): Error {
  */
 export class AbortBook {
   readonly #port: MessagePort;
+  readonly #epoch: Int32Array;
+  #seenEpoch = 0;
   readonly #running = new Map<number, RunningTask>();
   /** Aborts that arrived before their task started here (or for tasks on other threads). */
   readonly #early = new Set<number>();
 
-  constructor(port: MessagePort) {
+  constructor(port: MessagePort, epoch: SharedArrayBuffer) {
     this.#port = port;
+    this.#epoch = new Int32Array(epoch);
     port.on('message', (message: ControlMessage) => {
       this.#apply(message);
     });
@@ -60,6 +63,19 @@ export class AbortBook {
   /** Forgets a finished task. */
   close(id: number): void {
     this.#running.delete(id);
+  }
+
+  /** Drains the control port if the main thread has posted aborts since the last look. */
+  sync(): void {
+    const epoch = Atomics.load(this.#epoch, 0);
+    if (epoch === this.#seenEpoch) return;
+    this.#seenEpoch = epoch;
+    this.poll();
+  }
+
+  /** Whether an abort for a task that has not started here yet has arrived. */
+  abortedBeforeStart(id: number): boolean {
+    return this.#early.has(id);
   }
 
   /** Drains control messages that arrived while the thread was busy. */
@@ -111,7 +127,7 @@ export class RunningTask implements TaskContext {
   }
 
   get aborted(): boolean {
-    if (!this.#aborted) this.#book.poll();
+    if (!this.#aborted) this.#book.sync();
     return this.#aborted;
   }
 

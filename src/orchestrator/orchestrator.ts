@@ -1,0 +1,204 @@
+import { EventEmitter } from 'node:events';
+import type { TransferListItem } from 'node:worker_threads';
+import { AbortedError, ClosedError } from '../errors.js';
+import { assertFinite, assertInteger, assertOptionalSignal, describe } from '../internal/validate.js';
+import type { Output, Task } from '../worker/define-task.js';
+import { Engine } from './engine.js';
+import { resolveExecution, type ExecutionOptions } from './options.js';
+
+/** Options of {@link Orchestrator}. */
+export type OrchestratorOptions = ExecutionOptions;
+
+/** Options of {@link Orchestrator.run}. */
+export interface RunOptions {
+  /** Aborting it cancels the run: a queued run leaves the queue, a running one is told to stop. */
+  signal?: AbortSignal | undefined;
+  /** Higher numbers are admitted first. @default 0 */
+  priority?: number | undefined;
+  /** A deadline counted from submission (queue time included); the run then rejects with ERR_TASK_TIMEOUT. */
+  timeoutMs?: number | undefined;
+  /** ArrayBuffers (or typed arrays) in the input to move to the worker instead of copying. */
+  transferList?: readonly (TransferListItem | ArrayBufferView)[] | undefined;
+  /** Marks a run that needs the GPU; its queue time counts as GPU wait. @default false */
+  gpu?: boolean | undefined;
+}
+
+/** The shape of a worker module's tasks, for typing `run`: e.g. `Orchestrator<typeof import('./worker.js')>`. */
+export type TaskMap = Record<string, unknown>;
+
+/** The export names of a worker module that are tasks. */
+export type TaskName<M extends TaskMap> = {
+  [K in keyof M]: M[K] extends Task<never, unknown> ? K : never;
+}[keyof M] &
+  string;
+
+/** The input type of task `K`. */
+export type TaskInput<M extends TaskMap, K extends keyof M> =
+  M[K] extends Task<infer I, unknown> ? I : unknown;
+
+/** The resolved output type of task `K`. */
+export type TaskOutput<M extends TaskMap, K extends keyof M> =
+  M[K] extends Task<never, infer O> ? Output<Awaited<O>> : unknown;
+
+/**
+ * Runs the named tasks of one worker module in a Piscina pool behind an adaptive limiter.
+ *
+ * Every run passes the limiter before it reaches Piscina, so at most `limit` tasks run at once;
+ * one more per running task may be staged in Piscina's queue so a thread never idles between
+ * tasks. The pool starts threads on demand up to the current `limit` (at most `maxLimit`), keeps
+ * at least `minLimit`, and retires threads idle for `idleTimeoutMs`, so after the limit shrinks
+ * the surplus threads go.
+ *
+ * Guarantees: every run settles exactly once; every slot is returned exactly once; a run that
+ * is cancelled settles only once its task has stopped (it stopped itself, or its thread was
+ * terminated `cancelGraceMs` after the cancel); after `close()` resolves, no thread, timer or port
+ * is left, so the process can exit.
+ *
+ * @example
+ * ```ts
+ * const orchestrator = new Orchestrator({ worker: new URL('./tasks.js', import.meta.url), maxLimit: 8 });
+ * const ids = await orchestrator.run('tokenize', { text: 'hello world' }, { timeoutMs: 5000 });
+ * await orchestrator.close();
+ * ```
+ */
+export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
+  readonly #engine: Engine;
+  readonly #closeTimeoutMs: number;
+  #accepting = true;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * @param options - see {@link OrchestratorOptions}.
+   * @throws InvalidConfigError naming every bad option and its value.
+   * @throws WorkerNotFoundError if the worker module does not exist.
+   */
+  constructor(options: OrchestratorOptions) {
+    super();
+    if (typeof options !== 'object' || (options as unknown) === null) {
+      throw new TypeError(`options must be an object, got ${describe(options)}`);
+    }
+    const settings = resolveExecution(options);
+    this.#closeTimeoutMs = settings.closeTimeoutMs;
+    this.#engine = new Engine(settings);
+  }
+
+  /** The concurrency limit now in force. */
+  get limit(): number {
+    return this.#engine.limit;
+  }
+
+  /** Runs admitted to the pool: up to `limit` running plus up to `limit` staged behind them. */
+  get inFlight(): number {
+    return this.#engine.inFlight;
+  }
+
+  /** Runs waiting for a slot. */
+  get queued(): number {
+    return this.#engine.queued;
+  }
+
+  /** Threads the pool has now. */
+  get threads(): number {
+    return this.#engine.pool.threads.length;
+  }
+
+  /** False once `close()` has been called. */
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /**
+   * Sets the concurrency limit by hand, clamped to [minLimit, maxLimit].
+   * @returns the limit now in force.
+   * @throws RangeError if `limit` is not an integer.
+   */
+  resize(limit: number): number {
+    if (typeof limit !== 'number' || !Number.isInteger(limit)) {
+      throw new RangeError(`limit must be an integer, got ${describe(limit)}`);
+    }
+    return this.#engine.resize(limit);
+  }
+
+  /**
+   * Runs one task in the pool.
+   * @param task - the export name of the task in the worker module.
+   * @param input - its input; structured-cloned (or moved, with `transferList`).
+   * @param options - signal, priority, timeoutMs, transferList, gpu.
+   * @returns the task's output. Rejects with ERR_TASK_FAILED (the task threw), ERR_UNKNOWN_TASK,
+   *   ERR_WORKER_CRASHED, ERR_TASK_TIMEOUT, ERR_QUEUE_FULL, ERR_CLOSED, ERR_DATA_CLONE, ERR_ABORTED
+   *   (close() or a failed group cancelled it), or the signal's reason.
+   */
+  run<K extends TaskName<M>>(
+    task: K,
+    input: TaskInput<M, K>,
+    options?: RunOptions,
+  ): Promise<TaskOutput<M, K>>;
+  run(task: string, input: unknown, options: RunOptions = {}): Promise<unknown> {
+    return this.submit(task, input, options, undefined);
+  }
+
+  /** @internal Submits with an extra scope signal (the group a go() function runs in). */
+  submit(
+    task: string,
+    input: unknown,
+    options: RunOptions,
+    scopeSignal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    if (!this.#accepting)
+      return Promise.reject(new ClosedError(`The orchestrator is closed; task "${task}" was refused`));
+    try {
+      checkRun(task, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { signal, priority = 0, timeoutMs, transferList, gpu = false } = options;
+    return this.#engine.submit(
+      { task, input, signal, scopeSignal, timeoutMs, gpu, transferList: transferList?.map(toTransferable) },
+      priority,
+    );
+  }
+
+  /**
+   * Stops accepting work, lets accepted work finish within `closeTimeoutMs`, then cancels what is
+   * left (ERR_ABORTED), terminates the pool and releases every handle. Idempotent: every call
+   * returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(): Promise<void> {
+    this.#accepting = false;
+    const engine = this.#engine;
+    if (!(await engine.drain(this.#closeTimeoutMs))) {
+      engine.cancelAll(new AbortedError('The orchestrator closed before the task finished'));
+      await engine.drain(Number.POSITIVE_INFINITY);
+    }
+    await engine.destroy();
+  }
+}
+
+function checkRun(task: unknown, options: RunOptions): void {
+  if (typeof task !== 'string' || task.length === 0) {
+    throw new TypeError(`task must be a non-empty string, got ${describe(task)}`);
+  }
+  if (typeof options !== 'object' || (options as unknown) === null) {
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  }
+  assertOptionalSignal('signal', options.signal);
+  if (options.priority !== undefined) assertFinite('priority', options.priority);
+  if (options.timeoutMs !== undefined) assertInteger('timeoutMs', options.timeoutMs, 1);
+  if (options.transferList !== undefined && !Array.isArray(options.transferList)) {
+    throw new TypeError(`transferList must be an array, got ${describe(options.transferList)}`);
+  }
+}
+
+function toTransferable(item: TransferListItem | ArrayBufferView): TransferListItem {
+  return ArrayBuffer.isView(item) ? (item.buffer as ArrayBuffer) : item;
+}
