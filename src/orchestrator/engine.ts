@@ -75,6 +75,8 @@ export class Engine implements RunHost {
   readonly #maxLimit: number;
   #limit: number;
   readonly #live = new Set<TaskRun>();
+  /** Runs told to stop and not yet settled: a thread whose port arrives late is told too. */
+  readonly #stopping = new Set<number>();
   #nextId = 1;
   #observer: RunObserver | undefined;
   #drained: (() => void) | undefined;
@@ -196,6 +198,7 @@ export class Engine implements RunHost {
   }
 
   broadcastAbort(id: number): void {
+    this.#stopping.add(id);
     const message: ControlMessage = { abort: id };
     for (const port of this.#ports) port.postMessage(message);
     // Bumped after posting, so a runner that sees the new epoch finds the messages in its port.
@@ -204,6 +207,7 @@ export class Engine implements RunHost {
 
   settled(run: TaskRun, outcome: RunOutcome, error: unknown): void {
     this.#live.delete(run);
+    this.#stopping.delete(run.request.id);
     this.#observer?.(run, outcome, error);
     if (this.#live.size === 0) this.#drained?.();
   }
@@ -252,6 +256,11 @@ export class Engine implements RunHost {
 
   #adoptPort(port: MessagePort): void {
     this.#ports.add(port);
+    // A new thread may already be running a task that was cancelled before its port got here.
+    if (this.#stopping.size > 0) {
+      for (const id of this.#stopping) port.postMessage({ abort: id } satisfies ControlMessage);
+      Atomics.add(this.#abortEpoch, 0, 1);
+    }
     port.once('close', () => this.#ports.delete(port));
     // The pool keeps the process alive while it has work; the control port never should.
     port.unref();

@@ -27,10 +27,12 @@ export interface RunOptions {
 export type TaskMap = Record<string, unknown>;
 
 /** The export names of a worker module that are tasks. */
-export type TaskName<M extends TaskMap> = {
-  [K in keyof M]: M[K] extends Task<never, unknown> ? K : never;
-}[keyof M] &
-  string;
+export type TaskName<M extends TaskMap> = string extends keyof M
+  ? string
+  : {
+      [K in keyof M]: M[K] extends Task<never, unknown> ? K : never;
+    }[keyof M] &
+      string;
 
 /** The input type of task `K`. */
 export type TaskInput<M extends TaskMap, K extends keyof M> =

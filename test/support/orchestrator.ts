@@ -1,0 +1,20 @@
+import { Orchestrator, type OrchestratorOptions } from 'node-orchestrator';
+
+/** The fixture worker module every orchestrator test runs. */
+export const fixtureWorker = new URL('../fixtures/tasks.mjs', import.meta.url);
+
+const open = new Set<Orchestrator>();
+
+/** Creates an orchestrator on the fixture worker; {@link closeAll} closes it after the test. */
+export function createOrchestrator(options: Partial<OrchestratorOptions> = {}): Orchestrator {
+  const orchestrator = new Orchestrator({ worker: fixtureWorker, closeTimeoutMs: 5000, ...options });
+  open.add(orchestrator);
+  return orchestrator;
+}
+
+/** Closes every orchestrator the test created. */
+export async function closeAll(): Promise<void> {
+  const closing = [...open].map((o) => o.close());
+  open.clear();
+  await Promise.all(closing);
+}
