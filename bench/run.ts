@@ -1,0 +1,92 @@
+/**
+ * `npm run bench`: runs every benchmark side by side, prints the tables, and writes
+ * bench/results/latest.json and bench/results/REPORT.md with the machine they came from.
+ * Pass names to run a subset: `npm run bench -- limiter overhead`.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { benchAbortLatency } from './abort-latency.bench.js';
+import { benchLimiter } from './limiter.bench.js';
+import { benchOverhead } from './overhead.bench.js';
+import { toMarkdown, type ComparisonResult } from './support/compare.js';
+
+/** One section of the report. */
+interface Section {
+  name: string;
+  markdown: string;
+  data: unknown;
+}
+
+type Suite = () => Promise<Section>;
+
+const comparison =
+  (name: string, run: () => Promise<ComparisonResult | ComparisonResult[]>): Suite =>
+  async () => {
+    const results = [await run()].flat();
+    return { name, markdown: results.map(toMarkdown).join('\n\n'), data: results };
+  };
+
+const suites: Record<string, Suite> = {
+  limiter: comparison('limiter', () => benchLimiter()),
+  overhead: comparison('overhead', () => benchOverhead()),
+  'abort-latency': async () => {
+    const result = await benchAbortLatency();
+    return {
+      name: 'abort-latency',
+      data: result,
+      markdown: [
+        '### Abort-to-stop latency (synchronous loop calling ctx.throwIfAborted)',
+        '',
+        `${result.trials} runs: p50 ${result.p50Ms.toFixed(3)} ms, p99 ${result.p99Ms.toFixed(3)} ms, max ${result.maxMs.toFixed(3)} ms`,
+      ].join('\n'),
+    };
+  },
+};
+
+/** The machine a report came from. */
+export function machine(): Record<string, string | number> {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    date: new Date().toISOString(),
+  };
+}
+
+const wanted = process.argv.slice(2);
+const names = wanted.length > 0 ? wanted : Object.keys(suites);
+const unknown = names.filter((name) => !(name in suites));
+if (unknown.length > 0) {
+  console.error(`Unknown benchmark(s): ${unknown.join(', ')}. Known: ${Object.keys(suites).join(', ')}`);
+  process.exit(2);
+}
+
+const sections: Section[] = [];
+for (const name of names) {
+  console.error(`running ${name} …`);
+  const section = await suites[name]!();
+  console.log(section.markdown + '\n');
+  sections.push(section);
+}
+
+const host = machine();
+const resultsDir = new URL('./results/', import.meta.url);
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(
+  new URL('latest.json', resultsDir),
+  JSON.stringify({ machine: host, sections }, null, 2) + '\n',
+);
+const header = [
+  '# Benchmark report',
+  '',
+  `Machine: ${host['cpu']}, ${host['cores']} cores, ${host['memoryGiB']} GiB, Node ${host['node']} (${host['platform']}), ${host['date']}.`,
+  'Each comparison runs its contenders side by side in one process, alternating their order between rounds; figures are medians of the rounds.',
+  '',
+];
+writeFileSync(
+  new URL('REPORT.md', resultsDir),
+  header.concat(sections.map((s) => s.markdown + '\n')).join('\n'),
+);
+console.error(`wrote ${new URL('REPORT.md', resultsDir).pathname}`);
