@@ -38,8 +38,12 @@ export async function benchOverhead(rounds = 7): Promise<ComparisonResult[]> {
             },
             { name: 'orchestrator.run', run: batch(() => orchestrator.run(name, input)) },
             {
-              name: 'orchestrator.run + signal',
+              name: 'orchestrator.run + shared signal',
               run: batch(() => orchestrator.run(name, input, { signal })),
+            },
+            {
+              name: 'orchestrator.run + own signal',
+              run: batch(() => orchestrator.run(name, input, { signal: new AbortController().signal })),
             },
           ],
           { itemsPerOp: jobs, rounds, timeMs: name === 'trivial' ? 1500 : 1500 },

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskTimeoutError } from 'node-orchestrator';
 import { Gate } from './support/gate.js';
@@ -98,6 +99,26 @@ describe('Orchestrator cancellation', () => {
     expect(threadIds.every((id) => typeof id === 'number')).toBe(true);
     expect(before).toBeTypeOf('number');
     gate.release();
+  });
+
+  it('runs sharing one signal add one listener to it, all reject on abort, and leave no listener', async () => {
+    const orchestrator = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 1 });
+    const gate = new Gate();
+    const controller = new AbortController();
+    const runs = Array.from({ length: 100 }, () =>
+      orchestrator.run('gate', { shared: gate.shared }, { signal: controller.signal }),
+    );
+    const outcomes = Promise.allSettled(runs);
+    await gate.waitStarted(1);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort('all of them');
+    for (const outcome of await outcomes)
+      expect(outcome).toEqual({ status: 'rejected', reason: 'all of them' });
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+
+    const shared = new AbortController();
+    await Promise.all([1, 2, 3].map((n) => orchestrator.run('echo', n, { signal: shared.signal })));
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
   });
 
   it('timeoutMs counts queue time and rejects with ERR_TASK_TIMEOUT without the task ever starting', async () => {

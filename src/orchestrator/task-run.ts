@@ -4,6 +4,7 @@ import { AbortedError, DataCloneError, TaskTimeoutError, WorkerCrashedError } fr
 import type { WaitNode, Waiter } from '../limiter/wait-queue.js';
 import type { TaskRequest, TaskResponse } from '../pool/protocol.js';
 import { reviveTaskError } from './revive-error.js';
+import { unwatch, watch, type AbortWatcher } from './signal-watch.js';
 
 /** How a run ended, as counted by telemetry. */
 export type RunOutcome = 'success' | 'error' | 'aborted' | 'timeout' | 'crashed' | 'rejected';
@@ -41,12 +42,12 @@ export interface RunSpec {
  * (success, task error, crash, abort while queued or running, timeout, close) goes through, so
  * the promise settles exactly once and the slot is returned exactly once.
  *
- * It doubles as the limiter waiter (`grant`), the abort listener of the caller's signals
- * (`handleEvent`), and the AbortSignal-like object Piscina watches (to terminate the thread
+ * It doubles as the limiter waiter (`grant`), the watcher of the caller's signals
+ * (`onSignalAbort`), and the AbortSignal-like object Piscina watches (to terminate the thread
  * when a cancelled task outlives its grace) — one object per run instead of four.
  * @internal
  */
-export class TaskRun implements Waiter {
+export class TaskRun implements Waiter, AbortWatcher {
   readonly request: TaskRequest;
   readonly submittedAt = performance.now();
   startedAt = 0;
@@ -83,8 +84,8 @@ export class TaskRun implements Waiter {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    spec.signal?.addEventListener('abort', this);
-    spec.scopeSignal?.addEventListener('abort', this);
+    if (spec.signal !== undefined) watch(spec.signal, this);
+    if (spec.scopeSignal !== undefined) watch(spec.scopeSignal, this);
     if (spec.timeoutMs !== undefined) {
       this.#timer = setTimeout(() => {
         this.cancel(
@@ -120,9 +121,8 @@ export class TaskRun implements Waiter {
     this.#inWorker = true;
   }
 
-  /** Abort listener of the caller's signal and of the scope signal. */
-  handleEvent(event: Event): void {
-    const signal = event.target as AbortSignal;
+  /** Called when the caller's signal or the scope signal aborts. */
+  onSignalAbort(signal: AbortSignal): void {
     if (signal === this.spec.signal) this.cancel(signal.reason, 'aborted');
     else
       this.cancel(
@@ -188,8 +188,8 @@ export class TaskRun implements Waiter {
   #settle(outcome: RunOutcome, error: unknown, value?: unknown): void {
     if (this.#state === State.Settled) return;
     this.#state = State.Settled;
-    this.spec.signal?.removeEventListener('abort', this);
-    this.spec.scopeSignal?.removeEventListener('abort', this);
+    if (this.spec.signal !== undefined) unwatch(this.spec.signal, this);
+    if (this.spec.scopeSignal !== undefined) unwatch(this.spec.scopeSignal, this);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
     this.host.settled(this, outcome, error);
