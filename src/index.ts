@@ -33,3 +33,5 @@ export type {
 } from './orchestrator/orchestrator.js';
 export type { ExecutionOptions } from './orchestrator/options.js';
 export type { ResourceLimitsOption } from './orchestrator/engine.js';
+export { TaskGroup } from './group/task-group.js';
+export type { TaskGroupOptions, GroupTask } from './group/task-group.js';
