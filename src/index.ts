@@ -26,6 +26,7 @@ export { Orchestrator } from './orchestrator/orchestrator.js';
 export type {
   OrchestratorOptions,
   RunOptions,
+  GoContext,
   TaskMap,
   TaskName,
   TaskInput,

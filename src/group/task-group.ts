@@ -58,7 +58,10 @@ export class TaskGroup {
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
     }
-    if (typeof limit !== 'number' || !(limit === Number.POSITIVE_INFINITY || (Number.isInteger(limit) && limit >= 1))) {
+    if (
+      typeof limit !== 'number' ||
+      !(limit === Number.POSITIVE_INFINITY || (Number.isInteger(limit) && limit >= 1))
+    ) {
       throw new RangeError(`limit must be a positive integer or Infinity, got ${describe(limit)}`);
     }
     this.#limit = limit;

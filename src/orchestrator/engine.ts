@@ -96,7 +96,7 @@ export class Engine implements RunHost {
       filename: RUNNER_URL,
       workerData: {
         module: settings.moduleUrl,
-        abortEpoch: this.#abortEpoch.buffer as SharedArrayBuffer,
+        abortEpoch: this.#abortEpoch.buffer,
       } satisfies RunnerData,
       minThreads: settings.minLimit,
       maxThreads: settings.baseLimit,

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import { AbortedError, ClosedError } from '../errors.js';
+import { TaskGroup } from '../group/task-group.js';
 import { assertFinite, assertInteger, assertOptionalSignal, describe } from '../internal/validate.js';
 import type { Output, Task } from '../worker/define-task.js';
 import { Engine } from './engine.js';
@@ -18,9 +19,23 @@ export interface RunOptions {
   /** A deadline counted from submission (queue time included); the run then rejects with ERR_TASK_TIMEOUT. */
   timeoutMs?: number | undefined;
   /** ArrayBuffers (or typed arrays) in the input to move to the worker instead of copying. */
-  transferList?: readonly (TransferListItem | ArrayBufferView)[] | undefined;
+  transferList?: readonly (Transferable | ArrayBufferView)[] | undefined;
   /** Marks a run that needs the GPU; its queue time counts as GPU wait. @default false */
   gpu?: boolean | undefined;
+}
+
+/** What a function started with {@link Orchestrator.go} receives. */
+export interface GoContext<M extends TaskMap = TaskMap> {
+  /** The name given to `go`. */
+  readonly name: string;
+  /** Aborted when the orchestrator's root group fails or the orchestrator closes. */
+  readonly signal: AbortSignal;
+  /** `orchestrator.run`, cancelled with ERR_ABORTED if the root group fails. */
+  run<K extends TaskName<M>>(
+    task: K,
+    input: TaskInput<M, K>,
+    options?: RunOptions,
+  ): Promise<TaskOutput<M, K>>;
 }
 
 /** The shape of a worker module's tasks, for typing `run`: e.g. `Orchestrator<typeof import('./worker.js')>`. */
@@ -66,6 +81,9 @@ export type TaskOutput<M extends TaskMap, K extends keyof M> =
 export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   readonly #engine: Engine;
   readonly #closeTimeoutMs: number;
+  /** Aborts the root group when close() gives up waiting. */
+  readonly #rootController = new AbortController();
+  readonly #root = new TaskGroup({ signal: this.#rootController.signal });
   #accepting = true;
   #closing: Promise<void> | undefined;
 
@@ -161,6 +179,38 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   }
 
   /**
+   * Runs `fn(ctx)` on the main thread as a task of the orchestrator's root {@link TaskGroup}, in
+   * the manner of errgroup's `Go`. `fn` holds no slot itself — only its `ctx.run` calls pass the
+   * limiter — so nothing deadlocks at limit 1. If `fn` fails, the root group aborts: every run
+   * started through any `ctx.run` is cancelled with ERR_ABORTED, and {@link wait} rejects with the
+   * first error.
+   * @param name - a label for the work (shown in errors).
+   * @param fn - the work; sync or async.
+   * @throws ClosedError once `close()` has been called; TypeError for a bad argument.
+   */
+  go(name: string, fn: (ctx: GoContext<M>) => unknown): void {
+    if (typeof name !== 'string') throw new TypeError(`name must be a string, got ${describe(name)}`);
+    if (typeof fn !== 'function') throw new TypeError(`fn must be a function, got ${describe(fn)}`);
+    if (!this.#accepting) throw new ClosedError(`The orchestrator is closed; go("${name}") was refused`);
+    this.#root.go((signal) => {
+      const ctx: GoContext<M> = {
+        name,
+        signal,
+        run: (task, input, options = {}) => this.submit(task, input, options, signal) as never,
+      };
+      return fn(ctx);
+    });
+  }
+
+  /**
+   * Waits until every function started with {@link go} has settled (and so every run they
+   * awaited). Rejects with the first error, like errgroup's `Wait`.
+   */
+  wait(): Promise<void> {
+    return this.#root.wait();
+  }
+
+  /**
    * Stops accepting work, lets accepted work finish within `closeTimeoutMs`, then cancels what is
    * left (ERR_ABORTED), terminates the pool and releases every handle. Idempotent: every call
    * returns the same promise.
@@ -178,11 +228,33 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   async #close(): Promise<void> {
     this.#accepting = false;
     const engine = this.#engine;
-    if (!(await engine.drain(this.#closeTimeoutMs))) {
-      engine.cancelAll(new AbortedError('The orchestrator closed before the task finished'));
+    const deadline = Date.now() + this.#closeTimeoutMs;
+    const groupDone = this.#root.wait().then(
+      () => true,
+      () => true,
+    );
+    const finished = await raceTimeout(groupDone, this.#closeTimeoutMs);
+    const drained = await engine.drain(Math.max(0, deadline - Date.now()));
+    if (!finished || !drained) {
+      const reason = new AbortedError('The orchestrator closed before the task finished');
+      this.#rootController.abort(reason);
+      engine.cancelAll(reason);
       await engine.drain(Number.POSITIVE_INFINITY);
+      await groupDone;
     }
     await engine.destroy();
+  }
+}
+
+/** Resolves with `promise`'s value, or with `false` after `ms`; leaves no timer behind. */
+async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | false> {
+  if (!Number.isFinite(ms)) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -201,6 +273,6 @@ function checkRun(task: unknown, options: RunOptions): void {
   }
 }
 
-function toTransferable(item: TransferListItem | ArrayBufferView): TransferListItem {
+function toTransferable(item: Transferable | ArrayBufferView): Transferable {
   return ArrayBuffer.isView(item) ? (item.buffer as ArrayBuffer) : item;
 }

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import { AbortedError, DataCloneError, TaskTimeoutError, WorkerCrashedError } from '../errors.js';
 import type { WaitNode, Waiter } from '../limiter/wait-queue.js';
 import type { TaskRequest, TaskResponse } from '../pool/protocol.js';
@@ -29,7 +29,7 @@ const enum State {
 export interface RunSpec {
   readonly task: string;
   readonly input: unknown;
-  readonly transferList: readonly TransferListItem[] | undefined;
+  readonly transferList: readonly Transferable[] | undefined;
   readonly signal: AbortSignal | undefined;
   /** A second signal: the scope (TaskGroup) the run belongs to; its abort rejects with ERR_ABORTED. */
   readonly scopeSignal: AbortSignal | undefined;
@@ -79,7 +79,7 @@ export class TaskRun implements Waiter, AbortWatcher {
       task: spec.task,
       input: spec.input,
       [Symbol.for('Piscina.queueOptions')]: this,
-    } as TaskRequest;
+    };
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;

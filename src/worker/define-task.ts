@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import { kTaskBrand, kTransferBrand } from '../pool/protocol.js';
 import type { TaskContext } from './task-context.js';
 
@@ -37,7 +37,7 @@ export function defineTask<I, O>(fn: TaskFunction<I, O>): Task<I, O> {
 export interface Transfer<T> {
   readonly [kTransferBrand]: true;
   readonly value: T;
-  readonly transferList: readonly TransferListItem[];
+  readonly transferList: readonly Transferable[];
 }
 
 /** The value a task's output resolves to on the main thread: {@link Transfer}s unwrapped. */
@@ -61,11 +61,9 @@ export type Output<O> = O extends Transfer<infer T> ? T : O;
  */
 export function transfer<T>(
   value: T,
-  transferList: readonly (TransferListItem | ArrayBufferView)[],
+  transferList: readonly (Transferable | ArrayBufferView)[],
 ): Transfer<T> {
-  const list = transferList.map(
-    (item) => (ArrayBuffer.isView(item) ? item.buffer : item) as TransferListItem,
-  );
+  const list = transferList.map((item) => (ArrayBuffer.isView(item) ? item.buffer : item) as Transferable);
   return { [kTransferBrand]: true, value, transferList: list };
 }
 

@@ -81,9 +81,7 @@ export class AbortBook {
   /** Drains control messages that arrived while the thread was busy. */
   poll(): void {
     let entry: { message: ControlMessage } | undefined;
-    while (
-      (entry = receiveMessageOnPort(this.#port) as { message: ControlMessage } | undefined) !== undefined
-    ) {
+    while ((entry = receiveMessageOnPort(this.#port)) !== undefined) {
       this.#apply(entry.message);
     }
   }
