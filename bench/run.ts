@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { benchAbortLatency } from './abort-latency.bench.js';
 import { benchLimiter } from './limiter.bench.js';
 import { benchOverhead } from './overhead.bench.js';
+import { benchTelemetry } from './telemetry.bench.js';
 import { toMarkdown, type ComparisonResult } from './support/compare.js';
 
 /** One section of the report. */
@@ -29,6 +30,7 @@ const comparison =
 const suites: Record<string, Suite> = {
   limiter: comparison('limiter', () => benchLimiter()),
   overhead: comparison('overhead', () => benchOverhead()),
+  telemetry: comparison('telemetry', () => benchTelemetry()),
   'abort-latency': async () => {
     const result = await benchAbortLatency();
     return {

@@ -4,11 +4,29 @@ import { AbortedError, ClosedError } from '../errors.js';
 import { TaskGroup } from '../group/task-group.js';
 import { assertFinite, assertInteger, assertOptionalSignal, describe } from '../internal/validate.js';
 import type { Output, Task } from '../worker/define-task.js';
+import type { Registry } from 'prom-client';
+import { OrchestratorMetrics, type GaugeSnapshot, type MetricsOptions } from '../telemetry/metrics.js';
 import { Engine } from './engine.js';
 import { resolveExecution, type ExecutionOptions } from './options.js';
+import { errorType } from './error-type.js';
+import type { TaskRun, RunOutcome } from './task-run.js';
+
+/** Telemetry options of an {@link Orchestrator}. */
+export interface TelemetryOptions {
+  /** The prom-client Registry to write to. @default a fresh Registry of the orchestrator's own */
+  registry?: Registry | undefined;
+  /** Prefix of every metric name. @default 'orchestrator_' */
+  metricsPrefix?: string | undefined;
+  /** The `orchestrator` label; needed to put two orchestrators on one registry. */
+  name?: string | undefined;
+  /** Also collect Node's default process metrics on the registry. @default false */
+  defaultMetrics?: boolean | undefined;
+  /** Keep metrics at all. @default true */
+  telemetry?: boolean | undefined;
+}
 
 /** Options of {@link Orchestrator}. */
-export type OrchestratorOptions = ExecutionOptions;
+export type OrchestratorOptions = ExecutionOptions & TelemetryOptions;
 
 /** Options of {@link Orchestrator.run}. */
 export interface RunOptions {
@@ -81,6 +99,8 @@ export type TaskOutput<M extends TaskMap, K extends keyof M> =
 export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   readonly #engine: Engine;
   readonly #closeTimeoutMs: number;
+  readonly #minLimit: number;
+  readonly #metrics: OrchestratorMetrics | undefined;
   /** Aborts the root group when close() gives up waiting. */
   readonly #rootController = new AbortController();
   readonly #root = new TaskGroup({ signal: this.#rootController.signal });
@@ -99,7 +119,39 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     }
     const settings = resolveExecution(options);
     this.#closeTimeoutMs = settings.closeTimeoutMs;
+    this.#minLimit = settings.minLimit;
     this.#engine = new Engine(settings);
+    if (options.telemetry !== false) {
+      const metricsOptions: MetricsOptions = {
+        registry: options.registry,
+        prefix: options.metricsPrefix,
+        name: options.name,
+        defaultMetrics: options.defaultMetrics,
+      };
+      try {
+        this.#metrics = new OrchestratorMetrics(metricsOptions, () => this.#gauges());
+      } catch (error) {
+        void this.#engine.destroy();
+        throw error;
+      }
+      const metrics = this.#metrics;
+      this.#engine.observe((run, outcome, error) => record(metrics, run, outcome, error));
+    }
+  }
+
+  /** The prom-client Registry the metrics are on (undefined with `telemetry: false`). */
+  get registry(): Registry | undefined {
+    return this.#metrics?.registry;
+  }
+
+  #gauges(): GaugeSnapshot {
+    return {
+      queueDepth: this.queued,
+      concurrencyLimit: this.limit,
+      minLimit: this.#minLimit,
+      tasksInFlight: this.inFlight,
+      poolThreads: this.threads,
+    };
   }
 
   /** The concurrency limit now in force. */
@@ -243,7 +295,21 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       await groupDone;
     }
     await engine.destroy();
+    this.#metrics?.dispose();
   }
+}
+
+function record(metrics: OrchestratorMetrics, run: TaskRun, outcome: RunOutcome, error: unknown): void {
+  const ran = outcome === 'success' || outcome === 'error';
+  const waited = run.startedAt > 0 ? (run.startedAt - run.submittedAt) / 1000 : undefined;
+  const failed = outcome !== 'success' && outcome !== 'aborted';
+  metrics.record(
+    run.task,
+    outcome,
+    ran ? run.workerMs / 1000 : undefined,
+    waited,
+    failed ? errorType(error) : undefined,
+  );
 }
 
 /** Resolves with `promise`'s value, or with `false` after `ms`; leaves no timer behind. */

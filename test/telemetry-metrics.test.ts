@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Registry, register as globalRegistry } from 'prom-client';
+import { InvalidConfigError, Orchestrator } from 'node-orchestrator';
+import { Gate } from './support/gate.js';
+import { closeAll, createOrchestrator, fixtureWorker } from './support/orchestrator.js';
+
+afterEach(closeAll);
+
+async function text(registry: Registry | undefined): Promise<string> {
+  return (registry as Registry).metrics();
+}
+
+function value(body: string, series: string): number | undefined {
+  const line = body.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('telemetry metrics', () => {
+  it('counts exactly N successes and M failures, with error types and histograms', async () => {
+    const orchestrator = createOrchestrator();
+    const n = 37;
+    const m = 11;
+    await Promise.all(Array.from({ length: n }, (_, i) => orchestrator.run('echo', i)));
+    await Promise.all(Array.from({ length: m }, () => orchestrator.run('fail', 'x').catch(() => undefined)));
+    await orchestrator.run('echo', 1, { signal: AbortSignal.abort() }).catch(() => undefined);
+    const body = await text(orchestrator.registry);
+    expect(value(body, 'orchestrator_tasks_total{task="echo",outcome="success"}')).toBe(n);
+    expect(value(body, 'orchestrator_tasks_total{task="fail",outcome="error"}')).toBe(m);
+    expect(value(body, 'orchestrator_tasks_total{task="echo",outcome="aborted"}')).toBe(1);
+    expect(value(body, 'orchestrator_task_errors_total{task="fail",type="E_FIXTURE"}')).toBe(m);
+    expect(value(body, 'orchestrator_task_duration_seconds_count{task="echo"}')).toBe(n);
+    expect(value(body, 'orchestrator_task_wait_seconds_count{task="echo"}')).toBe(n);
+    expect(value(body, 'orchestrator_task_duration_seconds_bucket{task="echo",le="+Inf"}')).toBe(n);
+  });
+
+  it('gauges are current at every scrape', async () => {
+    const orchestrator = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 4 });
+    const gate = new Gate();
+    const runs = [1, 2, 3, 4, 5].map(() => orchestrator.run('gate', { shared: gate.shared }));
+    await gate.waitStarted(1);
+    let body = await text(orchestrator.registry);
+    expect(value(body, 'orchestrator_queue_depth')).toBe(3);
+    expect(value(body, 'orchestrator_tasks_in_flight')).toBe(2);
+    expect(value(body, 'orchestrator_concurrency_limit')).toBe(1);
+    orchestrator.resize(3);
+    body = await text(orchestrator.registry);
+    expect(value(body, 'orchestrator_concurrency_limit')).toBe(3);
+    expect(value(body, 'orchestrator_queue_depth')).toBe(0);
+    gate.release();
+    await Promise.all(runs);
+    body = await text(orchestrator.registry);
+    expect(value(body, 'orchestrator_tasks_in_flight')).toBe(0);
+    // Signals not sampled yet are absent rather than a made-up zero.
+    expect(body).not.toMatch(/^orchestrator_gpu_utilization_ratio /m);
+  });
+
+  it('writes to a registry the user passes, with the chosen prefix, never to the global one', async () => {
+    const registry = new Registry();
+    const orchestrator = createOrchestrator({ registry, metricsPrefix: 'prep_' });
+    expect(orchestrator.registry).toBe(registry);
+    await orchestrator.run('echo', 1);
+    const body = await registry.metrics();
+    expect(value(body, 'prep_tasks_total{task="echo",outcome="success"}')).toBe(1);
+    expect(await globalRegistry.metrics()).not.toMatch(/orchestrator_/);
+    const own = createOrchestrator();
+    expect(own.registry).not.toBe(globalRegistry);
+  });
+
+  it('two orchestrators on one registry need distinct names, which become the orchestrator label', async () => {
+    const registry = new Registry();
+    createOrchestrator({ registry });
+    expect(() => new Orchestrator({ worker: fixtureWorker, registry })).toThrow(InvalidConfigError);
+    expect(() => new Orchestrator({ worker: fixtureWorker, registry })).toThrow(
+      /name must be a name distinct/,
+    );
+
+    const shared = new Registry();
+    const text1 = createOrchestrator({ registry: shared, name: 'text' });
+    const images = createOrchestrator({ registry: shared, name: 'images' });
+    expect(() => new Orchestrator({ worker: fixtureWorker, registry: shared, name: 'text' })).toThrow(
+      /distinct/,
+    );
+    await text1.run('echo', 1);
+    await images.run('echo', 2);
+    await images.run('echo', 3);
+    const body = await shared.metrics();
+    expect(value(body, 'orchestrator_tasks_total{orchestrator="text",task="echo",outcome="success"}')).toBe(
+      1,
+    );
+    expect(value(body, 'orchestrator_tasks_total{orchestrator="images",task="echo",outcome="success"}')).toBe(
+      2,
+    );
+  });
+
+  it('closing the last orchestrator on a registry removes its metrics, so a new one can take the name', async () => {
+    const registry = new Registry();
+    const first = new Orchestrator({ worker: fixtureWorker, registry });
+    await first.close();
+    expect(await registry.metrics()).not.toMatch(/orchestrator_tasks_total/);
+    const second = createOrchestrator({ registry });
+    await second.run('echo', 1);
+    expect(value(await registry.metrics(), 'orchestrator_tasks_total{task="echo",outcome="success"}')).toBe(
+      1,
+    );
+  });
+
+  it("collects Node's default process metrics only when asked, once per registry", async () => {
+    const quiet = createOrchestrator();
+    expect(await text(quiet.registry)).not.toMatch(/process_cpu_user_seconds_total/);
+    const registry = new Registry();
+    createOrchestrator({ registry, defaultMetrics: true, name: 'a' });
+    createOrchestrator({ registry, defaultMetrics: true, name: 'b' });
+    expect(await registry.metrics()).toMatch(/process_cpu_user_seconds_total/);
+  });
+
+  it('keeps no metrics with telemetry: false', () => {
+    expect(createOrchestrator({ telemetry: false }).registry).toBeUndefined();
+  });
+
+  it('names a bad prefix or name in the error', () => {
+    expect(() => new Orchestrator({ worker: fixtureWorker, metricsPrefix: 'bad-prefix' })).toThrow(
+      /metricsPrefix must be a valid Prometheus metric name prefix.*got "bad-prefix"/,
+    );
+    expect(() => new Orchestrator({ worker: fixtureWorker, name: '' })).toThrow(
+      /name must be a non-empty string/,
+    );
+  });
+});

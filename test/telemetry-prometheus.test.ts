@@ -1,0 +1,147 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { serveMetrics, type Orchestrator } from 'node-orchestrator';
+import { closeServer, get } from './support/http.js';
+import { closeAll, createOrchestrator } from './support/orchestrator.js';
+import { freePort, requireTool } from './support/tools.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const servers: Server[] = [];
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await Promise.all(servers.splice(0).map(closeServer));
+  await closeAll();
+});
+
+/** Runs successes, task errors, aborts, timeouts and a shed submission. */
+async function realTraffic(orchestrator: Orchestrator): Promise<void> {
+  await Promise.all([1, 2, 3, 4, 5].map((n) => orchestrator.run('echo', n)));
+  await Promise.allSettled([
+    orchestrator.run('fail', 'a'),
+    orchestrator.run('fail', 'b'),
+    orchestrator.run('echo', 1, { signal: AbortSignal.abort() }),
+    orchestrator.run('spin', 60_000, { timeoutMs: 5 }),
+  ]);
+}
+
+async function check(args: string[], input: string): Promise<{ code: number; out: string }> {
+  const child = execFile('promtool', args);
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stdin?.end(input);
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  return { code, out };
+}
+
+describe.runIf(requireTool('promtool'))('promtool', () => {
+  it('finds nothing to complain about in the live /metrics output after real tasks', async () => {
+    const orchestrator = createOrchestrator({ defaultMetrics: true });
+    await realTraffic(orchestrator);
+    const server = await serveMetrics({ registry: orchestrator.registry!, port: 0 });
+    servers.push(server);
+    const text = await get(server, '/metrics');
+    const result = await check(['check', 'metrics'], text.body);
+    expect(result.out).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  it('accepts the alerting rules', async () => {
+    const { stdout } = await run('promtool', ['check', 'rules', join(root, 'prometheus/alerts.yml')]);
+    expect(stdout).toMatch(/SUCCESS: 4 rules found/);
+  });
+
+  it('the Grafana dashboard only queries metrics the orchestrator exports', async () => {
+    const orchestrator = createOrchestrator();
+    await realTraffic(orchestrator);
+    orchestrator.resize(2);
+    const exported = new Set(
+      (await orchestrator.registry!.getMetricsAsJSON()).flatMap((m) =>
+        m.type === ('histogram' as never)
+          ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`]
+          : [m.name],
+      ),
+    );
+    const dashboard = JSON.parse(readFileSync(join(root, 'grafana/dashboard.json'), 'utf8')) as {
+      panels: { targets: { expr: string }[] }[];
+    };
+    const used = dashboard.panels.flatMap((p) =>
+      p.targets.flatMap((t) => t.expr.match(/orchestrator_[a-z_]+/g) ?? []),
+    );
+    expect(used.length).toBeGreaterThan(8);
+    expect(used.filter((name) => !exported.has(name))).toEqual([]);
+  });
+});
+
+describe.runIf(requireTool('prometheus'))('a real Prometheus server', () => {
+  it('scrapes a live orchestrator and its query API returns the task counters', async () => {
+    const orchestrator = createOrchestrator();
+    await realTraffic(orchestrator);
+    const target = await serveMetrics({ registry: orchestrator.registry!, port: 0 });
+    servers.push(target);
+    const dataDir = mkdtempSync(join(tmpdir(), 'prometheus-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const webPort = await freePort();
+    const config = join(dataDir, 'prometheus.yml');
+    writeFileSync(
+      config,
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        'scrape_configs:',
+        '  - job_name: orchestrator',
+        '    static_configs:',
+        `      - targets: ['127.0.0.1:${(target.address() as AddressInfo).port}']`,
+      ].join('\n'),
+    );
+    const prometheus: ChildProcess = spawn(
+      'prometheus',
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dataDir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${webPort}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    cleanups.push(async () => {
+      if (prometheus.exitCode !== null) return;
+      const exited = new Promise((resolve) => prometheus.once('exit', resolve));
+      prometheus.kill('SIGTERM');
+      await exited;
+    });
+
+    const query = 'orchestrator_tasks_total{job="orchestrator"}';
+    const deadline = Date.now() + 60_000;
+    let series: { metric: Record<string, string>; value: [number, string] }[] = [];
+    // Poll the query API (not a sleep-as-sync: we stop as soon as the data is there).
+    while (Date.now() < deadline) {
+      try {
+        const response = await fetch(
+          `http://127.0.0.1:${webPort}/api/v1/query?query=${encodeURIComponent(query)}`,
+        );
+        const body = (await response.json()) as { data?: { result: typeof series } };
+        series = body.data?.result ?? [];
+        if (series.length > 0) break;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const count = (task: string, outcome: string): number =>
+      Number(series.find((s) => s.metric['task'] === task && s.metric['outcome'] === outcome)?.value[1]);
+    expect(count('echo', 'success')).toBe(5);
+    expect(count('fail', 'error')).toBe(2);
+    expect(count('echo', 'aborted')).toBe(1);
+    expect(count('spin', 'timeout')).toBe(1);
+  }, 90_000);
+});
