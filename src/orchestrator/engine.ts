@@ -75,6 +75,8 @@ export class Engine implements RunHost {
   readonly #maxLimit: number;
   #limit: number;
   readonly #live = new Set<TaskRun>();
+  /** Queued runs marked `gpu`, for the GPU-wait signal. */
+  readonly #gpuQueued = new Set<TaskRun>();
   /** Runs told to stop and not yet settled: a thread whose port arrives late is told too. */
   readonly #stopping = new Set<number>();
   #nextId = 1;
@@ -146,6 +148,16 @@ export class Engine implements RunHost {
     return this.#live.size;
   }
 
+  /**
+   * The GPU-wait signal: how long the longest-waiting queued `gpu` run has waited, in seconds;
+   * undefined when no `gpu` run waits.
+   */
+  gpuWaitSeconds(): number | undefined {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const run of this.#gpuQueued) oldest = Math.min(oldest, run.submittedAt);
+    return oldest === Number.POSITIVE_INFINITY ? undefined : (performance.now() - oldest) / 1000;
+  }
+
   /** Sets the function told about every settled run. */
   observe(observer: RunObserver | undefined): void {
     this.#observer = observer;
@@ -175,12 +187,16 @@ export class Engine implements RunHost {
     }
     const node = this.limiter[kAcquireSlot](run, priority);
     if (node === undefined) this.dispatch(run);
-    else run.node = node;
+    else {
+      run.node = node;
+      if (spec.gpu) this.#gpuQueued.add(run);
+    }
     return run.promise;
   }
 
   /** Sends a run that holds a slot to the pool. */
   dispatch(run: TaskRun): void {
+    if (run.spec.gpu) this.#gpuQueued.delete(run);
     run.started();
     const transferList = run.spec.transferList;
     this.pool.run(run.request, { signal: run, transferList: transferList as never }).then(
@@ -208,6 +224,7 @@ export class Engine implements RunHost {
   settled(run: TaskRun, outcome: RunOutcome, error: unknown): void {
     this.#live.delete(run);
     this.#stopping.delete(run.request.id);
+    if (run.spec.gpu) this.#gpuQueued.delete(run);
     this.#observer?.(run, outcome, error);
     if (this.#live.size === 0) this.#drained?.();
   }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidConfigError, WorkerNotFoundError, type ConfigIssue } from '../errors.js';
 import { describe } from '../internal/validate.js';
+import { resolveAdaptive, type AdaptiveConfig, type AdaptiveOptions } from '../control/config.js';
 import type { EngineSettings, ResourceLimitsOption } from './engine.js';
 
 /** The execution options of an {@link Orchestrator} (adaptive-control options are separate). */
@@ -43,13 +44,28 @@ const DEFAULTS = {
 } as const;
 
 /**
- * Applies defaults and checks every execution option, reporting every bad field at once.
+ * Applies defaults and checks every option (execution and adaptive), reporting every bad field
+ * in one error.
  * @throws InvalidConfigError naming each bad field and its value.
  * @throws WorkerNotFoundError when the worker module does not exist.
  * @internal
  */
-export function resolveExecution(options: ExecutionOptions): ResolvedExecution {
+export function resolveOptions(options: ExecutionOptions & AdaptiveOptions): {
+  execution: ResolvedExecution;
+  adaptive: AdaptiveConfig;
+} {
   const issues: ConfigIssue[] = [];
+  const execution = resolveExecution(options, issues);
+  const adaptive = resolveAdaptive(
+    options,
+    { minLimit: execution.minLimit, maxLimit: execution.maxLimit },
+    issues,
+  );
+  throwIfIssues(issues);
+  return { execution, adaptive };
+}
+
+function resolveExecution(options: ExecutionOptions, issues: ConfigIssue[]): ResolvedExecution {
   const merged = { ...DEFAULTS, ...withoutUndefined(options) };
   const counts = ['baseLimit', 'minLimit', 'maxLimit'] as const;
   for (const field of counts) checkInteger(issues, field, merged[field], 1);
@@ -58,10 +74,11 @@ export function resolveExecution(options: ExecutionOptions): ResolvedExecution {
     checkInteger(issues, field, merged[field], 0, true);
   }
   const { baseLimit, minLimit, maxLimit } = merged;
-  if (issues.length === 0 && minLimit > maxLimit) {
+  const bad = (field: string): boolean => issues.some((issue) => issue.field === field);
+  const boundsValid = !bad('minLimit') && !bad('maxLimit');
+  if (boundsValid && minLimit > maxLimit) {
     issues.push({ field: 'minLimit', value: minLimit, expected: `<= maxLimit (${maxLimit})` });
-  }
-  if (issues.length === 0 && (baseLimit < minLimit || baseLimit > maxLimit)) {
+  } else if (boundsValid && !bad('baseLimit') && (baseLimit < minLimit || baseLimit > maxLimit)) {
     issues.push({
       field: 'baseLimit',
       value: baseLimit,
@@ -69,7 +86,6 @@ export function resolveExecution(options: ExecutionOptions): ResolvedExecution {
     });
   }
   const moduleUrl = resolveWorker(issues, options.worker);
-  throwIfIssues(issues);
   return { ...merged, moduleUrl: moduleUrl as string, resourceLimits: options.resourceLimits };
 }
 

@@ -7,7 +7,9 @@ import type { Output, Task } from '../worker/define-task.js';
 import type { Registry } from 'prom-client';
 import { OrchestratorMetrics, type GaugeSnapshot, type MetricsOptions } from '../telemetry/metrics.js';
 import { Engine } from './engine.js';
-import { resolveExecution, type ExecutionOptions } from './options.js';
+import { resolveOptions, type ExecutionOptions } from './options.js';
+import type { AdaptiveOptions } from '../control/config.js';
+import { Adaptation, type AdaptEvent, type SignalsOptions } from './adaptation.js';
 import { errorType } from './error-type.js';
 import type { TaskRun, RunOutcome } from './task-run.js';
 
@@ -26,7 +28,7 @@ export interface TelemetryOptions {
 }
 
 /** Options of {@link Orchestrator}. */
-export type OrchestratorOptions = ExecutionOptions & TelemetryOptions;
+export type OrchestratorOptions = ExecutionOptions & TelemetryOptions & AdaptiveOptions & SignalsOptions;
 
 /** Options of {@link Orchestrator.run}. */
 export interface RunOptions {
@@ -101,6 +103,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   readonly #closeTimeoutMs: number;
   readonly #minLimit: number;
   readonly #metrics: OrchestratorMetrics | undefined;
+  readonly #adaptation: Adaptation;
   /** Aborts the root group when close() gives up waiting. */
   readonly #rootController = new AbortController();
   readonly #root = new TaskGroup({ signal: this.#rootController.signal });
@@ -117,7 +120,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     if (typeof options !== 'object' || (options as unknown) === null) {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
     }
-    const settings = resolveExecution(options);
+    const { execution: settings, adaptive } = resolveOptions(options);
     this.#closeTimeoutMs = settings.closeTimeoutMs;
     this.#minLimit = settings.minLimit;
     this.#engine = new Engine(settings);
@@ -134,9 +137,28 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
         void this.#engine.destroy();
         throw error;
       }
-      const metrics = this.#metrics;
-      this.#engine.observe((run, outcome, error) => record(metrics, run, outcome, error));
     }
+    this.#adaptation = new Adaptation(this.#engine, adaptive, options, {
+      onAdapt: (event) => {
+        this.#metrics?.recordLimitChange(event.to > event.from ? 'up' : 'down', event.reason);
+        this.emit('adapt', event);
+      },
+    });
+    const metrics = this.#metrics;
+    const adaptation = this.#adaptation;
+    this.#engine.observe((run, outcome, error) => {
+      adaptation.record(run, outcome);
+      if (metrics !== undefined) record(metrics, run, outcome, error);
+    });
+    adaptation.start();
+  }
+
+  /**
+   * Runs one adaptation step now (sample, decide, resize), as the interval timer does.
+   * @returns the decision's event, or undefined if the limit did not change.
+   */
+  adapt(): Promise<AdaptEvent | undefined> {
+    return this.#adaptation.step();
   }
 
   /** The prom-client Registry the metrics are on (undefined with `telemetry: false`). */
@@ -145,12 +167,17 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   }
 
   #gauges(): GaugeSnapshot {
+    const signals = this.#adaptation.currentSignals();
     return {
       queueDepth: this.queued,
       concurrencyLimit: this.limit,
       minLimit: this.#minLimit,
       tasksInFlight: this.inFlight,
       poolThreads: this.threads,
+      gpuWaitSeconds: this.#engine.gpuWaitSeconds(),
+      cpuLoadRatio: signals.cpuLoad,
+      gpuUtilizationRatio: signals.gpuUtilization,
+      errorRateRatio: signals.errorRate,
     };
   }
 
@@ -279,6 +306,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
 
   async #close(): Promise<void> {
     this.#accepting = false;
+    await this.#adaptation.close();
     const engine = this.#engine;
     const deadline = Date.now() + this.#closeTimeoutMs;
     const groupDone = this.#root.wait().then(

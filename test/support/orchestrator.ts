@@ -7,7 +7,13 @@ const open = new Set<Orchestrator>();
 
 /** Creates an orchestrator on the fixture worker; {@link closeAll} closes it after the test. */
 export function createOrchestrator(options: Partial<OrchestratorOptions> = {}): Orchestrator {
-  const orchestrator = new Orchestrator({ worker: fixtureWorker, closeTimeoutMs: 5000, ...options });
+  // Adaptation off unless a test asks: a timer resizing the limit would make limit-sensitive tests racy.
+  const orchestrator = new Orchestrator({
+    worker: fixtureWorker,
+    closeTimeoutMs: 5000,
+    adaptive: false,
+    ...options,
+  });
   open.add(orchestrator);
   return orchestrator;
 }

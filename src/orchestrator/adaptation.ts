@@ -1,0 +1,202 @@
+import { availableParallelism } from 'node:os';
+import type { AdaptiveConfig } from '../control/config.js';
+import { clampLimit, type Controller } from '../control/controller.js';
+import { createGradientController } from '../control/gradient.js';
+import type { AdaptReason, AdaptSample } from '../control/sample.js';
+import { thresholdController } from '../control/threshold.js';
+import { ErrorRateWindow } from '../signals/error-rate-window.js';
+import type { SignalReading, SignalSource } from '../signals/signal-source.js';
+import { SystemSampler, type SystemSamplerOptions } from '../signals/system-sampler.js';
+import type { Engine } from './engine.js';
+import type { RunOutcome, TaskRun } from './task-run.js';
+
+/** Where an orchestrator's adaptation reads machine signals from. */
+export interface SignalsOptions {
+  /** Extra signal sources, read every interval; later sources override earlier ones. */
+  signals?: readonly SignalSource[] | undefined;
+  /**
+   * The built-in CPU/GPU sampler thread: `true` (one shared by every orchestrator in the
+   * process), `false`, or options for a dedicated one. @default true when `adaptive`
+   */
+  systemSampler?: boolean | SystemSamplerOptions | undefined;
+}
+
+/** What `orchestrator.on('adapt', listener)` receives when the limit changes. */
+export interface AdaptEvent {
+  readonly from: number;
+  readonly to: number;
+  /** The rule that fired: error-rate, gpu-wait, gpu-utilization, cpu-load, queue-depth, latency, probe … */
+  readonly reason: AdaptReason;
+  readonly sample: AdaptSample;
+}
+
+interface Hooks {
+  onAdapt(event: AdaptEvent): void;
+}
+
+/**
+ * The adaptation loop of one orchestrator: every `adaptationIntervalMs` it samples the machine
+ * and the engine, asks the controller for the next limit, and resizes.
+ * @internal
+ */
+export class Adaptation {
+  readonly #engine: Engine;
+  readonly #config: AdaptiveConfig;
+  readonly #controller: Controller;
+  readonly #hooks: Hooks;
+  readonly #sources: readonly SignalSource[];
+  readonly #errors: ErrorRateWindow;
+  readonly #cores = availableParallelism();
+  #sampler: SystemSampler | undefined;
+  #sharedSampler = false;
+  #timer: NodeJS.Timeout | undefined;
+  #stepping: Promise<AdaptEvent | undefined> | undefined;
+  #completed = 0;
+  #workerMs = 0;
+  #lastRead: SignalReading = {};
+  #warnedController = false;
+
+  constructor(engine: Engine, config: AdaptiveConfig, options: SignalsOptions, hooks: Hooks) {
+    this.#engine = engine;
+    this.#config = config;
+    this.#hooks = hooks;
+    this.#sources = options.signals ?? [];
+    this.#errors = new ErrorRateWindow(config.errorWindow, config.errorMinSamples);
+    this.#controller =
+      config.controller === 'threshold'
+        ? thresholdController
+        : config.controller === 'gradient'
+          ? createGradientController()
+          : config.controller;
+    const samplerOption = options.systemSampler ?? config.adaptive;
+    if (samplerOption === true) {
+      this.#sampler = acquireSharedSampler();
+      this.#sharedSampler = true;
+    } else if (typeof samplerOption === 'object') {
+      this.#sampler = new SystemSampler(samplerOption);
+      this.#sampler.start();
+    }
+  }
+
+  /** Starts the interval timer if adaptation is on. */
+  start(): void {
+    if (!this.#config.adaptive) return;
+    this.#timer = setInterval(() => void this.step(), this.#config.adaptationIntervalMs);
+    this.#timer.unref();
+  }
+
+  /** Counts a settled run into the error window and the interval's latency. */
+  record(run: TaskRun, outcome: RunOutcome): void {
+    if (outcome === 'success' || outcome === 'error') {
+      this.#completed++;
+      this.#workerMs += run.workerMs;
+    }
+    if (outcome === 'success') this.#errors.record(false);
+    else if (outcome === 'error' || outcome === 'crashed' || outcome === 'timeout') this.#errors.record(true);
+  }
+
+  /** The signals as they stand now, for the gauges. */
+  currentSignals(): SignalReading {
+    return { ...this.#sampler?.latest(), ...this.#lastRead, errorRate: this.#errors.rate };
+  }
+
+  /** One adaptation step; steps never overlap. */
+  step(): Promise<AdaptEvent | undefined> {
+    this.#stepping ??= this.#step().finally(() => (this.#stepping = undefined));
+    return this.#stepping;
+  }
+
+  /** Stops the timer and releases the sampler. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    const sampler = this.#sampler;
+    this.#sampler = undefined;
+    if (sampler === undefined) return;
+    if (this.#sharedSampler) await releaseSharedSampler();
+    else await sampler.close();
+  }
+
+  async #step(): Promise<AdaptEvent | undefined> {
+    this.#lastRead = await this.#readSources();
+    const sample = this.#sample();
+    const from = this.#engine.limit;
+    let decision: { limit: number; reason: AdaptReason };
+    try {
+      decision = this.#controller.decide(sample, this.#config);
+    } catch (error) {
+      if (!this.#warnedController) {
+        this.#warnedController = true;
+        process.emitWarning(
+          `The ${this.#controller.name} controller threw; the limit holds: ${String(error)}`,
+        );
+      }
+      return undefined;
+    }
+    const to = this.#engine.resize(clampLimit(decision.limit, this.#config));
+    if (to === from) return undefined;
+    const event: AdaptEvent = { from, to, reason: decision.reason, sample };
+    this.#hooks.onAdapt(event);
+    return event;
+  }
+
+  #sample(): AdaptSample {
+    const engine = this.#engine;
+    const completed = this.#completed;
+    const latencyMs = completed > 0 ? this.#workerMs / completed : undefined;
+    this.#completed = 0;
+    this.#workerMs = 0;
+    const signals = this.currentSignals();
+    return {
+      at: Date.now(),
+      limit: engine.limit,
+      inFlight: engine.inFlight,
+      queueDepth: signals.queueDepth ?? engine.queued,
+      completed,
+      cores: this.#cores,
+      latencyMs,
+      errorRate: signals.errorRate,
+      cpuLoad: signals.cpuLoad,
+      gpuUtilization: signals.gpuUtilization,
+      gpuMemory: signals.gpuMemory,
+      gpuWaitSeconds: signals.gpuWaitSeconds ?? engine.gpuWaitSeconds(),
+    };
+  }
+
+  async #readSources(): Promise<SignalReading> {
+    let merged: SignalReading = {};
+    for (const source of this.#sources) {
+      try {
+        merged = { ...merged, ...definedOnly(await source.read()) };
+      } catch {
+        // A failing source is absent for this interval; it must not stop adaptation.
+      }
+    }
+    return merged;
+  }
+}
+
+function definedOnly(reading: SignalReading): SignalReading {
+  return Object.fromEntries(Object.entries(reading).filter(([, v]) => v !== undefined));
+}
+
+let shared: { sampler: SystemSampler; users: number } | undefined;
+
+/** One CPU/GPU sampler per process: the machine's load is the same for every orchestrator. */
+function acquireSharedSampler(): SystemSampler {
+  if (shared === undefined) {
+    shared = { sampler: new SystemSampler(), users: 0 };
+    shared.sampler.start();
+  }
+  shared.users++;
+  return shared.sampler;
+}
+
+async function releaseSharedSampler(): Promise<void> {
+  if (shared === undefined) return;
+  shared.users--;
+  if (shared.users > 0) return;
+  const { sampler } = shared;
+  shared = undefined;
+  await sampler.close();
+}

@@ -1,0 +1,167 @@
+import { Worker } from 'node:worker_threads';
+import { describe } from '../internal/validate.js';
+import type { ProbeReply, ProbeRequest } from './sampler-protocol.js';
+import type { SignalReading, SignalSource } from './signal-source.js';
+
+/** Options of {@link SystemSampler}. */
+export interface SystemSamplerOptions {
+  /** How often to read CPU load, in ms. @default 1000 */
+  intervalMs?: number;
+  /** How often to probe the GPU (an expensive probe), in ms. @default 10000 */
+  gpuIntervalMs?: number;
+  /** A probe that has not answered after this long is abandoned: the thread is replaced. @default 5000 */
+  probeTimeoutMs?: number;
+  /** Probe the GPU at all. @default true */
+  gpu?: boolean;
+  /** The sampler thread's environment (its PATH decides which lspci / nvidia-smi run). @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Told once per kind of trouble (GPU absent, probe hung). @default process.emitWarning */
+  onWarning?: (message: string) => void;
+}
+
+const THREAD_URL = new URL('./sampler-thread.js', import.meta.url);
+
+/**
+ * Samples CPU load and GPU utilization with systeminformation in a dedicated thread.
+ *
+ * Guarantees: the main event loop never waits for a probe (systeminformation runs nvidia-smi
+ * synchronously, which would stall it); a probe never throws into the main thread; a machine
+ * without a GPU, a failing or missing nvidia-smi, or one that hangs past `probeTimeoutMs` makes
+ * the GPU signal absent, with one warning; the thread and timers are unref'd and `close()`
+ * ends them, so the sampler never keeps a process alive.
+ */
+export class SystemSampler implements SignalSource {
+  readonly #intervalMs: number;
+  readonly #gpuIntervalMs: number;
+  readonly #probeTimeoutMs: number;
+  readonly #env: NodeJS.ProcessEnv | undefined;
+  readonly #warn: (message: string) => void;
+  readonly #warned = new Set<string>();
+  #gpuEnabled: boolean;
+  #worker: Worker | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #pending: { probe: ProbeRequest['probe']; sentAt: number } | undefined;
+  #lastGpuProbe = Number.NEGATIVE_INFINITY;
+  #reading: SignalReading = {};
+  #closed = false;
+
+  /** @throws RangeError naming a bad interval. */
+  constructor(options: SystemSamplerOptions = {}) {
+    const { intervalMs = 1000, gpuIntervalMs = 10_000, probeTimeoutMs = 5000, gpu = true } = options;
+    for (const [field, value] of Object.entries({ intervalMs, gpuIntervalMs, probeTimeoutMs })) {
+      if (!Number.isInteger(value) || value < 1)
+        throw new RangeError(`${field} must be an integer >= 1, got ${describe(value)}`);
+    }
+    this.#intervalMs = intervalMs;
+    this.#gpuIntervalMs = gpuIntervalMs;
+    this.#probeTimeoutMs = probeTimeoutMs;
+    this.#gpuEnabled = gpu;
+    this.#env = options.env;
+    this.#warn =
+      options.onWarning ?? ((message) => process.emitWarning(message, { code: 'ORCHESTRATOR_SIGNALS' }));
+  }
+
+  /** Starts sampling (idempotent). */
+  start(): void {
+    if (this.#closed || this.#timer !== undefined) return;
+    this.#spawn();
+    this.#timer = setInterval(() => this.#tick(), Math.min(this.#intervalMs, this.#probeTimeoutMs));
+    this.#timer.unref();
+    this.#tick();
+  }
+
+  /** The latest readings; a missing field is absent. */
+  latest(): SignalReading {
+    return this.#reading;
+  }
+
+  /** {@link SignalSource} */
+  read(): SignalReading {
+    return this.#reading;
+  }
+
+  /** Stops the timers and the thread. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (worker !== undefined) await worker.terminate();
+  }
+
+  #spawn(): void {
+    const worker = new Worker(THREAD_URL, this.#env === undefined ? {} : { env: this.#env });
+    worker.unref();
+    worker.on('message', (reply: ProbeReply) => this.#onReply(reply));
+    worker.on('error', () => this.#replace(worker));
+    worker.on('exit', () => this.#replace(worker));
+    this.#worker = worker;
+    this.#pending = undefined;
+  }
+
+  #replace(worker: Worker): void {
+    if (this.#worker !== worker || this.#closed) return;
+    this.#worker = undefined;
+    void worker.terminate();
+    this.#spawn();
+  }
+
+  #tick(): void {
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    const now = performance.now();
+    if (this.#pending !== undefined) {
+      if (now - this.#pending.sentAt <= this.#probeTimeoutMs) return;
+      this.#onHung(this.#pending.probe);
+      return;
+    }
+    const probe: ProbeRequest['probe'] =
+      this.#gpuEnabled && now - this.#lastGpuProbe >= this.#gpuIntervalMs ? 'gpu' : 'cpu';
+    if (probe === 'gpu') this.#lastGpuProbe = now;
+    this.#pending = { probe, sentAt: now };
+    worker.postMessage({ probe } satisfies ProbeRequest);
+  }
+
+  #onHung(probe: ProbeRequest['probe']): void {
+    if (probe === 'gpu') {
+      this.#gpuEnabled = false;
+      this.#reading = { ...this.#reading, gpuUtilization: undefined, gpuMemory: undefined };
+      this.#warnOnce(
+        'gpu-hung',
+        `The GPU probe did not answer within ${this.#probeTimeoutMs} ms; the GPU signal is now absent`,
+      );
+    } else {
+      this.#warnOnce(
+        'cpu-hung',
+        `The CPU probe did not answer within ${this.#probeTimeoutMs} ms; restarting the sampler`,
+      );
+    }
+    const worker = this.#worker;
+    if (worker !== undefined) this.#replace(worker);
+  }
+
+  #onReply(reply: ProbeReply): void {
+    this.#pending = undefined;
+    if (reply.probe === 'cpu') {
+      this.#reading = { ...this.#reading, cpuLoad: reply.cpuLoad };
+      return;
+    }
+    if (reply.gpu === undefined) {
+      this.#reading = { ...this.#reading, gpuUtilization: undefined, gpuMemory: undefined };
+      const why =
+        reply.error === undefined
+          ? 'no GPU with utilization data was found'
+          : `the GPU probe failed: ${reply.error}`;
+      this.#warnOnce('gpu-absent', `GPU signal absent (${why}); GPU rules are ignored`);
+      return;
+    }
+    this.#reading = { ...this.#reading, gpuUtilization: reply.gpu.utilization, gpuMemory: reply.gpu.memory };
+  }
+
+  #warnOnce(kind: string, message: string): void {
+    if (this.#warned.has(kind)) return;
+    this.#warned.add(kind);
+    this.#warn(message);
+  }
+}
