@@ -20,15 +20,24 @@ export function clampLimit(limit: number, config: Pick<AdaptiveConfig, 'minLimit
 
 /**
  * The hard brakes both controllers share, in this order: error rate, GPU wait, GPU utilization,
- * CPU load. CPU load counts as overload only while the limit exceeds the cores: a CPU-bound pool
+ * CPU load (the latter optional). CPU load counts as overload only while the limit exceeds the cores: a CPU-bound pool
  * at exactly the core count is supposed to show a busy machine.
  */
-export function overloadReason(sample: AdaptSample, config: AdaptiveConfig): Decision['reason'] | undefined {
+export function overloadReason(
+  sample: AdaptSample,
+  config: AdaptiveConfig,
+  includeCpu = true,
+): Decision['reason'] | undefined {
   if (sample.errorRate !== undefined && sample.errorRate > config.errorRateHigh) return 'error-rate';
   if (sample.gpuWaitSeconds !== undefined && sample.gpuWaitSeconds > config.gpuWaitHigh) return 'gpu-wait';
   if (sample.gpuUtilization !== undefined && sample.gpuUtilization > config.gpuUtilizationHigh)
     return 'gpu-utilization';
-  if (sample.cpuLoad !== undefined && sample.cpuLoad > config.cpuLoadHigh && sample.limit > sample.cores)
+  if (
+    includeCpu &&
+    sample.cpuLoad !== undefined &&
+    sample.cpuLoad > config.cpuLoadHigh &&
+    sample.limit > sample.cores
+  )
     return 'cpu-load';
   return undefined;
 }

@@ -22,11 +22,11 @@ export interface GradientOptions {
  *   minutes.
  * - **Gradient.** `clamp(minLatency × (1 + buffer) / latency, 0.5, 2)` once per interval;
  *   `next = gradient × limit + √(gradient × limit)` (small headroom so the pool keeps a queue).
- * - **Brakes.** The error-rate, GPU and CPU rules of the threshold controller apply first, as one
+ * - **Brakes.** The error-rate and GPU rules of the threshold controller apply first, as one
  *   multiplicative decrease (× 0.5 at most once per interval). A task's own errors count only
- *   through the error-rate rule.
- * - **App-limited.** No growth while fewer than half the slots are used: latency says nothing
- *   about a limit the work does not reach.
+ *   through the error-rate rule. CPU contention is left to the latency gradient, which sees it.
+ * - **App-limited.** No growth while fewer than half the slots are used, or while nothing waits
+ *   and slots are free: latency says nothing about a limit the work does not reach.
  */
 export function createGradientController(options: GradientOptions = {}): Controller {
   const { buffer = 0, probeIntervalMs = 60_000, seed = 1 } = options;
@@ -42,7 +42,8 @@ export function createGradientController(options: GradientOptions = {}): Control
   return {
     name: 'gradient',
     decide(sample: AdaptSample, config: AdaptiveConfig): Decision {
-      const overload = overloadReason(sample, config);
+      // CPU contention already shows as latency here; halving on it too would saw-tooth the limit.
+      const overload = overloadReason(sample, config, false);
       if (overload !== undefined) {
         probing = undefined;
         return { limit: clampLimit(Math.floor(sample.limit / 2), config), reason: overload };
@@ -71,7 +72,9 @@ export function createGradientController(options: GradientOptions = {}): Control
       const gradient = Math.min(2, Math.max(0.5, (baselineMs * (1 + buffer)) / sample.latencyMs));
       const scaled = gradient * sample.limit;
       let next = Math.round(scaled + Math.sqrt(scaled));
-      if (next > sample.limit && sample.inFlight < sample.limit / 2) {
+      const appLimited =
+        sample.inFlight < sample.limit / 2 || (sample.queueDepth === 0 && sample.inFlight < sample.limit);
+      if (next > sample.limit && appLimited) {
         return { limit: clampLimit(sample.limit, config), reason: 'app-limited' };
       }
       next = clampLimit(next, config);

@@ -95,9 +95,9 @@ export class Adaptation {
     else if (outcome === 'error' || outcome === 'crashed' || outcome === 'timeout') this.#errors.record(true);
   }
 
-  /** The signals as they stand now, for the gauges. */
+  /** The signals as they stand now, for the gauges: built-in ones, overridden by the sources'. */
   currentSignals(): SignalReading {
-    return { ...this.#sampler?.latest(), ...this.#lastRead, errorRate: this.#errors.rate };
+    return { errorRate: this.#errors.rate, ...definedOnly(this.#sampler?.latest() ?? {}), ...this.#lastRead };
   }
 
   /** One adaptation step; steps never overlap. */

@@ -9,7 +9,10 @@ export interface SystemSamplerOptions {
   intervalMs?: number;
   /** How often to probe the GPU (an expensive probe), in ms. @default 10000 */
   gpuIntervalMs?: number;
-  /** A probe that has not answered after this long is abandoned: the thread is replaced. @default 5000 */
+  /**
+   * A GPU probe that has not answered after this long is abandoned: the thread is replaced and
+   * the GPU signal goes absent. (A CPU probe gets at least 5 s.) @default 5000
+   */
   probeTimeoutMs?: number;
   /** Probe the GPU at all. @default true */
   gpu?: boolean;
@@ -18,6 +21,8 @@ export interface SystemSamplerOptions {
   /** Told once per kind of trouble (GPU absent, probe hung). @default process.emitWarning */
   onWarning?: (message: string) => void;
 }
+
+const CPU_PROBE_TIMEOUT_MS = 5000;
 
 const THREAD_URL = new URL('./sampler-thread.js', import.meta.url);
 
@@ -112,7 +117,13 @@ export class SystemSampler implements SignalSource {
     if (worker === undefined) return;
     const now = performance.now();
     if (this.#pending !== undefined) {
-      if (now - this.#pending.sentAt <= this.#probeTimeoutMs) return;
+      // A fresh thread's first currentLoad() takes about half a second; only the GPU probe is
+      // held to probeTimeoutMs, the CPU probe gets at least CPU_PROBE_TIMEOUT_MS.
+      const timeout =
+        this.#pending.probe === 'gpu'
+          ? this.#probeTimeoutMs
+          : Math.max(this.#probeTimeoutMs, CPU_PROBE_TIMEOUT_MS);
+      if (now - this.#pending.sentAt <= timeout) return;
       this.#onHung(this.#pending.probe);
       return;
     }
