@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { Orchestrator } from 'node-orchestrator';
+import { iterationsForMs } from './support/calibrate.js';
 import { compare, toMarkdown, type ComparisonResult } from './support/compare.js';
 
 const THREADS = Math.min(2, availableParallelism());
@@ -25,7 +26,7 @@ export async function benchOverhead(rounds = 7): Promise<ComparisonResult[]> {
     const results: ComparisonResult[] = [];
     for (const [label, name, input, jobs] of [
       ['trivial task', 'trivial', 1, 4000],
-      ['1 ms CPU task', 'cpu', 1, 200],
+      ['1 ms CPU task', 'cpu', iterationsForMs(1), 200],
     ] as const) {
       const batch = (fn: () => Promise<unknown>) => () => Promise.all(Array.from({ length: jobs }, fn));
       results.push(

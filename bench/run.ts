@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchAbortLatency } from './abort-latency.bench.js';
+import { benchRealWorkers, benchSimulation } from './adaptive.bench.js';
 import { benchLimiter } from './limiter.bench.js';
 import { benchOverhead } from './overhead.bench.js';
 import { benchTelemetry } from './telemetry.bench.js';
@@ -27,7 +28,17 @@ const comparison =
     return { name, markdown: results.map(toMarkdown).join('\n\n'), data: results };
   };
 
+const resultsDir = new URL('./results/', import.meta.url);
+
 const suites: Record<string, Suite> = {
+  'adaptive-model': () => {
+    const report = benchSimulation(resultsDir);
+    return Promise.resolve({ name: 'adaptive-model', markdown: report.markdown, data: report.charts });
+  },
+  'adaptive-real': async () => {
+    const result = await benchRealWorkers();
+    return { name: 'adaptive-real', markdown: result.markdown, data: result.rows };
+  },
   limiter: comparison('limiter', () => benchLimiter()),
   overhead: comparison('overhead', () => benchOverhead()),
   telemetry: comparison('telemetry', () => benchTelemetry()),
@@ -74,7 +85,6 @@ for (const name of names) {
 }
 
 const host = machine();
-const resultsDir = new URL('./results/', import.meta.url);
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(
   new URL('latest.json', resultsDir),

@@ -5,7 +5,9 @@ import type { AdaptSample, Decision } from './sample.js';
 /**
  * The threshold controller: decrease by `decreaseStep` when the error rate, GPU wait, GPU
  * utilization or CPU load (with the limit above the cores) is over its threshold; otherwise
- * increase by `increaseStep` when more than `queueHighWatermark` runs wait; otherwise hold.
+ * increase by `increaseStep` when more than `queueHighWatermark` runs wait — unless the CPU is
+ * already within {@link CPU_HYSTERESIS} of `cpuLoadHigh` with the limit at or above the cores,
+ * where more threads would only time-slice; otherwise hold.
  * Stateless: the same sample and config always give the same decision.
  */
 export const thresholdController: Controller = {
@@ -14,9 +16,23 @@ export const thresholdController: Controller = {
     const overload = overloadReason(sample, config);
     if (overload !== undefined)
       return { limit: clampLimit(sample.limit - config.decreaseStep, config), reason: overload };
-    if (sample.queueDepth > config.queueHighWatermark) {
+    if (sample.queueDepth > config.queueHighWatermark && !cpuSaturated(sample, config)) {
       return { limit: clampLimit(sample.limit + config.increaseStep, config), reason: 'queue-depth' };
     }
     return { limit: clampLimit(sample.limit, config), reason: 'hold' };
   },
 };
+
+/**
+ * The band below `cpuLoadHigh` in which the threshold controller neither grows nor shrinks on CPU:
+ * without it, a busy machine whose load hovers around the threshold flips the limit each interval.
+ */
+export const CPU_HYSTERESIS = 0.1;
+
+function cpuSaturated(sample: AdaptSample, config: AdaptiveConfig): boolean {
+  return (
+    sample.cpuLoad !== undefined &&
+    sample.cpuLoad > config.cpuLoadHigh - CPU_HYSTERESIS &&
+    sample.limit >= sample.cores
+  );
+}

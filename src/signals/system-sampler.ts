@@ -24,6 +24,15 @@ export interface SystemSamplerOptions {
 
 const CPU_PROBE_TIMEOUT_MS = 5000;
 
+const processWarnings = new Set<string>();
+
+/** The default warning sink: each message once per process, however many samplers come and go. */
+function warnOncePerProcess(message: string): void {
+  if (processWarnings.has(message)) return;
+  processWarnings.add(message);
+  process.emitWarning(message, { code: 'ORCHESTRATOR_SIGNALS' });
+}
+
 const THREAD_URL = new URL('./sampler-thread.js', import.meta.url);
 
 /**
@@ -62,8 +71,7 @@ export class SystemSampler implements SignalSource {
     this.#probeTimeoutMs = probeTimeoutMs;
     this.#gpuEnabled = gpu;
     this.#env = options.env;
-    this.#warn =
-      options.onWarning ?? ((message) => process.emitWarning(message, { code: 'ORCHESTRATOR_SIGNALS' }));
+    this.#warn = options.onWarning ?? warnOncePerProcess;
   }
 
   /** Starts sampling (idempotent). */
