@@ -57,3 +57,4 @@ export { ErrorRateWindow } from './signals/error-rate-window.js';
 export { RegistrySource } from './signals/registry-source.js';
 export type { RegistrySourceOptions } from './signals/registry-source.js';
 export type { SignalSource, SignalReading } from './signals/signal-source.js';
+export type { MapOptions, MapRecord } from './orchestrator/map.js';

@@ -87,9 +87,14 @@ export class Adaptation {
 
   /** Counts a settled run into the error window and the interval's latency. */
   record(run: TaskRun, outcome: RunOutcome): void {
+    this.recordOutcome(outcome, run.workerMs);
+  }
+
+  /** Counts one outcome (a run, or an item of a map batch) with its time in the worker. */
+  recordOutcome(outcome: RunOutcome, workerMs: number): void {
     if (outcome === 'success' || outcome === 'error') {
       this.#completed++;
-      this.#workerMs += run.workerMs;
+      this.#workerMs += workerMs;
     }
     if (outcome === 'success') this.#errors.record(false);
     else if (outcome === 'error' || outcome === 'crashed' || outcome === 'timeout') this.#errors.record(true);
@@ -151,7 +156,7 @@ export class Adaptation {
       at: Date.now(),
       limit: engine.limit,
       inFlight: engine.inFlight,
-      queueDepth: signals.queueDepth ?? engine.queued,
+      queueDepth: signals.queueDepth ?? engine.queuedItems,
       completed,
       cores: this.#cores,
       latencyMs,

@@ -75,6 +75,8 @@ export class Engine implements RunHost {
   readonly #maxLimit: number;
   #limit: number;
   readonly #live = new Set<TaskRun>();
+  /** Items in runs waiting for a slot (a map batch counts its items). */
+  #queuedItems = 0;
   /** Queued runs marked `gpu`, for the GPU-wait signal. */
   readonly #gpuQueued = new Set<TaskRun>();
   /** Runs told to stop and not yet settled: a thread whose port arrives late is told too. */
@@ -165,38 +167,42 @@ export class Engine implements RunHost {
 
   /** Submits a run; the returned promise settles exactly once. */
   submit(spec: RunSpec, priority: number): Promise<unknown> {
+    return this.submitRun(spec, priority).promise;
+  }
+
+  /** Submits a run and returns it; its promise settles exactly once. */
+  submitRun(spec: RunSpec, priority: number): TaskRun {
     const run = new TaskRun(this, this.#nextId++, spec);
     this.#live.add(run);
     if (spec.signal?.aborted === true) {
       run.cancel(spec.signal.reason);
-      return run.promise;
+      return run;
     }
     if (spec.scopeSignal?.aborted === true) {
-      run.cancel(
-        new AbortedError(`Task "${spec.task}" was cancelled by its group`, {
-          cause: spec.scopeSignal.reason,
-        }),
-      );
-      return run.promise;
+      const cause = spec.scopeSignal.reason as unknown;
+      run.cancel(new AbortedError(`Task "${spec.task}" was cancelled by its group`, { cause }));
+      return run;
     }
     if (this.limiter.pending >= this.#maxQueue && this.limiter.inFlight >= this.limiter.limit) {
       run.refuse(
         new QueueFullError(`The queue is full (maxQueue ${this.#maxQueue}); task "${spec.task}" was shed`),
       );
-      return run.promise;
+      return run;
     }
     const node = this.limiter[kAcquireSlot](run, priority);
     if (node === undefined) this.dispatch(run);
     else {
       run.node = node;
+      run.wasQueued = true;
+      this.#queuedItems += spec.items;
       if (spec.gpu) this.#gpuQueued.add(run);
     }
-    return run.promise;
+    return run;
   }
 
   /** Sends a run that holds a slot to the pool. */
   dispatch(run: TaskRun): void {
-    if (run.spec.gpu) this.#gpuQueued.delete(run);
+    this.#leaveQueue(run);
     run.started();
     const transferList = run.spec.transferList;
     this.pool.run(run.request, { signal: run, transferList: transferList as never }).then(
@@ -224,7 +230,7 @@ export class Engine implements RunHost {
   settled(run: TaskRun, outcome: RunOutcome, error: unknown): void {
     this.#live.delete(run);
     this.#stopping.delete(run.request.id);
-    if (run.spec.gpu) this.#gpuQueued.delete(run);
+    this.#leaveQueue(run);
     this.#observer?.(run, outcome, error);
     if (this.#live.size === 0) this.#drained?.();
   }
@@ -256,6 +262,18 @@ export class Engine implements RunHost {
     await this.pool.destroy();
     for (const port of this.#ports) port.close();
     this.#ports.clear();
+  }
+
+  /** Items waiting for a slot. */
+  get queuedItems(): number {
+    return this.#queuedItems;
+  }
+
+  #leaveQueue(run: TaskRun): void {
+    if (!run.wasQueued) return;
+    run.wasQueued = false;
+    this.#queuedItems -= run.spec.items;
+    if (run.spec.gpu) this.#gpuQueued.delete(run);
   }
 
   /** Piscina's load balancer: an idle thread, but only while fewer than `limit` are busy. */

@@ -10,6 +10,8 @@ import { Engine } from './engine.js';
 import { resolveOptions, type ExecutionOptions } from './options.js';
 import type { AdaptiveOptions } from '../control/config.js';
 import { Adaptation, type AdaptEvent, type SignalsOptions } from './adaptation.js';
+import { mapTasks, type MapHost, type MapOptions, type MapRecord } from './map.js';
+import type { BatchResult } from '../pool/protocol.js';
 import { errorType } from './error-type.js';
 import type { TaskRun, RunOutcome } from './task-run.js';
 
@@ -147,6 +149,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     const metrics = this.#metrics;
     const adaptation = this.#adaptation;
     this.#engine.observe((run, outcome, error) => {
+      // A map batch is counted per item by map itself, unless it failed as a whole.
+      if (run.spec.batch && (outcome === 'success' || outcome === 'aborted')) return;
       adaptation.record(run, outcome);
       if (metrics !== undefined) record(metrics, run, outcome, error);
     });
@@ -169,7 +173,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   #gauges(): GaugeSnapshot {
     const signals = this.#adaptation.currentSignals();
     return {
-      queueDepth: this.queued,
+      queueDepth: this.#engine.queuedItems,
       concurrencyLimit: this.limit,
       minLimit: this.#minLimit,
       tasksInFlight: this.inFlight,
@@ -252,9 +256,93 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     }
     const { signal, priority = 0, timeoutMs, transferList, gpu = false } = options;
     return this.#engine.submit(
-      { task, input, signal, scopeSignal, timeoutMs, gpu, transferList: transferList?.map(toTransferable) },
+      {
+        task,
+        input,
+        signal,
+        scopeSignal,
+        timeoutMs,
+        gpu,
+        items: 1,
+        batch: false,
+        transferList: transferList?.map(toTransferable),
+      },
       priority,
     );
+  }
+
+  /**
+   * Runs a task over many inputs, in batches, and yields one record per input as results come.
+   *
+   * Inputs are pulled lazily (an iterable or async iterable of any length; memory stays flat);
+   * items travel to the workers in batches sized to about a millisecond of work (at most
+   * `batchSize`), with two batches per running slot in flight so no thread idles between
+   * batches. A failed item yields `{ index, ok: false, error }` and the others go on, unless
+   * `failFast`. Breaking out of the loop or aborting `signal` cancels what is in flight.
+   * @param task - the export name of the task.
+   * @param inputs - the inputs, pulled as results are consumed.
+   * @param options - ordered, batchSize, signal, priority, failFast.
+   * @returns an async iterable of {@link MapRecord}s.
+   * @example
+   * ```ts
+   * for await (const record of orchestrator.map('tokenize', readLines(file), { ordered: true })) {
+   *   if (record.ok) write(record.value); else console.error(record.index, record.error);
+   * }
+   * ```
+   */
+  map<K extends TaskName<M>>(
+    task: K,
+    inputs: Iterable<TaskInput<M, K>> | AsyncIterable<TaskInput<M, K>>,
+    options?: MapOptions,
+  ): AsyncGenerator<MapRecord<TaskOutput<M, K>>, void, undefined>;
+  map(
+    task: string,
+    inputs: Iterable<unknown> | AsyncIterable<unknown>,
+    options: MapOptions = {},
+  ): AsyncGenerator<MapRecord, void, undefined> {
+    if (!this.#accepting)
+      return rejectingGenerator(new ClosedError(`The orchestrator is closed; map("${task}") was refused`));
+    return mapTasks(this.#mapHost, task, inputs, options);
+  }
+
+  readonly #mapHost: MapHost = this.#createMapHost();
+
+  #createMapHost(): MapHost {
+    const engine = (): Engine => this.#engine;
+    return {
+      get limit(): number {
+        return engine().limit;
+      },
+      submitBatch: (task, items, signal, priority) => this.#submitBatch(task, items, signal, priority),
+      recordItems: (task, outcomes, errors, workerMs, waitMs) => {
+        outcomes.forEach((outcome, i) => {
+          this.#adaptation.recordOutcome(outcome, workerMs);
+          const type = outcome === 'error' ? errorType(errors[i]) : undefined;
+          this.#metrics?.record(task, outcome, workerMs / 1000, waitMs / 1000, type);
+        });
+      },
+      recordBatch: (size) => this.#metrics?.recordBatch(size),
+    };
+  }
+
+  async #submitBatch(
+    task: string,
+    items: unknown[],
+    signal: AbortSignal,
+    priority: number,
+  ): Promise<{ result: BatchResult; workerMs: number; waitMs: number }> {
+    if (!this.#accepting) throw new ClosedError(`The orchestrator is closed; task "${task}" was refused`);
+    const spec = { task, input: items, signal, scopeSignal: undefined, timeoutMs: undefined, gpu: false };
+    const run = this.#engine.submitRun(
+      { ...spec, items: items.length, batch: true, transferList: undefined },
+      priority,
+    );
+    const result = (await run.promise) as BatchResult;
+    return {
+      result,
+      workerMs: run.workerMs,
+      waitMs: run.startedAt > 0 ? run.startedAt - run.submittedAt : 0,
+    };
   }
 
   /**
@@ -338,6 +426,12 @@ function record(metrics: OrchestratorMetrics, run: TaskRun, outcome: RunOutcome,
     waited,
     failed ? errorType(error) : undefined,
   );
+}
+
+/** An iteration that rejects at once: what map() returns once the orchestrator is closed. */
+async function* rejectingGenerator(error: Error): AsyncGenerator<never, void, undefined> {
+  await Promise.reject(error);
+  yield* [];
 }
 
 /** Resolves with `promise`'s value, or with `false` after `ms`; leaves no timer behind. */

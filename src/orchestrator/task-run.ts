@@ -35,6 +35,10 @@ export interface RunSpec {
   readonly scopeSignal: AbortSignal | undefined;
   readonly timeoutMs: number | undefined;
   readonly gpu: boolean;
+  /** Items carried: 1 for a run, the batch length for a map batch. */
+  readonly items: number;
+  /** A map batch: the input is an array of items and the value a BatchResult. */
+  readonly batch: boolean;
 }
 
 /**
@@ -54,6 +58,8 @@ export class TaskRun implements Waiter, AbortWatcher {
   /** Time the worker reported for the task itself, in ms. */
   workerMs = 0;
   node: WaitNode | undefined;
+  /** Counted in the engine's queued items until it leaves the queue. */
+  wasQueued = false;
   readonly promise: Promise<unknown>;
 
   #state = State.Queued;
@@ -78,6 +84,7 @@ export class TaskRun implements Waiter, AbortWatcher {
       id,
       task: spec.task,
       input: spec.input,
+      ...(spec.batch ? { batch: true as const } : {}),
       [Symbol.for('Piscina.queueOptions')]: this,
     };
     this.promise = new Promise((resolve, reject) => {

@@ -23,7 +23,19 @@ export interface TaskRequest {
   readonly id: number;
   /** The export to call. */
   readonly task: string;
+  /** The input; for a batch, the array of item inputs. */
   readonly input: unknown;
+  /** Set for a batch: `input` is an array, and the answer's value is a {@link BatchResult}. */
+  readonly batch?: true;
+}
+
+/** One item's outcome in a batch. */
+export type ItemOutcome =
+  { readonly value: unknown } | { readonly error: SerializedError } | { readonly skipped: true };
+
+/** The value of a batch's answer: one outcome per item, in order. */
+export interface BatchResult {
+  readonly items: readonly ItemOutcome[];
 }
 
 /** An error thrown by a task, flattened so it survives structured clone. */

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import Piscina from 'piscina';
 import { isTask, isTransfer } from '../worker/define-task.js';
 import { AbortBook } from '../worker/task-context.js';
+import { runBatch, type BatchRun } from './batch-runner.js';
 import {
   kControlHello,
   type RunnerData,
@@ -36,6 +37,11 @@ export default function runTask(request: TaskRequest): unknown {
   book.sync();
   if (book.abortedBeforeStart(request.id)) return notStarted();
   const context = book.open(request.id, request.task);
+  if (request.batch === true) {
+    const batch = runBatch(fn, request.input as unknown[], context, serializeError);
+    if (!isThenable(batch)) return answerBatch(request.id, batch);
+    return batch.then((done) => answerBatch(request.id, done));
+  }
   const started = performance.now();
   let result: unknown;
   try {
@@ -58,6 +64,16 @@ export default function runTask(request: TaskRequest): unknown {
       return failed(error, started);
     },
   );
+}
+
+function answerBatch(id: number, batch: BatchRun): unknown {
+  book.close(id);
+  const response: TaskResponse = { value: { items: batch.items }, durationMs: batch.durationMs };
+  if (batch.transferList.length === 0) return response;
+  return Piscina.move({
+    [Symbol.for('Piscina.transferable')]: batch.transferList,
+    [Symbol.for('Piscina.valueOf')]: response,
+  } as never);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
