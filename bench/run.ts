@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchAbortLatency } from './abort-latency.bench.js';
+import { benchBatch, benchMapLatency, benchMapMemory } from './batch.bench.js';
 import { benchRealWorkers, benchSimulation } from './adaptive.bench.js';
 import { benchLimiter } from './limiter.bench.js';
 import { benchOverhead } from './overhead.bench.js';
@@ -42,6 +43,29 @@ const suites: Record<string, Suite> = {
   limiter: comparison('limiter', () => benchLimiter()),
   overhead: comparison('overhead', () => benchOverhead()),
   telemetry: comparison('telemetry', () => benchTelemetry()),
+  batch: comparison('batch', () => benchBatch()),
+  'map-latency': async () => {
+    const r = await benchMapLatency();
+    return {
+      name: 'map-latency',
+      data: r,
+      markdown: `### map latency at half of peak (20 µs tasks)\n\nOffered ${Math.round(r.offeredPerSecond).toLocaleString('en-US')} items/s: p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms from an item entering to its result leaving.`,
+    };
+  },
+  'map-memory': async () => {
+    const rows = await benchMapMemory();
+    return {
+      name: 'map-memory',
+      data: rows,
+      markdown: [
+        '### map memory over 5,000,000 generated inputs',
+        '',
+        '| items | heap MiB | RSS MiB |',
+        '| ---: | ---: | ---: |',
+        ...rows.map((r) => `| ${r.items.toLocaleString('en-US')} | ${r.heapMiB} | ${r.rssMiB} |`),
+      ].join('\n'),
+    };
+  },
   'abort-latency': async () => {
     const result = await benchAbortLatency();
     return {
