@@ -11,7 +11,7 @@ import { resolveOptions, type ExecutionOptions } from './options.js';
 import type { AdaptiveOptions } from '../control/config.js';
 import { Adaptation, type AdaptEvent, type SignalsOptions } from './adaptation.js';
 import { mapTasks, type MapHost, type MapOptions, type MapRecord } from './map.js';
-import type { BatchResult } from '../pool/protocol.js';
+import { LIST_TASKS, type BatchResult } from '../pool/protocol.js';
 import { errorType } from './error-type.js';
 import type { TaskRun, RunOutcome } from './task-run.js';
 
@@ -269,6 +269,14 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       },
       priority,
     );
+  }
+
+  /**
+   * The worker module's task names (its `defineTask` exports), as a pool thread sees them.
+   * @returns the names, sorted as the module exports them.
+   */
+  async taskNames(): Promise<string[]> {
+    return (await this.submit(LIST_TASKS, undefined, {}, undefined)) as string[];
   }
 
   /**

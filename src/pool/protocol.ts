@@ -84,3 +84,6 @@ export const kTransferBrand: unique symbol = Symbol.for('node-orchestrator.trans
 export function isControlPortHello(message: unknown): message is ControlPortHello {
   return typeof message === 'object' && message !== null && kControlHello in message;
 }
+
+/** A reserved task name: the runner answers with the module's task names. */
+export const LIST_TASKS = '\u0000tasks';

@@ -13,6 +13,7 @@ import { AbortBook } from '../worker/task-context.js';
 import { runBatch, type BatchRun } from './batch-runner.js';
 import {
   kControlHello,
+  LIST_TASKS,
   type RunnerData,
   type SerializedError,
   type TaskRequest,
@@ -32,6 +33,7 @@ parentPort?.postMessage({ [kControlHello]: true, port: channel.port2 }, [channel
  * synchronously: no promise is created on the way unless the task itself returns one.
  */
 export default function runTask(request: TaskRequest): unknown {
+  if (request.task === LIST_TASKS) return { value: taskNames, durationMs: 0 } satisfies TaskResponse;
   const fn = userModule[request.task];
   if (!isTask(fn)) return unknownTask(request.task, fn);
   book.sync();

@@ -1,0 +1,100 @@
+import type { Orchestrator } from '../orchestrator/orchestrator.js';
+import type { InputLine } from './json-lines.js';
+
+/** How the pipeline reports each record. */
+export interface PipelineHooks {
+  /** Writes one output line (without newline); resolves when the sink can take more. */
+  write(line: string): Promise<void>;
+  /** Told about each failed record (bad JSON or a failed task). */
+  onError(line: number, message: string): void;
+  /** Told after each record is written. */
+  onRecord(ok: boolean): void;
+}
+
+/** Options of {@link runPipeline}. */
+export interface PipelineOptions {
+  task: string;
+  ordered: boolean;
+  batchSize: number;
+  signal: AbortSignal;
+}
+
+/** Counts of a finished pipeline. */
+export interface PipelineResult {
+  records: number;
+  failed: number;
+}
+
+/**
+ * Maps a task over JSON lines with `orchestrator.map`: one output line per input line,
+ * `{"line":N,"result":…}` or `{"line":N,"error":{"message":…,"code":…}}`. Invalid JSON never
+ * reaches a worker; its error record takes its place in the output (in line order with
+ * `ordered`). Lines are pulled only as results are written, so memory stays flat.
+ */
+export async function runPipeline(
+  orchestrator: Orchestrator,
+  lines: AsyncIterable<InputLine>,
+  options: PipelineOptions,
+  hooks: PipelineHooks,
+): Promise<PipelineResult> {
+  // Index → line, for the records in flight only: entries leave as their records are written.
+  const lineOf = new Map<number, number>();
+  let nextIndex = 0;
+  const badLines: { line: number; message: string }[] = [];
+  let records = 0;
+  let failed = 0;
+
+  async function* valid(): AsyncGenerator {
+    for await (const input of lines) {
+      if (input.error !== undefined) badLines.push({ line: input.line, message: input.error });
+      else {
+        lineOf.set(nextIndex++, input.line);
+        yield input.value;
+      }
+    }
+  }
+
+  const emit = async (line: number, ok: boolean, body: string, message?: string): Promise<void> => {
+    records++;
+    if (!ok) {
+      failed++;
+      hooks.onError(line, message ?? 'failed');
+    }
+    await hooks.write(body);
+    hooks.onRecord(ok);
+  };
+  const flushBad = async (beforeLine: number): Promise<void> => {
+    while (badLines.length > 0 && (badLines[0] as { line: number }).line < beforeLine) {
+      const bad = badLines.shift() as { line: number; message: string };
+      await emit(
+        bad.line,
+        false,
+        JSON.stringify({ line: bad.line, error: { message: bad.message, code: 'ERR_INVALID_JSON' } }),
+        bad.message,
+      );
+    }
+  };
+
+  const map = orchestrator.map(options.task, valid(), {
+    ordered: options.ordered,
+    batchSize: options.batchSize,
+    signal: options.signal,
+  });
+  for await (const record of map) {
+    const line = lineOf.get(record.index) as number;
+    lineOf.delete(record.index);
+    await flushBad(options.ordered ? line : Number.POSITIVE_INFINITY);
+    if (record.ok) await emit(line, true, JSON.stringify({ line, result: record.value }));
+    else {
+      const error = record.error as Error & { code?: string };
+      await emit(
+        line,
+        false,
+        JSON.stringify({ line, error: { message: error.message, code: error.code } }),
+        error.message,
+      );
+    }
+  }
+  await flushBad(Number.POSITIVE_INFINITY);
+  return { records, failed };
+}

@@ -1,0 +1,190 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/tools.js';
+
+const cli = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+const fixture = fileURLToPath(new URL('./fixtures/cli-tasks.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'orchestrator-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI; `stdin` may be a string or a stream; `onStdout` sees output as it comes. */
+function runCli(
+  args: string[],
+  stdin: string | Readable = '',
+  onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
+): Promise<Result> {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    onStdout?.(stdout, child);
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  if (typeof stdin === 'string') child.stdin.end(stdin);
+  else stdin.pipe(child.stdin);
+  child.stdin.on('error', () => undefined);
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+const lines = (text: string): unknown[] =>
+  text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as unknown);
+
+describe('orchestrator run', () => {
+  it('maps a task over JSON lines from a file to a file, one output line per input line, in order with --ordered', async () => {
+    const input = join(dir, 'in.jsonl');
+    const output = join(dir, 'out.jsonl');
+    writeFileSync(input, Array.from({ length: 500 }, (_, i) => JSON.stringify(i)).join('\n') + '\n');
+    const result = await runCli([
+      'run',
+      fixture,
+      '--task',
+      'double',
+      '--input',
+      input,
+      '--output',
+      output,
+      '--ordered',
+    ]);
+    expect(result.code).toBe(0);
+    const records = lines(readFileSync(output, 'utf8'));
+    expect(records).toEqual(Array.from({ length: 500 }, (_, i) => ({ line: i + 1, result: i * 2 })));
+    expect(result.stderr).toMatch(/summary: 500 records, 0 failed/);
+    expect(result.stderr).toMatch(/p50 .* p99 /);
+  });
+
+  it('reads stdin and writes stdout; bad JSON and failed tasks become error records naming the line, exit 1', async () => {
+    const result = await runCli(
+      ['run', fixture, '--task', 'double', '--ordered'],
+      '1\nnot json\n"text"\n\n4\n',
+    );
+    expect(result.code).toBe(1);
+    const records = lines(result.stdout) as {
+      line: number;
+      result?: number;
+      error?: { message: string; code: string };
+    }[];
+    expect(records.map((r) => r.line)).toEqual([1, 2, 3, 5]);
+    expect(records[0]).toEqual({ line: 1, result: 2 });
+    expect(records[1]!.error).toMatchObject({ code: 'ERR_INVALID_JSON' });
+    expect(records[2]!.error).toMatchObject({ code: 'ERR_TASK_FAILED', message: 'not a number: "text"' });
+    expect(records[3]).toEqual({ line: 5, result: 8 });
+    expect(result.stderr).toMatch(/line 2: invalid JSON/);
+    expect(result.stderr).toMatch(/line 3: not a number/);
+  });
+
+  it('without --ordered still writes every record once', async () => {
+    const result = await runCli(
+      ['run', fixture, '--task', 'double'],
+      Array.from({ length: 300 }, (_, i) => `${i}`).join('\n'),
+    );
+    expect(result.code).toBe(0);
+    const records = lines(result.stdout) as { line: number; result: number }[];
+    expect(records.map((r) => r.line).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    );
+    expect(records.every((r) => r.result === (r.line - 1) * 2)).toBe(true);
+  });
+
+  it.each([
+    [['run', fixture, '--task', 'double', '--bogus'], /unknown option '--bogus'/],
+    [['run', join(dir, 'missing.mjs'), '--task', 'double'], /module not found: .*missing\.mjs/],
+    [['run', fixture, '--task', 'triple'], /exports no task "triple"; its tasks are: double, slow/],
+    [['run', fixture], /required option '--task <export>' not specified/],
+  ])('exits 2 for a usage error, naming it: %j', async (args, message) => {
+    const result = await runCli(args, '1\n');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('on SIGINT cancels in-flight tasks, flushes what is done and exits 130', async () => {
+    const input = Array.from({ length: 2000 }, (_, i) => `${i}`).join('\n');
+    let signalled = false;
+    const result = await runCli(['run', fixture, '--task', 'slow', '--ordered'], input, (out, child) => {
+      if (!signalled && out.includes('\n')) {
+        signalled = true;
+        child.kill('SIGINT');
+      }
+    });
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/interrupted/);
+    const records = lines(result.stdout) as { line: number }[];
+    expect(records.length).toBeGreaterThan(0);
+    expect(records.length).toBeLessThan(2000);
+    expect(records.map((r) => r.line)).toEqual(records.map((_, i) => i + 1));
+  });
+
+  it('streams a large input with bounded memory', async () => {
+    const count = 200_000;
+    const source = Readable.from(
+      (function* () {
+        for (let i = 0; i < count; i += 1000)
+          yield Array.from({ length: 1000 }, (_, j) => `${i + j}`).join('\n') + '\n';
+      })(),
+    );
+    let outputLines = 0;
+    const result = await runCli(['run', fixture, '--task', 'double'], source, (out) => {
+      outputLines = out.length;
+    });
+    expect(result.code).toBe(0);
+    expect(outputLines).toBeGreaterThan(0);
+    expect(result.stdout.trim().split('\n')).toHaveLength(count);
+    const rss = Number(/peak RSS (\d+) MiB/.exec(result.stderr)?.[1]);
+    expect(rss).toBeLessThan(300);
+  });
+
+  it('serves /healthz and /metrics on --metrics-port while the run lasts', async () => {
+    const port = await freePort();
+    let health = 0;
+    let metrics = '';
+    let probed = false;
+    const input = Array.from({ length: 400 }, (_, i) => `${i}`).join('\n');
+    const result = await runCli(
+      ['run', fixture, '--task', 'slow', '--metrics-port', String(port)],
+      input,
+      (out) => {
+        if (probed || !out.includes('\n')) return;
+        probed = true;
+        void (async () => {
+          health = (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
+          metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        })();
+      },
+    );
+    expect(result.code).toBe(0);
+    expect(health).toBe(200);
+    expect(metrics).toMatch(/orchestrator_tasks_total\{task="slow",outcome="success"\}/);
+    expect(metrics).toMatch(/process_cpu_user_seconds_total/);
+  });
+});
+
+describe('npm start (the demo main job)', () => {
+  it('runs the demo on a small scale and prints the summary', async () => {
+    const demo = fileURLToPath(new URL('../dist/src/demo/main.js', import.meta.url));
+    const child = spawn(process.execPath, [demo], {
+      env: { ...process.env, DEMO_SCALE: '0.02' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/summary: 805 records, 0 failed/);
+    expect(stderr).toMatch(/metrics on http:\/\/127\.0\.0\.1:\d+\/metrics/);
+  });
+});
