@@ -10,6 +10,7 @@ import { benchBatch, benchMapLatency, benchMapMemory } from './batch.bench.js';
 import { benchRealWorkers, benchSimulation } from './adaptive.bench.js';
 import { benchLimiter } from './limiter.bench.js';
 import { benchOverhead } from './overhead.bench.js';
+import { benchRunMemory, benchScaling } from './scaling.bench.js';
 import { benchTelemetry } from './telemetry.bench.js';
 import { toMarkdown, type ComparisonResult } from './support/compare.js';
 
@@ -44,6 +45,37 @@ const suites: Record<string, Suite> = {
   overhead: comparison('overhead', () => benchOverhead()),
   telemetry: comparison('telemetry', () => benchTelemetry()),
   batch: comparison('batch', () => benchBatch()),
+  scaling: async () => {
+    const rows = await benchScaling();
+    return {
+      name: 'scaling',
+      data: rows,
+      markdown: [
+        '### Scaling on 1 ms CPU tasks (efficiency against ideal linear scaling)',
+        '',
+        '| threads | tasks/s | efficiency |',
+        '| ---: | ---: | ---: |',
+        ...rows.map(
+          (r) =>
+            `| ${r.threads} | ${Math.round(r.tasksPerSecond).toLocaleString('en-US')} | ${r.efficiency.toFixed(2)} |`,
+        ),
+      ].join('\n'),
+    };
+  },
+  'run-memory': async () => {
+    const rows = await benchRunMemory();
+    return {
+      name: 'run-memory',
+      data: rows,
+      markdown: [
+        '### Memory while 1,000,000 trivial tasks stream through run() (64 in flight)',
+        '',
+        '| tasks | heap MiB | RSS MiB |',
+        '| ---: | ---: | ---: |',
+        ...rows.map((r) => `| ${r.tasks.toLocaleString('en-US')} | ${r.heapMiB} | ${r.rssMiB} |`),
+      ].join('\n'),
+    };
+  },
   'map-latency': async () => {
     const r = await benchMapLatency();
     return {

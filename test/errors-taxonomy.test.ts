@@ -38,3 +38,13 @@ describe('error taxonomy', () => {
     expect(new api.AbortedError('stopped', { cause }).cause).toBe(cause);
   });
 });
+
+describe('error documentation', () => {
+  it('the README errors table documents every exported error class and its code', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const [exportName, Class] of classes) {
+      expect(readme).toMatch(new RegExp(`\\| \`${exportName}\` \\| \`${new Class().code}\` \\|`));
+    }
+  });
+});
