@@ -44,7 +44,7 @@ describe('error documentation', () => {
     const { readFileSync } = await import('node:fs');
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     for (const [exportName, Class] of classes) {
-      expect(readme).toMatch(new RegExp(`\\| \`${exportName}\` \\| \`${new Class().code}\` \\|`));
+      expect(readme).toMatch(new RegExp(`\\| \`${exportName}\` +\\| \`${new Class().code}\` +\\|`));
     }
   });
 });
