@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { benchAbortLatency } from './abort-latency.bench.js';
 import { benchBatch, benchMapLatency, benchMapMemory } from './batch.bench.js';
 import { benchRealWorkers, benchSimulation } from './adaptive.bench.js';
@@ -30,7 +31,8 @@ const comparison =
     return { name, markdown: results.map(toMarkdown).join('\n\n'), data: results };
   };
 
-const resultsDir = new URL('./results/', import.meta.url);
+// Written into the repository's bench/results whether this runs from source or compiled.
+const resultsDir = new URL('bench/results/', pathToFileURL(`${process.cwd()}/`));
 
 const suites: Record<string, Suite> = {
   'adaptive-model': () => {
