@@ -3,7 +3,7 @@
  * bench/results/latest.json and bench/results/REPORT.md with the machine they came from.
  * Pass names to run a subset: `npm run bench -- limiter overhead`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { benchAbortLatency } from './abort-latency.bench.js';
@@ -144,10 +144,15 @@ for (const name of names) {
 
 const host = machine();
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(
-  new URL('latest.json', resultsDir),
-  JSON.stringify({ machine: host, sections }, null, 2) + '\n',
-);
+// A run of some suites updates their sections and keeps the others from the previous run.
+const latestFile = new URL('latest.json', resultsDir);
+const previous = existsSync(latestFile)
+  ? ((JSON.parse(readFileSync(latestFile, 'utf8')) as { sections?: Section[] }).sections ?? [])
+  : [];
+const merged = Object.keys(suites)
+  .map((name) => sections.find((s) => s.name === name) ?? previous.find((s) => s.name === name))
+  .filter((s): s is Section => s !== undefined);
+writeFileSync(latestFile, JSON.stringify({ machine: host, sections: merged }, null, 2) + '\n');
 const header = [
   '# Benchmark report',
   '',
@@ -157,6 +162,6 @@ const header = [
 ];
 writeFileSync(
   new URL('REPORT.md', resultsDir),
-  header.concat(sections.map((s) => s.markdown + '\n')).join('\n'),
+  header.concat(merged.map((s) => s.markdown + '\n')).join('\n'),
 );
 console.error(`wrote ${new URL('REPORT.md', resultsDir).pathname}`);
