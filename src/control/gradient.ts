@@ -1,3 +1,4 @@
+import { seededRandom } from '../internal/random.js';
 import type { AdaptiveConfig } from './config.js';
 import { clampLimit, overloadReason, type Controller } from './controller.js';
 import type { AdaptSample, Decision } from './sample.js';
@@ -30,7 +31,7 @@ export interface GradientOptions {
  */
 export function createGradientController(options: GradientOptions = {}): Controller {
   const { buffer = 0, probeIntervalMs = 60_000, seed = 1 } = options;
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   let baselineMs: number | undefined;
   let nextProbeAt: number | undefined;
   let probing: { restoreTo: number } | undefined;
@@ -80,17 +81,5 @@ export function createGradientController(options: GradientOptions = {}): Control
       next = clampLimit(next, config);
       return { limit: next, reason: next === sample.limit ? 'hold' : 'latency' };
     },
-  };
-}
-
-/** A small seeded PRNG for deterministic jitter. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -5,6 +5,7 @@
  */
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { seededRandom } from '../internal/random.js';
 
 const WORDS = (
   'the a of to and in is it that for on with as was at by an be this from or which are have not but ' +
@@ -13,21 +14,9 @@ const WORDS = (
   'model input output vector matrix scale normalize resize decode encode stream record dataset'
 ).split(' ');
 
-/** A small seeded PRNG (mulberry32). */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `count` sentences of 8–40 words, the same for the same seed. */
 export function* textCorpus(count: number, seed = 1): Generator<string> {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   for (let i = 0; i < count; i++) {
     const length = 8 + Math.floor(random() * 33);
     const words = Array.from({ length }, () => WORDS[Math.floor(random() * WORDS.length)] as string);
@@ -42,7 +31,7 @@ export function patternImage(
   seed: number,
   format: 'png' | 'jpeg',
 ): Uint8Array {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const [r0, g0, b0] = [random() * 255, random() * 255, random() * 255];
   const stripes = 2 + Math.floor(random() * 8);
   const data = Buffer.alloc(width * height * 4);

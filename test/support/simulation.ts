@@ -10,7 +10,7 @@
  *   inside the service (latency grows), and the local CPU stays mostly idle.
  * - `errors`: like `io`, but every request beyond `errorLoad` in flight fails, so goodput falls.
  */
-import type { AdaptiveConfig, AdaptSample, Controller } from 'node-orchestrator';
+import { ADAPTIVE_DEFAULTS, type AdaptiveConfig, type AdaptSample, type Controller } from 'node-orchestrator';
 
 /** The modelled service. */
 export interface ServiceModel {
@@ -49,23 +49,7 @@ export interface Scenario {
 
 /** Adaptive settings for the model (the orchestrator's defaults with a wide maxLimit). */
 export function modelConfig(overrides: Partial<AdaptiveConfig> = {}): AdaptiveConfig {
-  return {
-    adaptive: true,
-    adaptationIntervalMs: 5000,
-    increaseStep: 2,
-    decreaseStep: 2,
-    queueHighWatermark: 50,
-    gpuWaitHigh: 5,
-    errorRateHigh: 0.3,
-    cpuLoadHigh: 0.95,
-    gpuUtilizationHigh: 0.9,
-    errorWindow: 100,
-    errorMinSamples: 20,
-    controller: 'threshold',
-    minLimit: 1,
-    maxLimit: 64,
-    ...overrides,
-  };
+  return { ...ADAPTIVE_DEFAULTS, minLimit: 1, maxLimit: 64, ...overrides };
 }
 
 /** Runs a scenario under a controller (or a fixed limit when `controller` is a number). */

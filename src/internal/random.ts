@@ -1,0 +1,15 @@
+/**
+ * A small seeded PRNG (mulberry32): deterministic jitter in the gradient controller and a
+ * deterministic demo dataset, replayable from the seed.
+ * @internal
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
