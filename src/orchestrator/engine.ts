@@ -1,10 +1,11 @@
-import type { MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { AbortedError, QueueFullError } from '../errors.js';
 import { AdaptiveLimiter, kAcquireSlot, kCancelWait, kReleaseSlot } from '../limiter/adaptive-limiter.js';
 import type { WaitNode } from '../limiter/wait-queue.js';
 import {
   isControlPortHello,
+  type BatchChunk,
   type ControlMessage,
   type RunnerData,
   type TaskResponse,
@@ -82,6 +83,10 @@ export class Engine implements RunHost {
   /** Runs told to stop and not yet settled: a thread whose port arrives late is told too. */
   readonly #stopping = new Set<number>();
   #nextId = 1;
+  /** Where the chunks of each live batch go, by the batch's request id. */
+  readonly #batchSinks = new Map<number, (chunk: BatchChunk) => void>();
+  /** Tasks the worker module marked idempotent (learnt from the first thread's hello). */
+  #idempotent: ReadonlySet<string> = new Set();
   #observer: RunObserver | undefined;
   #drained: (() => void) | undefined;
 
@@ -112,7 +117,9 @@ export class Engine implements RunHost {
       stricterFIFO: true,
     });
     this.pool.on('message', (message: unknown) => {
-      if (isControlPortHello(message)) this.#adoptPort(message.port);
+      if (!isControlPortHello(message)) return;
+      this.#idempotent = new Set(message.idempotent);
+      this.#adoptPort(message.port);
     });
     // A task crash is reported through its run; the pool-level event must not crash the process.
     this.pool.on('error', () => {});
@@ -158,6 +165,42 @@ export class Engine implements RunHost {
     let oldest = Number.POSITIVE_INFINITY;
     for (const run of this.#gpuQueued) oldest = Math.min(oldest, run.submittedAt);
     return oldest === Number.POSITIVE_INFINITY ? undefined : (performance.now() - oldest) / 1000;
+  }
+
+  /** Whether the worker module marked `task` idempotent (false until a thread has started). */
+  isIdempotent(task: string): boolean {
+    return this.#idempotent.has(task);
+  }
+
+  /** Reserves `count` consecutive abort ids (for the items of a batch) and returns the first. */
+  allocateIds(count: number): number {
+    const first = this.#nextId;
+    this.#nextId += count;
+    return first;
+  }
+
+  /** Routes the chunks of batch `id` to `sink` until {@link closeBatch}. */
+  openBatch(id: number, sink: (chunk: BatchChunk) => void): void {
+    this.#batchSinks.set(id, sink);
+  }
+
+  /** Stops routing chunks of batch `id`. */
+  closeBatch(id: number): void {
+    this.#batchSinks.delete(id);
+  }
+
+  /**
+   * Reads every chunk the threads have posted so far, synchronously, and hands each to its
+   * batch. A runner posts a batch's chunks before its answer, so once the answer (or the crash)
+   * is seen here, all of that batch's chunks are already waiting in a control port.
+   */
+  collectChunks(): void {
+    for (const port of this.#ports) this.#drain(port);
+  }
+
+  /** Forgets an item abort once its batch has settled (so it is not replayed to new threads). */
+  forgetAbort(id: number): void {
+    this.#stopping.delete(id);
   }
 
   /** Sets the function told about every settled run. */
@@ -289,14 +332,30 @@ export class Engine implements RunHost {
     return idle;
   }
 
+  #drain(port: MessagePort): void {
+    for (let entry = receiveMessageOnPort(port); entry !== undefined; entry = receiveMessageOnPort(port)) {
+      const chunk = entry.message as BatchChunk;
+      this.#batchSinks.get(chunk.chunk)?.(chunk);
+    }
+  }
+
   #adoptPort(port: MessagePort): void {
     this.#ports.add(port);
+    // Chunks a first batch sent before this port reached us.
+    this.#drain(port);
     // A new thread may already be running a task that was cancelled before its port got here.
     if (this.#stopping.size > 0) {
       for (const id of this.#stopping) port.postMessage({ abort: id } satisfies ControlMessage);
       Atomics.add(this.#abortEpoch, 0, 1);
     }
-    port.once('close', () => this.#ports.delete(port));
+    port.once('close', () => {
+      // A crashed thread's port closes, and its batch's chunks must survive it: the port stays
+      // readable until the next turn (reading it inside its own 'close' handler crashes Node 20).
+      setImmediate(() => {
+        this.#drain(port);
+        this.#ports.delete(port);
+      });
+    });
     // The pool keeps the process alive while it has work; the control port never should.
     port.unref();
   }

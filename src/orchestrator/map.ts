@@ -1,10 +1,10 @@
-import { TaskFailedError, WorkerCrashedError } from '../errors.js';
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { assertFinite, assertOptionalSignal, describe } from '../internal/validate.js';
-import type { BatchResult, ItemOutcome } from '../pool/protocol.js';
-import { reviveTaskError } from './revive-error.js';
+import { Batch, BatchItem, type BatchHost, type ItemResult } from './batch.js';
+import { unwatch, watch } from './signal-watch.js';
 
 /** Options of `orchestrator.map`. */
-export interface MapOptions {
+export interface MapOptions<I = unknown> {
   /** Yield results in input order (buffering at most a window of batches). @default false */
   ordered?: boolean | undefined;
   /** The most items per batch; batches aim at about a millisecond of work each. @default 512 */
@@ -15,6 +15,12 @@ export interface MapOptions {
   priority?: number | undefined;
   /** Stop at the first failed item and reject with its error. @default false */
   failFast?: boolean | undefined;
+  /**
+   * Gives an item its own signal. Aborting it cancels that item alone: skipped if it has not
+   * started, told to stop (`ctx.throwIfAborted()`) if it is running; its record is an error with
+   * the signal's reason. Called once per item as it is pulled.
+   */
+  itemSignal?: ((input: I, index: number) => AbortSignal | undefined) | undefined;
 }
 
 /** One result of `map`: the input's index and its value or error. */
@@ -23,40 +29,25 @@ export type MapRecord<O = unknown> =
   | { readonly index: number; readonly ok: false; readonly error: Error };
 
 /** What `map` needs from its orchestrator. @internal */
-export interface MapHost {
+export interface MapHost extends BatchHost {
+  /** The running limit: it sets the window of batches in flight. */
   readonly limit: number;
-  submitBatch(
-    task: string,
-    items: unknown[],
-    signal: AbortSignal,
-    priority: number,
-  ): Promise<{ result: BatchResult; workerMs: number; waitMs: number }>;
-  recordItems(
-    task: string,
-    outcomes: readonly ('success' | 'error')[],
-    errors: readonly (Error | undefined)[],
-    workerMs: number,
-    waitMs: number,
-  ): void;
-  recordBatch(size: number): void;
 }
 
 /** Work per batch that batching aims for, in ms of worker time. */
 const TARGET_BATCH_MS = 1;
 
-interface BatchDone {
-  readonly seq: number;
-  readonly records: MapRecord[];
-}
-
 /**
  * The engine of `orchestrator.map`: pulls inputs lazily, sends them in batches sized to about a
  * millisecond of work, keeps a bounded window of batches in flight (two per running slot, so a
- * thread always has its next batch staged), and yields one record per input.
+ * thread always has its next batch staged), and yields one record per input as soon as it is
+ * ready (in input order with `ordered`).
  *
- * Backpressure comes from the generator itself: inputs are pulled only while the consumer asks
- * for results, never more than the window ahead. Leaving the loop early, or the signal aborting,
- * cancels the batches in flight and waits for them before the iteration ends.
+ * Backpressure comes from the window: inputs are pulled only while fewer than the window's
+ * batches are in flight (and, ordered, buffered). An async source that stalls does not hold
+ * back results already in, and a batch does not wait for a stalled source to fill: it leaves
+ * with what it has. Leaving the loop early, or the signal aborting, cancels the batches in
+ * flight and waits for them before the iteration ends.
  * @internal
  */
 export async function* mapTasks(
@@ -65,135 +56,266 @@ export async function* mapTasks(
   inputs: Iterable<unknown> | AsyncIterable<unknown>,
   options: MapOptions = {},
 ): AsyncGenerator<MapRecord, void, undefined> {
-  const { ordered = false, batchSize = 512, signal, priority = 0, failFast = false } = options;
-  checkMap(task, inputs, batchSize, signal, priority);
+  const { ordered = false, batchSize = 512, signal, priority = 0, failFast = false, itemSignal } = options;
+  checkMap(task, inputs, batchSize, signal, priority, itemSignal);
   signal?.throwIfAborted();
   const controller = new AbortController();
-  const onAbort = (): void => controller.abort(signal?.reason);
+  const onAbort = (): void => {
+    controller.abort(signal?.reason);
+    flow.wake();
+  };
   signal?.addEventListener('abort', onAbort, { once: true });
-  const source = openSource(inputs);
-  const inFlight = new Map<number, Promise<BatchDone>>();
-  const pending = new Map<number, MapRecord>();
+  const flow = new MapFlow(ordered);
+  const source = new Source(inputs);
   let perItemMs: number | undefined;
-  let nextIndex = 0;
-  let nextToYield = 0;
-  let seq = 0;
-  let exhausted = false;
+  let inFlight = 0;
+  let sourceError: { error: unknown } | undefined;
+
+  const launch = (values: readonly unknown[]): void => {
+    if (values.length === 0) return;
+    const first = flow.reserve(values.length);
+    let open = values.length;
+    let workerMs = 0;
+    const onSettle = (index: number, result: ItemResult, ms: number | undefined): void => {
+      flow.put(toRecord(index, result));
+      workerMs += ms ?? 0;
+      if (--open > 0 || workerMs === 0) return;
+      const sample = workerMs / values.length;
+      perItemMs = perItemMs === undefined ? sample : 0.7 * perItemMs + 0.3 * sample;
+    };
+    const items = values.map((input, i) => {
+      const index = first + i;
+      const own = itemSignal?.(input, index);
+      const item = new BatchItem(input, undefined, own !== undefined, (result, ms) => {
+        if (own !== undefined) unwatch(own, watcher);
+        onSettle(index, result, ms);
+      });
+      const watcher = { onSignalAbort: (aborted: AbortSignal) => item.abort(aborted.reason) };
+      if (own?.aborted === true) item.abort(own.reason);
+      else if (own !== undefined) watch(own, watcher);
+      return item;
+    });
+    const live = items.filter((item) => item.abortReason === undefined);
+    for (const item of items) if (item.abortReason !== undefined) item.settle(item.aborted());
+    if (live.length > 0) new Batch(host, task, live, { signal: controller.signal, priority, tracker });
+  };
+  /** Batches in the pool; the window bounds them, and the map ends when none is left. */
+  const tracker = {
+    opened: (): void => {
+      inFlight++;
+    },
+    closed: (): void => {
+      inFlight--;
+      flow.wake();
+    },
+  };
+
+  const windowOpen = (): boolean => {
+    const window = 2 * host.limit + 2;
+    return inFlight < window && flow.buffered < window * nextSize();
+  };
+  const nextSize = (): number =>
+    perItemMs === undefined ? 1 : Math.max(1, Math.min(batchSize, Math.round(TARGET_BATCH_MS / perItemMs)));
+
+  const fill = (): void => {
+    while (!source.exhausted && !source.pulling && windowOpen() && !controller.signal.aborted) {
+      const pulled = source.pull(nextSize());
+      if (!(pulled instanceof Promise)) {
+        launch(pulled);
+        continue;
+      }
+      pulled.then(
+        (values) => {
+          if (!controller.signal.aborted) launch(values);
+          flow.wake();
+        },
+        (error: unknown) => {
+          sourceError = { error };
+          flow.wake();
+        },
+      );
+    }
+  };
+
   try {
     for (;;) {
-      while (!exhausted && inFlight.size < 2 * host.limit + 2) {
-        const size =
-          perItemMs === undefined
-            ? 1
-            : Math.max(1, Math.min(batchSize, Math.round(TARGET_BATCH_MS / perItemMs)));
-        const items: unknown[] = [];
-        while (items.length < size) {
-          let next = source.next();
-          if (next instanceof Promise) next = await next;
-          if (next.done === true) {
-            exhausted = true;
-            break;
-          }
-          items.push(next.value);
-        }
-        if (items.length === 0) break;
-        const id = seq++;
-        const first = nextIndex;
-        nextIndex += items.length;
-        inFlight.set(
-          id,
-          runBatch(host, task, items, first, controller.signal, priority).then((done) => {
-            if (done.perItemMs !== undefined)
-              perItemMs = perItemMs === undefined ? done.perItemMs : 0.7 * perItemMs + 0.3 * done.perItemMs;
-            return { seq: id, records: done.records };
-          }),
-        );
-      }
-      if (inFlight.size === 0) break;
-      const done = await Promise.race(inFlight.values());
-      inFlight.delete(done.seq);
-      if (signal?.aborted === true) throw signal.reason;
-      for (const record of done.records) {
+      fill();
+      for (let record = flow.take(); record !== undefined; record = flow.take()) {
         if (failFast && !record.ok) throw record.error;
-        if (!ordered) yield record;
-        else pending.set(record.index, record);
-      }
-      for (let record = pending.get(nextToYield); record !== undefined; record = pending.get(nextToYield)) {
-        pending.delete(nextToYield++);
         yield record;
+        fill();
       }
+      if (signal?.aborted === true) throw signal.reason;
+      if (sourceError !== undefined) throw sourceError.error;
+      if (source.exhausted && !source.pulling && inFlight === 0) break;
+      await flow.changed();
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    if (inFlight.size > 0) {
-      controller.abort(signal?.reason);
-      await Promise.allSettled(inFlight.values());
+    // Also stops a pull still in progress from launching a batch nobody will read.
+    controller.abort(signal?.reason);
+    while (inFlight > 0) await flow.changed();
+    await source.close();
+  }
+}
+
+/** The records between the batches and the consumer, and the wake-up of the waiting loop. */
+class MapFlow {
+  readonly #ordered: boolean;
+  /** Unordered: records ready, oldest first. */
+  #queue: MapRecord[] = [];
+  #head = 0;
+  /** Ordered: records by index, waiting for their turn. */
+  readonly #pending = new Map<number, MapRecord>();
+  #nextToYield = 0;
+  #reserved = 0;
+  #wake: (() => void) | undefined;
+
+  constructor(ordered: boolean) {
+    this.#ordered = ordered;
+  }
+
+  /** Reserves the indices of `count` new inputs; returns the first. */
+  reserve(count: number): number {
+    const first = this.#reserved;
+    this.#reserved += count;
+    return first;
+  }
+
+  /** Records pulled but not yet yielded (in flight or waiting for their turn). */
+  get buffered(): number {
+    return this.#reserved - this.#nextToYield;
+  }
+
+  put(record: MapRecord): void {
+    if (this.#ordered) this.#pending.set(record.index, record);
+    else this.#queue.push(record);
+    this.wake();
+  }
+
+  /** The next record to yield, if one is ready. */
+  take(): MapRecord | undefined {
+    if (this.#ordered) {
+      const record = this.#pending.get(this.#nextToYield);
+      if (record === undefined) return undefined;
+      this.#pending.delete(this.#nextToYield++);
+      return record;
     }
-    await source.return();
+    if (this.#head === this.#queue.length) return undefined;
+    const record = this.#queue[this.#head++];
+    this.#nextToYield++;
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    }
+    return record;
+  }
+
+  /** Resolves at the next record, finished batch, pull or abort. */
+  changed(): Promise<void> {
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+
+  wake(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
   }
 }
 
-async function runBatch(
-  host: MapHost,
-  task: string,
-  items: unknown[],
-  first: number,
-  signal: AbortSignal,
-  priority: number,
-): Promise<{ records: MapRecord[]; perItemMs: number | undefined }> {
-  host.recordBatch(items.length);
-  try {
-    const { result, workerMs, waitMs } = await host.submitBatch(task, items, signal, priority);
-    const records = result.items.map((outcome, i) => toRecord(task, first + i, outcome));
-    const outcomes = records.map((r): 'success' | 'error' => (r.ok ? 'success' : 'error'));
-    host.recordItems(
-      task,
-      outcomes,
-      records.map((r) => (r.ok ? undefined : r.error)),
-      workerMs / items.length,
-      waitMs,
-    );
-    return { records, perItemMs: workerMs / items.length };
-  } catch (error) {
-    // The batch failed as a whole (its thread crashed, or the map was cancelled): every item fails.
-    const reason = error instanceof Error ? error : new WorkerCrashedError(String(error));
-    return {
-      records: items.map((_, i) => ({ index: first + i, ok: false, error: reason })),
-      perItemMs: undefined,
-    };
+/**
+ * The inputs, pulled a batch at a time. A synchronous iterable is pulled synchronously (no
+ * promise per item). An async one fills a batch with what arrives before the next macrotask:
+ * an in-memory source fills it, a slow one sends what it has rather than hold items back.
+ */
+class Source {
+  readonly #sync: Iterator<unknown> | undefined;
+  readonly #async: AsyncIterator<unknown> | undefined;
+  /** A `next()` of the async source that did not answer in time for the last batch. */
+  #held: Promise<IteratorResult<unknown>> | undefined;
+  exhausted = false;
+  /** An async pull is in progress. */
+  pulling = false;
+
+  constructor(inputs: Iterable<unknown> | AsyncIterable<unknown>) {
+    if (Symbol.asyncIterator in inputs) this.#async = inputs[Symbol.asyncIterator]();
+    else this.#sync = inputs[Symbol.iterator]();
+  }
+
+  pull(size: number): unknown[] | Promise<unknown[]> {
+    if (this.#sync === undefined) return this.#pullAsync(size);
+    const values: unknown[] = [];
+    while (values.length < size) {
+      const next = this.#sync.next();
+      if (next.done === true) {
+        this.exhausted = true;
+        break;
+      }
+      values.push(next.value);
+    }
+    return values;
+  }
+
+  async #pullAsync(size: number): Promise<unknown[]> {
+    this.pulling = true;
+    try {
+      return await this.#fill(size);
+    } finally {
+      this.pulling = false;
+    }
+  }
+
+  async #fill(size: number): Promise<unknown[]> {
+    const iterator = this.#async as AsyncIterator<unknown>;
+    const values: unknown[] = [];
+    const first = await (this.#held ?? iterator.next());
+    this.#held = undefined;
+    if (first.done === true) {
+      this.exhausted = true;
+      return values;
+    }
+    values.push(first.value);
+    const stalled = nextMacrotask(undefined).then((): typeof STALLED => STALLED);
+    while (values.length < size) {
+      const next = iterator.next();
+      const result = await Promise.race([next, stalled]);
+      if (result === STALLED) {
+        this.#held = next;
+        // Awaited by the next pull; until then a rejection must not count as unhandled.
+        next.catch(() => {});
+        break;
+      }
+      if (result.done === true) {
+        this.exhausted = true;
+        break;
+      }
+      values.push(result.value);
+    }
+    return values;
+  }
+
+  /**
+   * Closes the source. An async source with a pull in progress is told to return but not
+   * waited for: it may be stuck in its own await, and leaving the loop must not hang on it.
+   */
+  async close(): Promise<void> {
+    if (this.#sync !== undefined) {
+      this.#sync.return?.();
+      return;
+    }
+    const closing = this.#async?.return?.();
+    if (closing === undefined) return;
+    if (this.pulling || this.#held !== undefined) void Promise.resolve(closing).catch(() => {});
+    else await closing;
   }
 }
 
-function toRecord(task: string, index: number, outcome: ItemOutcome): MapRecord {
-  if ('value' in outcome) return { index, ok: true, value: outcome.value };
-  if ('error' in outcome) return { index, ok: false, error: reviveTaskError(task, outcome.error) };
-  return { index, ok: false, error: new TaskFailedError(`Item ${index} was skipped: the map was cancelled`) };
-}
+const STALLED: unique symbol = Symbol('stalled');
 
-interface Source {
-  next(): IteratorResult<unknown> | Promise<IteratorResult<unknown>>;
-  return(): Promise<void>;
-}
-
-function openSource(inputs: Iterable<unknown> | AsyncIterable<unknown>): Source {
-  if (Symbol.asyncIterator in inputs) {
-    const iterator = inputs[Symbol.asyncIterator]();
-    return {
-      next: () => iterator.next(),
-      return: async () => {
-        await iterator.return?.();
-      },
-    };
-  }
-  // A synchronous source is pulled synchronously: no promise per item.
-  const iterator = inputs[Symbol.iterator]();
-  return {
-    next: () => iterator.next(),
-    return: () => {
-      iterator.return?.();
-      return Promise.resolve();
-    },
-  };
+function toRecord(index: number, result: ItemResult): MapRecord {
+  if (result.ok) return { index, ok: true, value: result.value };
+  const error = result.error instanceof Error ? result.error : new Error(String(result.error));
+  return { index, ok: false, error };
 }
 
 function checkMap(
@@ -202,6 +324,7 @@ function checkMap(
   batchSize: unknown,
   signal: unknown,
   priority: unknown,
+  itemSignal: unknown,
 ): void {
   if (typeof task !== 'string' || task.length === 0)
     throw new TypeError(`task must be a non-empty string, got ${describe(task)}`);
@@ -215,4 +338,6 @@ function checkMap(
   }
   assertOptionalSignal('signal', signal);
   assertFinite('priority', priority);
+  if (itemSignal !== undefined && typeof itemSignal !== 'function')
+    throw new TypeError(`itemSignal must be a function, got ${describe(itemSignal)}`);
 }

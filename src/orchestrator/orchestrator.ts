@@ -11,7 +11,8 @@ import { resolveOptions, type ExecutionOptions } from './options.js';
 import type { AdaptiveOptions } from '../control/config.js';
 import { Adaptation, type AdaptEvent, type SignalsOptions } from './adaptation.js';
 import { mapTasks, type MapHost, type MapOptions, type MapRecord } from './map.js';
-import { LIST_TASKS, type BatchResult } from '../pool/protocol.js';
+import { LIST_TASKS } from '../pool/protocol.js';
+import type { ItemResult } from './batch.js';
 import { errorType } from './error-type.js';
 import type { TaskRun, RunOutcome } from './task-run.js';
 
@@ -149,8 +150,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     const metrics = this.#metrics;
     const adaptation = this.#adaptation;
     this.#engine.observe((run, outcome, error) => {
-      // A map batch is counted per item by map itself, unless it failed as a whole.
-      if (run.spec.batch && (outcome === 'success' || outcome === 'aborted')) return;
+      // A batch is counted item by item, as each item settles.
+      if (run.spec.batch) return;
       adaptation.record(run, outcome);
       if (metrics !== undefined) record(metrics, run, outcome, error);
     });
@@ -315,42 +316,45 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
 
   readonly #mapHost: MapHost = this.#createMapHost();
 
+  /** The batch plumbing map and coalesced runs share: the engine's, plus per-item telemetry. */
   #createMapHost(): MapHost {
     const engine = (): Engine => this.#engine;
     return {
       get limit(): number {
         return engine().limit;
       },
-      submitBatch: (task, items, signal, priority) => this.#submitBatch(task, items, signal, priority),
-      recordItems: (task, outcomes, errors, workerMs, waitMs) => {
-        outcomes.forEach((outcome, i) => {
-          this.#adaptation.recordOutcome(outcome, workerMs);
-          const type = outcome === 'error' ? errorType(errors[i]) : undefined;
-          this.#metrics?.record(task, outcome, workerMs / 1000, waitMs / 1000, type);
-        });
+      get cancelGraceMs(): number {
+        return engine().cancelGraceMs;
       },
+      submitRun: (spec, priority) => engine().submitRun(spec, priority),
+      allocateIds: (count) => engine().allocateIds(count),
+      openBatch: (id, sink) => engine().openBatch(id, sink),
+      closeBatch: (id) => engine().closeBatch(id),
+      collectChunks: () => engine().collectChunks(),
+      broadcastAbort: (id) => engine().broadcastAbort(id),
+      forgetAbort: (id) => engine().forgetAbort(id),
+      isIdempotent: (task) => engine().isIdempotent(task),
+      recordItem: (task, result, workerMs, waitMs) => this.#recordItem(task, result, workerMs, waitMs),
       recordBatch: (size) => this.#metrics?.recordBatch(size),
     };
   }
 
-  async #submitBatch(
+  #recordItem(
     task: string,
-    items: unknown[],
-    signal: AbortSignal,
-    priority: number,
-  ): Promise<{ result: BatchResult; workerMs: number; waitMs: number }> {
-    if (!this.#accepting) throw new ClosedError(`The orchestrator is closed; task "${task}" was refused`);
-    const spec = { task, input: items, signal, scopeSignal: undefined, timeoutMs: undefined, gpu: false };
-    const run = this.#engine.submitRun(
-      { ...spec, items: items.length, batch: true, transferList: undefined },
-      priority,
+    result: ItemResult,
+    workerMs: number | undefined,
+    waitMs: number | undefined,
+  ): void {
+    const outcome = result.ok ? 'success' : result.outcome;
+    this.#adaptation.recordOutcome(outcome, workerMs ?? 0);
+    const failed = outcome !== 'success' && outcome !== 'aborted';
+    this.#metrics?.record(
+      task,
+      outcome,
+      workerMs === undefined ? undefined : workerMs / 1000,
+      waitMs === undefined ? undefined : waitMs / 1000,
+      failed && !result.ok ? errorType(result.error) : undefined,
     );
-    const result = (await run.promise) as BatchResult;
-    return {
-      result,
-      workerMs: run.workerMs,
-      waitMs: run.startedAt > 0 ? run.startedAt - run.submittedAt : 0,
-    };
   }
 
   /**

@@ -39,6 +39,12 @@ export interface RunSpec {
   readonly items: number;
   /** A map batch: the input is an array of items and the value a BatchResult. */
   readonly batch: boolean;
+  /** A batch whose items can be cancelled one by one: the abort id of its first item... */
+  readonly firstItemId?: number | undefined;
+  /** ...and which of its items can (1) or cannot (0). */
+  readonly cancellable?: Uint8Array | undefined;
+  /** A batch: where the runner shows which item it is running. */
+  readonly progress?: Int32Array | undefined;
 }
 
 /**
@@ -84,7 +90,10 @@ export class TaskRun implements Waiter, AbortWatcher {
       id,
       task: spec.task,
       input: spec.input,
-      ...(spec.batch ? { batch: true as const } : {}),
+      ...(spec.batch ? { batch: true as const, progress: spec.progress } : {}),
+      ...(spec.firstItemId === undefined
+        ? {}
+        : { firstItemId: spec.firstItemId, cancellable: spec.cancellable }),
       [Symbol.for('Piscina.queueOptions')]: this,
     };
     this.promise = new Promise((resolve, reject) => {
@@ -109,6 +118,19 @@ export class TaskRun implements Waiter, AbortWatcher {
 
   get queued(): boolean {
     return this.#state === State.Queued;
+  }
+
+  /** Whether a thread has taken the task (it is no longer waiting in the limiter or Piscina's queue). */
+  get inWorker(): boolean {
+    return this.#inWorker;
+  }
+
+  /**
+   * Terminates the thread running the task now, without telling the task first: for a batch
+   * item that ignored its cancel past the grace. The run then fails as a crash.
+   */
+  terminate(): void {
+    if (this.#state === State.Running && this.#inWorker) this.#poolAbort?.();
   }
 
   /** Limiter waiter: a slot is ours; send the task now. */

@@ -27,14 +27,45 @@ export interface TaskRequest {
   readonly input: unknown;
   /** Set for a batch: `input` is an array, and the answer's value is a {@link BatchResult}. */
   readonly batch?: true;
+  /**
+   * For a batch with items that can be cancelled one by one: item `i` answers to abort id
+   * `firstItemId + i` (besides the batch's own id, which stops them all)...
+   */
+  readonly firstItemId?: number;
+  /**
+   * ...if `cancellable[i]` is 1. Before such an item starts, the results finished so far leave:
+   * should it ignore its cancel and lose its thread, they are not lost with it.
+   */
+  readonly cancellable?: Uint8Array;
+  /**
+   * For a batch: one shared Int32 the runner sets to the index of the item it is starting. After
+   * a crash it tells the main thread which items never started (and are safe to run again).
+   */
+  readonly progress?: Int32Array;
 }
 
 /** One item's outcome in a batch. */
 export type ItemOutcome =
   { readonly value: unknown } | { readonly error: SerializedError } | { readonly skipped: true };
 
-/** The value of a batch's answer: one outcome per item, in order. */
+/**
+ * The value of a batch's answer: the outcomes of items `from` onwards, in order. Items before
+ * `from` were already sent as {@link BatchChunk}s.
+ */
 export interface BatchResult {
+  readonly from: number;
+  readonly items: readonly ItemOutcome[];
+}
+
+/**
+ * Runner → main thread, over the control port, while a batch runs: outcomes of items `from`
+ * onwards that have finished. Sent as items finish (in small chunks), so that a crash later in
+ * the batch loses none of them. The main thread reads them synchronously when the batch ends.
+ */
+export interface BatchChunk {
+  /** The batch's request id. */
+  readonly chunk: number;
+  readonly from: number;
   readonly items: readonly ItemOutcome[];
 }
 
@@ -62,8 +93,10 @@ export type TaskResponse =
 /** Sent by a runner once at start-up, through its parentPort (Piscina re-emits it on the pool). */
 export interface ControlPortHello {
   readonly [kControlHello]: true;
-  /** The main thread posts {@link ControlMessage}s here. */
+  /** The main thread posts {@link ControlMessage}s here; the runner posts {@link BatchChunk}s. */
   readonly port: MessagePort;
+  /** The module's tasks marked idempotent (safe to run again after a crash). */
+  readonly idempotent: readonly string[];
 }
 
 /** Main thread → runner, over the control port: stop task `abort`. */
@@ -79,6 +112,9 @@ export const kTaskBrand: unique symbol = Symbol.for('node-orchestrator.task') as
 
 /** The brand `transfer()` puts on results whose buffers should move, not copy. */
 export const kTransferBrand: unique symbol = Symbol.for('node-orchestrator.transfer') as never;
+
+/** The brand `defineTask(fn, { idempotent: true })` adds. */
+export const kIdempotentBrand: unique symbol = Symbol.for('node-orchestrator.idempotent') as never;
 
 /** True if a message from a worker is a {@link ControlPortHello}. */
 export function isControlPortHello(message: unknown): message is ControlPortHello {

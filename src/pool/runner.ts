@@ -8,12 +8,14 @@
 import { MessageChannel, parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import Piscina from 'piscina';
-import { isTask, isTransfer } from '../worker/define-task.js';
+import { isIdempotent, isTask, isTransfer } from '../worker/define-task.js';
 import { AbortBook } from '../worker/task-context.js';
-import { runBatch, type BatchRun } from './batch-runner.js';
+import { runBatch, type BatchAnswer, type BatchThread } from './batch-runner.js';
 import {
   kControlHello,
   LIST_TASKS,
+  type BatchResult,
+  type ControlPortHello,
   type RunnerData,
   type SerializedError,
   type TaskRequest,
@@ -26,7 +28,18 @@ const taskNames = Object.keys(userModule).filter((name) => isTask(userModule[nam
 
 const channel = new MessageChannel();
 const book = new AbortBook(channel.port1, abortEpoch);
-parentPort?.postMessage({ [kControlHello]: true, port: channel.port2 }, [channel.port2]);
+const hello: ControlPortHello = {
+  [kControlHello]: true,
+  port: channel.port2,
+  idempotent: taskNames.filter((name) => isIdempotent(userModule[name])),
+};
+parentPort?.postMessage(hello, [channel.port2]);
+
+const batchThread: BatchThread = {
+  book,
+  serialize: serializeError,
+  send: (chunk, transferList) => channel.port1.postMessage(chunk, transferList),
+};
 
 /**
  * Runs one task and answers with its value or its error. Synchronous tasks are answered
@@ -40,7 +53,7 @@ export default function runTask(request: TaskRequest): unknown {
   if (book.abortedBeforeStart(request.id)) return notStarted();
   const context = book.open(request.id, request.task);
   if (request.batch === true) {
-    const batch = runBatch(fn, request.input as unknown[], context, serializeError);
+    const batch = runBatch(fn, request, context, batchThread);
     if (!isThenable(batch)) return answerBatch(request.id, batch);
     return batch.then((done) => answerBatch(request.id, done));
   }
@@ -68,9 +81,10 @@ export default function runTask(request: TaskRequest): unknown {
   );
 }
 
-function answerBatch(id: number, batch: BatchRun): unknown {
+function answerBatch(id: number, batch: BatchAnswer): unknown {
   book.close(id);
-  const response: TaskResponse = { value: { items: batch.items }, durationMs: batch.durationMs };
+  const value: BatchResult = { from: batch.from, items: batch.items };
+  const response: TaskResponse = { value, durationMs: batch.durationMs };
   if (batch.transferList.length === 0) return response;
   return Piscina.move({
     [Symbol.for('Piscina.transferable')]: batch.transferList,

@@ -1,5 +1,5 @@
 import type { Transferable } from 'node:worker_threads';
-import { kTaskBrand, kTransferBrand } from '../pool/protocol.js';
+import { kIdempotentBrand, kTaskBrand, kTransferBrand } from '../pool/protocol.js';
 import type { TaskContext } from './task-context.js';
 
 /** A task body: takes the input and a {@link TaskContext}, returns the output (sync or async). */
@@ -8,14 +8,27 @@ export type TaskFunction<I, O> = (input: I, ctx: TaskContext) => O | Promise<O>;
 /** A task function marked by {@link defineTask}; callable directly (handy in unit tests). */
 export type Task<I, O> = TaskFunction<I, O> & { readonly [kTaskBrand]: true };
 
+/** Options of {@link defineTask}. */
+export interface TaskOptions {
+  /**
+   * The task may run twice for the same input without harm (no side effects, or idempotent
+   * ones). Then an item of a batch that was running, or had finished without its result reaching
+   * the main thread, when its thread crashed is run once more on another thread instead of
+   * failing with ERR_WORKER_CRASHED. (Items that had not started are always run again.)
+   * @default false
+   */
+  idempotent?: boolean;
+}
+
 /**
  * Declares a task. Export the result under the name callers will use with
  * `orchestrator.run(name, input)`.
  *
  * @param fn - the task body; a throw (or rejection) fails only this run, with the error's
  *   message, stack and `code` carried to the main thread.
+ * @param options - `idempotent`: see {@link TaskOptions}.
  * @returns the same function, marked as a task.
- * @throws TypeError if `fn` is not a function.
+ * @throws TypeError if `fn` is not a function or `options.idempotent` not a boolean.
  * @example
  * ```ts
  * // workers/text.ts
@@ -26,10 +39,14 @@ export type Task<I, O> = TaskFunction<I, O> & { readonly [kTaskBrand]: true };
  * });
  * ```
  */
-export function defineTask<I, O>(fn: TaskFunction<I, O>): Task<I, O> {
+export function defineTask<I, O>(fn: TaskFunction<I, O>, options: TaskOptions = {}): Task<I, O> {
   if (typeof fn !== 'function')
     throw new TypeError(`defineTask(fn): fn must be a function, got ${typeof fn}`);
+  const { idempotent = false } = options;
+  if (typeof idempotent !== 'boolean')
+    throw new TypeError(`defineTask(fn, options): idempotent must be a boolean, got ${typeof idempotent}`);
   Object.defineProperty(fn, kTaskBrand, { value: true });
+  if (idempotent) Object.defineProperty(fn, kIdempotentBrand, { value: true });
   return fn as Task<I, O>;
 }
 
@@ -70,6 +87,11 @@ export function transfer<T>(
 /** @internal */
 export function isTransfer(value: unknown): value is Transfer<unknown> {
   return typeof value === 'object' && value !== null && kTransferBrand in value;
+}
+
+/** @internal */
+export function isIdempotent(value: unknown): boolean {
+  return typeof value === 'function' && kIdempotentBrand in value;
 }
 
 /** @internal */

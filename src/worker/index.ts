@@ -3,5 +3,5 @@
  * @module
  */
 export { defineTask, transfer } from './define-task.js';
-export type { Task, TaskFunction, Transfer, Output } from './define-task.js';
+export type { Task, TaskFunction, TaskOptions, Transfer, Output } from './define-task.js';
 export type { TaskContext } from './task-context.js';

@@ -52,11 +52,15 @@ export class AbortBook {
     port.unref();
   }
 
-  /** Registers a task about to run and returns its context. */
-  open(id: number, taskName: string): RunningTask {
+  /**
+   * Registers a task (or one item of a batch) about to run and returns its context. An item's
+   * context is also aborted when its batch (`parent`) is.
+   */
+  open(id: number, taskName: string, parent?: RunningTask): RunningTask {
     const task = new RunningTask(this, taskName);
     this.#running.set(id, task);
     if (this.#early.delete(id)) task.abort();
+    parent?.adopt(task);
     return task;
   }
 
@@ -109,6 +113,8 @@ export class RunningTask implements TaskContext {
   readonly #book: AbortBook;
   #aborted = false;
   #controller: AbortController | undefined;
+  /** The batch item running under this (batch) context, which an abort of the batch reaches. */
+  #child: RunningTask | undefined;
 
   constructor(
     book: AbortBook,
@@ -133,10 +139,17 @@ export class RunningTask implements TaskContext {
     if (this.aborted) throw (this.signal.reason as Error | undefined) ?? cancelledReason();
   }
 
-  /** Marks the task aborted and fires its signal. */
+  /** Makes `child` the item running under this batch context; aborted now if the batch is. */
+  adopt(child: RunningTask): void {
+    this.#child = child;
+    if (this.#aborted) child.abort();
+  }
+
+  /** Marks the task aborted and fires its signal (and its running item's). */
   abort(): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#controller?.abort(cancelledReason());
+    this.#child?.abort();
   }
 }
