@@ -58,3 +58,4 @@ export { RegistrySource } from './signals/registry-source.js';
 export type { RegistrySourceOptions } from './signals/registry-source.js';
 export type { SignalSource, SignalReading } from './signals/signal-source.js';
 export type { MapOptions, MapRecord } from './orchestrator/map.js';
+export type { CoalesceOptions } from './orchestrator/coalescer.js';

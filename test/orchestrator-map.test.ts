@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkerCrashedError, type MapRecord } from 'node-orchestrator';
 import { Gate } from './support/gate.js';
+import { deferred } from './support/deferred.js';
 import { closeAll, createOrchestrator } from './support/orchestrator.js';
 
 afterEach(closeAll);
@@ -90,6 +91,24 @@ describe('Orchestrator.map', () => {
     expect(pulled).toBeLessThanOrEqual(8 * (2 * 1 + 2));
     await iterator.return(undefined);
     expect(orchestrator.inFlight).toBe(0);
+  });
+
+  it('a stalled async source does not hold back results already in, nor a batch waiting to fill', async () => {
+    const orchestrator = createOrchestrator({ baseLimit: 2, maxLimit: 2 });
+    const more = deferred();
+    async function* source(): AsyncGenerator<number> {
+      yield* [0, 1, 2];
+      // Only comes after the consumer has seen all three results: a map that waited for a
+      // fuller batch or window would never get here.
+      await more.promise;
+      yield 3;
+    }
+    const seen: number[] = [];
+    for await (const record of orchestrator.map('echo', source(), { ordered: true })) {
+      seen.push(record.index);
+      if (seen.length === 3) more.resolve();
+    }
+    expect(seen).toEqual([0, 1, 2, 3]);
   });
 
   it('breaking out of the loop cancels the batches in flight and releases every slot', async () => {

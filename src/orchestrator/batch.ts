@@ -67,6 +67,8 @@ export class BatchItem {
   retried = false;
 
   constructor(
+    readonly host: BatchHost,
+    readonly task: string,
     readonly input: unknown,
     readonly transferList: readonly Transferable[] | undefined,
     /** Whether this item may be cancelled alone (it has its own signal or deadline). */
@@ -85,22 +87,28 @@ export class BatchItem {
   }
 
   /**
-   * Cancels the item alone. If its batch has not reached a thread, it settles now (the runner
-   * will skip it); if it is running, the runner is told, and it settles once it has stopped.
+   * Cancels the item alone. Not yet in a batch, or in one that has not reached a thread, it
+   * settles now (the runner will skip it); running, the runner is told, and it settles once it
+   * has stopped.
    */
   abort(reason: unknown, outcome: 'aborted' | 'timeout' = 'aborted'): void {
     if (this.#settled || this.abortReason !== undefined) return;
     this.abortReason = reason ?? new AbortedError();
     this.abortOutcome = outcome;
-    this.#batch?.abortItem(this);
+    if (this.#batch === undefined) this.settle(this.aborted());
+    else this.#batch.abortItem(this);
   }
 
-  /** Settles the item; later calls do nothing. */
-  settle(result: ItemResult, workerMs?: number): boolean {
-    if (this.#settled) return false;
+  /**
+   * Settles the item and counts it in telemetry; later calls do nothing.
+   * @param workerMs - its share of the batch's time in the worker, when it ran.
+   * @param waitMs - how long its batch waited for a thread, when it got one.
+   */
+  settle(result: ItemResult, workerMs?: number, waitMs?: number): void {
+    if (this.#settled) return;
     this.#settled = true;
+    this.host.recordItem(this.task, result, workerMs, waitMs);
     this.onSettle(result, workerMs);
-    return true;
   }
 
   /** The result of an item cancelled on its own. */
@@ -260,7 +268,7 @@ export class Batch {
     const ran = result.ok || result.outcome === 'error';
     const waitMs = run.startedAt > 0 ? run.startedAt - run.submittedAt : undefined;
     const workerMs = ran && run.workerMs > 0 ? run.workerMs / this.#items.length : undefined;
-    if (item.settle(result, workerMs)) this.#host.recordItem(this.#task, result, workerMs, waitMs);
+    item.settle(result, workerMs, waitMs);
   }
 
   /** The run has settled and so has every item (or it went on in a new batch). */

@@ -86,7 +86,7 @@ export async function* mapTasks(
     const items = values.map((input, i) => {
       const index = first + i;
       const own = itemSignal?.(input, index);
-      const item = new BatchItem(input, undefined, own !== undefined, (result, ms) => {
+      const item = new BatchItem(host, task, input, undefined, own !== undefined, (result, ms) => {
         if (own !== undefined) unwatch(own, watcher);
         onSettle(index, result, ms);
       });
@@ -95,8 +95,7 @@ export async function* mapTasks(
       else if (own !== undefined) watch(own, watcher);
       return item;
     });
-    const live = items.filter((item) => item.abortReason === undefined);
-    for (const item of items) if (item.abortReason !== undefined) item.settle(item.aborted());
+    const live = items.filter((item) => !item.settled);
     if (live.length > 0) new Batch(host, task, live, { signal: controller.signal, priority, tracker });
   };
   /** Batches in the pool; the window bounds them, and the map ends when none is left. */

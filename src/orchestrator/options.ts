@@ -5,6 +5,7 @@ import { InvalidConfigError, WorkerNotFoundError, type ConfigIssue } from '../er
 import { describe } from '../internal/validate.js';
 import { resolveAdaptive, type AdaptiveConfig, type AdaptiveOptions } from '../control/config.js';
 import type { EngineSettings, ResourceLimitsOption } from './engine.js';
+import type { CoalesceOptions } from './coalescer.js';
 
 /** The execution options of an {@link Orchestrator} (adaptive-control options are separate). */
 export interface ExecutionOptions {
@@ -26,11 +27,18 @@ export interface ExecutionOptions {
   idleTimeoutMs?: number;
   /** Memory and stack limits for each worker thread; a task that exceeds them fails with ERR_WORKER_CRASHED. */
   resourceLimits?: ResourceLimitsOption;
+  /**
+   * Coalesce `run()` calls of the same task into batches of up to `maxSize`, waiting at most
+   * `maxDelayMs` for a batch to fill while the pool is busy. For many small runs; each run keeps
+   * its own promise, signal, deadline, error and metrics. @default off
+   */
+  batch?: CoalesceOptions | undefined;
 }
 
 /** Execution settings after defaults and validation. @internal */
 export interface ResolvedExecution extends EngineSettings {
   readonly closeTimeoutMs: number;
+  readonly batch: CoalesceOptions | undefined;
 }
 
 const DEFAULTS = {
@@ -85,8 +93,21 @@ function resolveExecution(options: ExecutionOptions, issues: ConfigIssue[]): Res
       expected: `within [minLimit, maxLimit] = [${minLimit}, ${maxLimit}]`,
     });
   }
+  const batch = resolveBatch(options.batch, issues);
   const moduleUrl = resolveWorker(issues, options.worker);
-  return { ...merged, moduleUrl: moduleUrl as string, resourceLimits: options.resourceLimits };
+  return { ...merged, moduleUrl: moduleUrl as string, resourceLimits: options.resourceLimits, batch };
+}
+
+function resolveBatch(batch: unknown, issues: ConfigIssue[]): CoalesceOptions | undefined {
+  if (batch === undefined) return undefined;
+  if (typeof batch !== 'object' || batch === null) {
+    issues.push({ field: 'batch', value: batch, expected: 'an object { maxSize, maxDelayMs }' });
+    return undefined;
+  }
+  const { maxSize, maxDelayMs } = batch as Record<string, unknown>;
+  checkInteger(issues, 'batch.maxSize', maxSize, 1);
+  checkInteger(issues, 'batch.maxDelayMs', maxDelayMs, 0);
+  return { maxSize: maxSize as number, maxDelayMs: maxDelayMs as number };
 }
 
 /** Throws one InvalidConfigError listing every issue, if there are any. @internal */

@@ -13,6 +13,7 @@ import { Adaptation, type AdaptEvent, type SignalsOptions } from './adaptation.j
 import { mapTasks, type MapHost, type MapOptions, type MapRecord } from './map.js';
 import { LIST_TASKS } from '../pool/protocol.js';
 import type { ItemResult } from './batch.js';
+import { Coalescer, type CoalesceHost } from './coalescer.js';
 import { errorType } from './error-type.js';
 import type { TaskRun, RunOutcome } from './task-run.js';
 
@@ -107,6 +108,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   readonly #minLimit: number;
   readonly #metrics: OrchestratorMetrics | undefined;
   readonly #adaptation: Adaptation;
+  /** Set with the `batch` option: run() calls travel in batches. */
+  readonly #coalescer: Coalescer | undefined;
   /** Aborts the root group when close() gives up waiting. */
   readonly #rootController = new AbortController();
   readonly #root = new TaskGroup({ signal: this.#rootController.signal });
@@ -127,6 +130,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     this.#closeTimeoutMs = settings.closeTimeoutMs;
     this.#minLimit = settings.minLimit;
     this.#engine = new Engine(settings);
+    this.#coalescer = settings.batch === undefined ? undefined : new Coalescer(this.#mapHost, settings.batch);
     if (options.telemetry !== false) {
       const metricsOptions: MetricsOptions = {
         registry: options.registry,
@@ -256,6 +260,11 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       return Promise.reject(error);
     }
     const { signal, priority = 0, timeoutMs, transferList, gpu = false } = options;
+    if (this.#coalescer !== undefined && task !== LIST_TASKS) {
+      const transfers = transferList?.map(toTransferable);
+      const run = { task, input, transferList: transfers, signal, scopeSignal, timeoutMs, priority, gpu };
+      return this.#coalescer.submit(run);
+    }
     return this.#engine.submit(
       {
         task,
@@ -314,10 +323,10 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     return mapTasks(this.#mapHost, task, inputs, options);
   }
 
-  readonly #mapHost: MapHost = this.#createMapHost();
+  readonly #mapHost: MapHost & CoalesceHost = this.#createMapHost();
 
   /** The batch plumbing map and coalesced runs share: the engine's, plus per-item telemetry. */
-  #createMapHost(): MapHost {
+  #createMapHost(): MapHost & CoalesceHost {
     const engine = (): Engine => this.#engine;
     return {
       get limit(): number {
@@ -325,6 +334,10 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       },
       get cancelGraceMs(): number {
         return engine().cancelGraceMs;
+      },
+      get hasFreeSlot(): boolean {
+        const { limiter } = engine();
+        return limiter.pending === 0 && limiter.inFlight < limiter.limit;
       },
       submitRun: (spec, priority) => engine().submitRun(spec, priority),
       allocateIds: (count) => engine().allocateIds(count),
@@ -406,6 +419,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
 
   async #close(): Promise<void> {
     this.#accepting = false;
+    this.#coalescer?.flushAll();
     await this.#adaptation.close();
     const engine = this.#engine;
     const deadline = Date.now() + this.#closeTimeoutMs;

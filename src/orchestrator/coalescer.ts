@@ -1,0 +1,133 @@
+import type { Transferable } from 'node:worker_threads';
+import { AbortedError, TaskTimeoutError } from '../errors.js';
+import { Batch, BatchItem, type BatchHost } from './batch.js';
+import { unwatch, watch, type AbortWatcher } from './signal-watch.js';
+
+/** The `batch` option of an Orchestrator: coalesce `run()` calls into batches. */
+export interface CoalesceOptions {
+  /** The most runs in one batch. */
+  maxSize: number;
+  /**
+   * How long a run may wait for others to join its batch, in ms, while the pool is busy. When a
+   * thread is free, a batch leaves at the end of the current tick instead (runs submitted in the
+   * same tick still share it). 0: always at the end of the tick.
+   */
+  maxDelayMs: number;
+}
+
+/** What a coalesced run carries. @internal */
+export interface CoalescedRun {
+  readonly task: string;
+  readonly input: unknown;
+  readonly transferList: readonly Transferable[] | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly scopeSignal: AbortSignal | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly priority: number;
+  readonly gpu: boolean;
+}
+
+/** What coalescing needs besides the batch plumbing. @internal */
+export interface CoalesceHost extends BatchHost {
+  /** Whether a run submitted now would get a slot at once. */
+  readonly hasFreeSlot: boolean;
+}
+
+/** Runs waiting to leave together: same task, priority and GPU flag. */
+interface Forming {
+  readonly key: string;
+  readonly run: CoalescedRun;
+  readonly items: BatchItem[];
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Coalesces `run()` calls of one task into batches, so that many small runs cost one Piscina
+ * task. Each run keeps its own semantics inside the batch: its own promise, signal, group and
+ * deadline (it is skipped if cancelled before it starts, sees `ctx.throwIfAborted()` while it
+ * runs), its own error, its own telemetry.
+ * @internal
+ */
+export class Coalescer {
+  readonly #host: CoalesceHost;
+  readonly #options: CoalesceOptions;
+  readonly #forming = new Map<string, Forming>();
+
+  constructor(host: CoalesceHost, options: CoalesceOptions) {
+    this.#host = host;
+    this.#options = options;
+  }
+
+  /** Submits one run; the promise settles exactly once, like an uncoalesced run's. */
+  submit(run: CoalescedRun): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const { signal, scopeSignal, timeoutMs } = run;
+      const cancellable = signal !== undefined || scopeSignal !== undefined || timeoutMs !== undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const watcher: AbortWatcher = {
+        onSignalAbort: (aborted) => item.abort(...abortOf(run, aborted)),
+      };
+      const item = new BatchItem(this.#host, run.task, run.input, run.transferList, cancellable, (result) => {
+        if (signal !== undefined) unwatch(signal, watcher);
+        if (scopeSignal !== undefined) unwatch(scopeSignal, watcher);
+        if (timer !== undefined) clearTimeout(timer);
+        if (result.ok) resolve(result.value);
+        else reject(result.error);
+      });
+      for (const source of [signal, scopeSignal]) {
+        if (source?.aborted === true) item.abort(...abortOf(run, source));
+        else if (source !== undefined) watch(source, watcher);
+      }
+      if (item.settled) return;
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          item.abort(new TaskTimeoutError(`Task "${run.task}" timed out after ${timeoutMs} ms`), 'timeout');
+        }, timeoutMs);
+      }
+      this.#add(run, item);
+    });
+  }
+
+  /** Sends every forming batch now (on close: accepted runs must reach the pool). */
+  flushAll(): void {
+    for (const forming of [...this.#forming.values()]) this.#flush(forming);
+  }
+
+  #add(run: CoalescedRun, item: BatchItem): void {
+    const key = `${run.task}\u0000${run.priority}\u0000${run.gpu}`;
+    let forming = this.#forming.get(key);
+    if (forming === undefined) {
+      forming = { key, run, items: [], timer: undefined };
+      this.#forming.set(key, forming);
+      this.#schedule(forming);
+    }
+    forming.items.push(item);
+    if (forming.items.length >= this.#options.maxSize) this.#flush(forming);
+  }
+
+  #schedule(forming: Forming): void {
+    if (this.#options.maxDelayMs === 0 || this.#host.hasFreeSlot) {
+      queueMicrotask(() => this.#flush(forming));
+      return;
+    }
+    forming.timer = setTimeout(() => this.#flush(forming), this.#options.maxDelayMs);
+  }
+
+  #flush(forming: Forming): void {
+    if (this.#forming.get(forming.key) !== forming) return;
+    this.#forming.delete(forming.key);
+    if (forming.timer !== undefined) clearTimeout(forming.timer);
+    // Runs cancelled while the batch formed have settled already.
+    const items = forming.items.filter((item) => !item.settled);
+    if (items.length === 0) return;
+    const { task, priority, gpu } = forming.run;
+    new Batch(this.#host, task, items, { priority, gpu });
+  }
+}
+
+/** The reason and outcome a run's signal or group gives it, as an uncoalesced run would get. */
+function abortOf(run: CoalescedRun, signal: AbortSignal): [unknown, 'aborted'] {
+  if (signal === run.signal) return [signal.reason, 'aborted'];
+  const cause = signal.reason as unknown;
+  return [new AbortedError(`Task "${run.task}" was cancelled by its group`, { cause }), 'aborted'];
+}
