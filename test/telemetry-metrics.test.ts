@@ -33,6 +33,40 @@ describe('telemetry metrics', () => {
     expect(value(body, 'orchestrator_task_duration_seconds_bucket{task="echo",le="+Inf"}')).toBe(n);
   });
 
+  it('keeps at most 32 error types per task and counts the rest as type="other"', async () => {
+    const orchestrator = createOrchestrator();
+    const codes = Array.from({ length: 40 }, (_, i) => `E_CODE_${i}`);
+    // Code i fails (i % 3) + 1 times, so a wrong count cannot hide behind equal counts.
+    const times = (i: number): number => (i % 3) + 1;
+    const failAll = (batch: string[], offset: number): Promise<unknown> =>
+      Promise.allSettled(
+        batch.flatMap((code, i) =>
+          Array.from({ length: times(offset + i) }, () => orchestrator.run('failWithCode', code)),
+        ),
+      );
+    // The first 32 codes settle before the other 8 start, so which ones keep a name is fixed.
+    await failAll(codes.slice(0, 32), 0);
+    await failAll(codes.slice(32), 32);
+    // A named type that recurs after the cap still counts under its own name.
+    await orchestrator.run('failWithCode', 'E_CODE_0').catch(() => undefined);
+
+    const body = await text(orchestrator.registry);
+    const series = body
+      .split('\n')
+      .filter((line) => line.startsWith('orchestrator_task_errors_total{task="failWithCode",'));
+    expect(series).toHaveLength(33);
+    codes.slice(0, 32).forEach((code, i) => {
+      expect(value(body, `orchestrator_task_errors_total{task="failWithCode",type="${code}"}`)).toBe(
+        times(i) + (i === 0 ? 1 : 0),
+      );
+    });
+    const overflow = [32, 33, 34, 35, 36, 37, 38, 39].reduce((sum, i) => sum + times(i), 0);
+    expect(value(body, 'orchestrator_task_errors_total{task="failWithCode",type="other"}')).toBe(overflow);
+    for (const code of codes.slice(32)) expect(body).not.toContain(`type="${code}"`);
+    const total = codes.reduce((sum, _, i) => sum + times(i), 0) + 1;
+    expect(value(body, 'orchestrator_tasks_total{task="failWithCode",outcome="error"}')).toBe(total);
+  });
+
   it('gauges are current at every scrape', async () => {
     const orchestrator = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 4 });
     const gate = new Gate();

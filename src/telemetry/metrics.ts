@@ -4,6 +4,7 @@ import { describe } from '../internal/validate.js';
 import {
   BATCH_BUCKETS,
   HistogramAccumulator,
+  MAX_ERROR_TYPES,
   OUTCOME_INDEX,
   OUTCOMES,
   TaskAccumulator,
@@ -165,7 +166,7 @@ class Families {
     );
     const errors = new FamilyMetric(
       `${this.prefix}task_errors_total`,
-      "Failed runs, by task and error type (the error's code, or its class).",
+      `Failed runs, by task and error type (the error's code, or its class; past ${MAX_ERROR_TYPES} types per task, "other").`,
       'counter',
       () => {
         const samples: Sample[] = [];
@@ -271,8 +272,8 @@ const LABEL_VALUE_LIMIT = 128;
  * time, and the gauges call `snapshot()` then, so they are always current.
  *
  * Cardinality: `task` takes the worker module's export names (never inputs); `outcome` six
- * values; `type` the error codes and classes the tasks raise; `direction` two and `reason` the
- * controller's rule names.
+ * values; `type` the error codes and classes the tasks raise, at most 32 per task (later new
+ * ones count as `type="other"`); `direction` two and `reason` the controller's rule names.
  */
 export class OrchestratorMetrics implements Source {
   /** The registry the metrics are on. */
@@ -332,7 +333,9 @@ export class OrchestratorMetrics implements Source {
    * @param outcome - how it ended.
    * @param durationSeconds - time in the worker, or undefined if it never ran.
    * @param waitSeconds - time queued before a worker took it, or undefined if it never got one.
-   * @param errorType - the error's code or class, for failures.
+   * @param errorType - the error's code or class, for failures. Past 32 distinct types for one
+   *   task, new types are counted as `"other"`, so user error codes cannot grow the series
+   *   without bound.
    */
   record(
     task: string,
@@ -349,7 +352,7 @@ export class OrchestratorMetrics implements Source {
     (acc.outcomes[OUTCOME_INDEX[outcome]] as number)++;
     if (durationSeconds !== undefined) acc.duration.observe(durationSeconds);
     if (waitSeconds !== undefined) acc.wait.observe(waitSeconds);
-    if (errorType !== undefined) acc.errors.set(errorType, (acc.errors.get(errorType) ?? 0) + 1);
+    if (errorType !== undefined) acc.recordError(errorType);
   }
 
   /** Records a change of the concurrency limit. */
