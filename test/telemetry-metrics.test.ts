@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Registry, register as globalRegistry } from 'prom-client';
+import { Counter, Registry, register as globalRegistry } from 'prom-client';
 import { InvalidConfigError, Orchestrator } from 'node-orchestrator';
 import { Gate } from './support/gate.js';
 import { closeAll, createOrchestrator, fixtureWorker } from './support/orchestrator.js';
@@ -124,6 +124,34 @@ describe('telemetry metrics', () => {
     expect(value(body, 'orchestrator_tasks_total{orchestrator="images",task="echo",outcome="success"}')).toBe(
       2,
     );
+  });
+
+  it('refuses a registry where a user metric already has one of our names, registering none of ours', async () => {
+    const registry = new Registry();
+    // task_errors_total comes after nine gauges and another counter in our registration order,
+    // so registering one by one until the collision would leave ten of ours behind.
+    new Counter({ name: 'orchestrator_task_errors_total', help: "the user's own", registers: [registry] });
+    let caught: unknown;
+    try {
+      new Orchestrator({ worker: fixtureWorker, registry });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InvalidConfigError);
+    expect((caught as InvalidConfigError).code).toBe('ERR_INVALID_CONFIG');
+    expect((caught as InvalidConfigError).message).toMatch(/orchestrator_task_errors_total/);
+    expect((await registry.getMetricsAsJSON()).map((m) => m.name)).toEqual([
+      'orchestrator_task_errors_total',
+    ]);
+    expect((await registry.getMetricsAsJSON())[0]?.help).toBe("the user's own");
+
+    // Nothing was left behind either: with the user's metric gone, an orchestrator fits.
+    registry.removeSingleMetric('orchestrator_task_errors_total');
+    const orchestrator = createOrchestrator({ registry });
+    await orchestrator.run('fail', 'x').catch(() => undefined);
+    expect(
+      value(await registry.metrics(), 'orchestrator_task_errors_total{task="fail",type="E_FIXTURE"}'),
+    ).toBe(1);
   });
 
   it('closing the last orchestrator on a registry removes its metrics, so a new one can take the name', async () => {

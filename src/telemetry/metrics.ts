@@ -92,7 +92,20 @@ class Families {
     readonly prefix: string,
   ) {
     this.metrics = [...this.#gauges(), ...this.#counters(), ...this.#histograms()];
-    for (const metric of this.metrics) registry.registerMetric(metric as never);
+    // Check every name before registering any: prom-client throws at the first taken name,
+    // which would leave the families before it registered with no owner to remove them.
+    const taken = this.metrics.filter((metric) => registry.getSingleMetric(metric.name) !== undefined);
+    if (taken.length > 0) throw takenError(taken.map((metric) => metric.name));
+    const registered: FamilyMetric[] = [];
+    try {
+      for (const metric of this.metrics) {
+        registry.registerMetric(metric as never);
+        registered.push(metric);
+      }
+    } catch (error) {
+      for (const metric of registered) registry.removeSingleMetric(metric.name);
+      throw error;
+    }
   }
 
   unregister(): void {
@@ -289,8 +302,9 @@ export class OrchestratorMetrics implements Source {
   /**
    * @param options - registry, prefix, name, defaultMetrics.
    * @param snapshot - returns the gauges' current values; called at every scrape.
-   * @throws InvalidConfigError for a bad prefix or name, or when another orchestrator's metrics
-   *   already use this registry and prefix and the two are not both named distinctly.
+   * @throws InvalidConfigError for a bad prefix or name; when another orchestrator's metrics
+   *   already use this registry and prefix and the two are not both named distinctly; or when
+   *   the registry already holds a metric of one of our names (none of ours is then registered).
    */
   constructor(options: MetricsOptions, snapshot: () => GaugeSnapshot) {
     const { registry = new Registry(), prefix = 'orchestrator_', name, defaultMetrics = false } = options;
@@ -408,6 +422,20 @@ function familiesFor(registry: Registry, prefix: string): Families {
     byPrefix.set(prefix, families);
   }
   return families;
+}
+
+function takenError(names: string[]): InvalidConfigError {
+  const list = names.map((name) => `"${name}"`).join(', ');
+  const error = new InvalidConfigError(
+    `Invalid orchestrator options: registry already has a metric named ${list}, which the ` +
+      `orchestrator's metrics use; pick another metricsPrefix or registry`,
+  );
+  error.issues = names.map((name) => ({
+    field: 'registry',
+    value: name,
+    expected: 'a registry without a metric of this name',
+  }));
+  return error;
 }
 
 function configError(field: string, value: unknown, expected: string): InvalidConfigError {
