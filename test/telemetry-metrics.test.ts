@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Registry, register as globalRegistry } from 'prom-client';
+import { Counter, Registry, register as globalRegistry } from 'prom-client';
 import { InvalidConfigError, Orchestrator } from 'node-orchestrator';
 import { Gate } from './support/gate.js';
 import { closeAll, createOrchestrator, fixtureWorker } from './support/orchestrator.js';
@@ -31,6 +31,40 @@ describe('telemetry metrics', () => {
     expect(value(body, 'orchestrator_task_duration_seconds_count{task="echo"}')).toBe(n);
     expect(value(body, 'orchestrator_task_wait_seconds_count{task="echo"}')).toBe(n);
     expect(value(body, 'orchestrator_task_duration_seconds_bucket{task="echo",le="+Inf"}')).toBe(n);
+  });
+
+  it('keeps at most 32 error types per task and counts the rest as type="other"', async () => {
+    const orchestrator = createOrchestrator();
+    const codes = Array.from({ length: 40 }, (_, i) => `E_CODE_${i}`);
+    // Code i fails (i % 3) + 1 times, so a wrong count cannot hide behind equal counts.
+    const times = (i: number): number => (i % 3) + 1;
+    const failAll = (batch: string[], offset: number): Promise<unknown> =>
+      Promise.allSettled(
+        batch.flatMap((code, i) =>
+          Array.from({ length: times(offset + i) }, () => orchestrator.run('failWithCode', code)),
+        ),
+      );
+    // The first 32 codes settle before the other 8 start, so which ones keep a name is fixed.
+    await failAll(codes.slice(0, 32), 0);
+    await failAll(codes.slice(32), 32);
+    // A named type that recurs after the cap still counts under its own name.
+    await orchestrator.run('failWithCode', 'E_CODE_0').catch(() => undefined);
+
+    const body = await text(orchestrator.registry);
+    const series = body
+      .split('\n')
+      .filter((line) => line.startsWith('orchestrator_task_errors_total{task="failWithCode",'));
+    expect(series).toHaveLength(33);
+    codes.slice(0, 32).forEach((code, i) => {
+      expect(value(body, `orchestrator_task_errors_total{task="failWithCode",type="${code}"}`)).toBe(
+        times(i) + (i === 0 ? 1 : 0),
+      );
+    });
+    const overflow = [32, 33, 34, 35, 36, 37, 38, 39].reduce((sum, i) => sum + times(i), 0);
+    expect(value(body, 'orchestrator_task_errors_total{task="failWithCode",type="other"}')).toBe(overflow);
+    for (const code of codes.slice(32)) expect(body).not.toContain(`type="${code}"`);
+    const total = codes.reduce((sum, _, i) => sum + times(i), 0) + 1;
+    expect(value(body, 'orchestrator_tasks_total{task="failWithCode",outcome="error"}')).toBe(total);
   });
 
   it('gauges are current at every scrape', async () => {
@@ -90,6 +124,34 @@ describe('telemetry metrics', () => {
     expect(value(body, 'orchestrator_tasks_total{orchestrator="images",task="echo",outcome="success"}')).toBe(
       2,
     );
+  });
+
+  it('refuses a registry where a user metric already has one of our names, registering none of ours', async () => {
+    const registry = new Registry();
+    // task_errors_total comes after nine gauges and another counter in our registration order,
+    // so registering one by one until the collision would leave ten of ours behind.
+    new Counter({ name: 'orchestrator_task_errors_total', help: "the user's own", registers: [registry] });
+    let caught: unknown;
+    try {
+      new Orchestrator({ worker: fixtureWorker, registry });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InvalidConfigError);
+    expect((caught as InvalidConfigError).code).toBe('ERR_INVALID_CONFIG');
+    expect((caught as InvalidConfigError).message).toMatch(/orchestrator_task_errors_total/);
+    expect((await registry.getMetricsAsJSON()).map((m) => m.name)).toEqual([
+      'orchestrator_task_errors_total',
+    ]);
+    expect((await registry.getMetricsAsJSON())[0]?.help).toBe("the user's own");
+
+    // Nothing was left behind either: with the user's metric gone, an orchestrator fits.
+    registry.removeSingleMetric('orchestrator_task_errors_total');
+    const orchestrator = createOrchestrator({ registry });
+    await orchestrator.run('fail', 'x').catch(() => undefined);
+    expect(
+      value(await registry.metrics(), 'orchestrator_task_errors_total{task="fail",type="E_FIXTURE"}'),
+    ).toBe(1);
   });
 
   it('closing the last orchestrator on a registry removes its metrics, so a new one can take the name', async () => {

@@ -61,6 +61,21 @@ describe.runIf(requireTool('promtool'))('promtool', () => {
     expect(stdout).toMatch(/SUCCESS: 4 rules found/);
   });
 
+  it('the alerting rules fire on the series they are meant for and stay quiet on near misses', async () => {
+    const tests = join(root, 'prometheus/alerts.test.yml');
+    // promtool exits non-zero on any failed expectation, which rejects here with its output.
+    const { stdout } = await run('promtool', ['test', 'rules', tests]);
+    expect(stdout).toMatch(/SUCCESS/);
+    // A new alert without a test case would pass the run above unnoticed.
+    const names = (file: string, pattern: RegExp): string[] =>
+      [
+        ...new Set([...readFileSync(join(root, file), 'utf8').matchAll(pattern)].map((m) => m[1] ?? '')),
+      ].sort();
+    expect(names('prometheus/alerts.test.yml', /alertname: (\w+)/g)).toEqual(
+      names('prometheus/alerts.yml', /- alert: (\w+)/g),
+    );
+  });
+
   it('the Grafana dashboard only queries metrics the orchestrator exports', async () => {
     const orchestrator = createOrchestrator();
     await realTraffic(orchestrator);

@@ -44,12 +44,42 @@ export class HistogramAccumulator {
   }
 }
 
+/**
+ * The most distinct `type` label values kept per task. The values come from user code (the
+ * thrown error's `code` or class), so without a cap a task that puts, say, an id into its error
+ * codes would create a new series on every failure.
+ */
+export const MAX_ERROR_TYPES = 32;
+
+/** The `type` value that counts failures whose type arrived after the cap was reached. */
+export const OTHER_ERROR_TYPE = 'other';
+
 /** Everything recorded for one task name. */
 export class TaskAccumulator {
   readonly outcomes = new Float64Array(OUTCOMES.length);
+  /** Failures by type: at most {@link MAX_ERROR_TYPES} named types, plus {@link OTHER_ERROR_TYPE}. */
   readonly errors = new Map<string, number>();
   readonly duration = new HistogramAccumulator(SECONDS_BUCKETS);
   readonly wait = new HistogramAccumulator(SECONDS_BUCKETS);
+
+  /**
+   * Counts one failure of `type`. The first {@link MAX_ERROR_TYPES} distinct types keep their
+   * name for good; later new types are counted under {@link OTHER_ERROR_TYPE}, so the series
+   * count stays bounded while the totals stay exact.
+   */
+  recordError(type: string): void {
+    const count = this.errors.get(type);
+    if (count !== undefined) {
+      this.errors.set(type, count + 1);
+    } else if (this.errors.size < MAX_ERROR_TYPES) {
+      // "other" only enters the map once it is full, so the size counts named types alone. A
+      // task that really throws code "other" takes a slot like any type and overflow merges
+      // into it: the totals stay right and the series bounded.
+      this.errors.set(type, 1);
+    } else {
+      this.errors.set(OTHER_ERROR_TYPE, (this.errors.get(OTHER_ERROR_TYPE) ?? 0) + 1);
+    }
+  }
 }
 
 /** Index of an outcome in {@link TaskAccumulator.outcomes}. */

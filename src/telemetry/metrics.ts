@@ -4,6 +4,7 @@ import { describe } from '../internal/validate.js';
 import {
   BATCH_BUCKETS,
   HistogramAccumulator,
+  MAX_ERROR_TYPES,
   OUTCOME_INDEX,
   OUTCOMES,
   TaskAccumulator,
@@ -91,7 +92,20 @@ class Families {
     readonly prefix: string,
   ) {
     this.metrics = [...this.#gauges(), ...this.#counters(), ...this.#histograms()];
-    for (const metric of this.metrics) registry.registerMetric(metric as never);
+    // Check every name before registering any: prom-client throws at the first taken name,
+    // which would leave the families before it registered with no owner to remove them.
+    const taken = this.metrics.filter((metric) => registry.getSingleMetric(metric.name) !== undefined);
+    if (taken.length > 0) throw takenError(taken.map((metric) => metric.name));
+    const registered: FamilyMetric[] = [];
+    try {
+      for (const metric of this.metrics) {
+        registry.registerMetric(metric as never);
+        registered.push(metric);
+      }
+    } catch (error) {
+      for (const metric of registered) registry.removeSingleMetric(metric.name);
+      throw error;
+    }
   }
 
   unregister(): void {
@@ -165,7 +179,7 @@ class Families {
     );
     const errors = new FamilyMetric(
       `${this.prefix}task_errors_total`,
-      "Failed runs, by task and error type (the error's code, or its class).",
+      `Failed runs, by task and error type (the error's code, or its class; past ${MAX_ERROR_TYPES} types per task, "other").`,
       'counter',
       () => {
         const samples: Sample[] = [];
@@ -271,8 +285,8 @@ const LABEL_VALUE_LIMIT = 128;
  * time, and the gauges call `snapshot()` then, so they are always current.
  *
  * Cardinality: `task` takes the worker module's export names (never inputs); `outcome` six
- * values; `type` the error codes and classes the tasks raise; `direction` two and `reason` the
- * controller's rule names.
+ * values; `type` the error codes and classes the tasks raise, at most 32 per task (later new
+ * ones count as `type="other"`); `direction` two and `reason` the controller's rule names.
  */
 export class OrchestratorMetrics implements Source {
   /** The registry the metrics are on. */
@@ -288,8 +302,9 @@ export class OrchestratorMetrics implements Source {
   /**
    * @param options - registry, prefix, name, defaultMetrics.
    * @param snapshot - returns the gauges' current values; called at every scrape.
-   * @throws InvalidConfigError for a bad prefix or name, or when another orchestrator's metrics
-   *   already use this registry and prefix and the two are not both named distinctly.
+   * @throws InvalidConfigError for a bad prefix or name; when another orchestrator's metrics
+   *   already use this registry and prefix and the two are not both named distinctly; or when
+   *   the registry already holds a metric of one of our names (none of ours is then registered).
    */
   constructor(options: MetricsOptions, snapshot: () => GaugeSnapshot) {
     const { registry = new Registry(), prefix = 'orchestrator_', name, defaultMetrics = false } = options;
@@ -332,7 +347,9 @@ export class OrchestratorMetrics implements Source {
    * @param outcome - how it ended.
    * @param durationSeconds - time in the worker, or undefined if it never ran.
    * @param waitSeconds - time queued before a worker took it, or undefined if it never got one.
-   * @param errorType - the error's code or class, for failures.
+   * @param errorType - the error's code or class, for failures. Past 32 distinct types for one
+   *   task, new types are counted as `"other"`, so user error codes cannot grow the series
+   *   without bound.
    */
   record(
     task: string,
@@ -349,7 +366,7 @@ export class OrchestratorMetrics implements Source {
     (acc.outcomes[OUTCOME_INDEX[outcome]] as number)++;
     if (durationSeconds !== undefined) acc.duration.observe(durationSeconds);
     if (waitSeconds !== undefined) acc.wait.observe(waitSeconds);
-    if (errorType !== undefined) acc.errors.set(errorType, (acc.errors.get(errorType) ?? 0) + 1);
+    if (errorType !== undefined) acc.recordError(errorType);
   }
 
   /** Records a change of the concurrency limit. */
@@ -405,6 +422,20 @@ function familiesFor(registry: Registry, prefix: string): Families {
     byPrefix.set(prefix, families);
   }
   return families;
+}
+
+function takenError(names: string[]): InvalidConfigError {
+  const list = names.map((name) => `"${name}"`).join(', ');
+  const error = new InvalidConfigError(
+    `Invalid orchestrator options: registry already has a metric named ${list}, which the ` +
+      `orchestrator's metrics use; pick another metricsPrefix or registry`,
+  );
+  error.issues = names.map((name) => ({
+    field: 'registry',
+    value: name,
+    expected: 'a registry without a metric of this name',
+  }));
+  return error;
 }
 
 function configError(field: string, value: unknown, expected: string): InvalidConfigError {
