@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SystemSampler } from 'node-orchestrator';
 import { fakeGpu, type FakeSmi } from './support/fake-gpu.js';
@@ -12,7 +15,7 @@ afterEach(async () => {
 function samplerOn(
   smi: FakeSmi,
   options: { probeTimeoutMs?: number } = {},
-): { sampler: SystemSampler; warnings: string[] } {
+): { sampler: SystemSampler; warnings: string[]; pidFile: string } {
   const gpu = fakeGpu(smi);
   const warnings: string[] = [];
   const sampler = new SystemSampler({
@@ -24,7 +27,7 @@ function samplerOn(
   });
   cleanups.push(gpu.remove, () => sampler.close());
   sampler.start();
-  return { sampler, warnings };
+  return { sampler, warnings, pidFile: gpu.pidFile };
 }
 
 /** Polls a condition on the sampler's state (the sampler is another thread: no event to await). */
@@ -34,6 +37,55 @@ async function until(condition: () => boolean, what: string, timeoutMs = 20_000)
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Waits for a hanging fake nvidia-smi to start and returns its pid. */
+async function hungSmiPid(pidFile: string): Promise<number> {
+  await until(() => existsSync(pidFile), 'the hanging nvidia-smi to start');
+  return Number(readFileSync(pidFile, 'utf8'));
+}
+
+/**
+ * Whether a process still runs. A killed process whose parent died too is a zombie until PID 1
+ * reaps it, and some container inits reap late, so a zombie counts as gone.
+ */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false; // Reaped between the two checks.
+  }
+}
+
+/** Runs test/fixtures/sampler-exit.mjs on a fake GPU; resolves with how the process ended. */
+async function runExitFixture(
+  mode: 'close' | 'no-close',
+): Promise<{ code: number | null; signal: string | null; output: string; pidFile: string }> {
+  const gpu = fakeGpu({ hangSeconds: 60 });
+  cleanups.push(gpu.remove);
+  const script = fileURLToPath(new URL('./fixtures/sampler-exit.mjs', import.meta.url));
+  const child = spawn(process.execPath, [script, gpu.pidFile, mode], {
+    env: gpu.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  // A safety net only: a process kept alive by a leaked handle would hang here forever.
+  const watchdog = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+    child.on('exit', (c, s) => resolve([c, s])),
+  );
+  clearTimeout(watchdog);
+  return { code, signal, output, pidFile: gpu.pidFile };
 }
 
 describe('SystemSampler', () => {
@@ -82,4 +134,27 @@ describe('SystemSampler', () => {
     expect(sampler.latest().gpuUtilization).toBeUndefined();
     expect(warnings).toHaveLength(1);
   });
+
+  it('close() returns promptly and kills a hung nvidia-smi', async () => {
+    // probeTimeoutMs far beyond the test, so only close() can end the probe; the sleep outlasts
+    // the test timeout, so a close() that waited for it would fail the test.
+    const { sampler, pidFile } = samplerOn({ hangSeconds: 60 }, { probeTimeoutMs: 120_000 });
+    const pid = await hungSmiPid(pidFile);
+    expect(isRunning(pid)).toBe(true);
+    await sampler.close();
+    // SIGKILL has been sent to the whole group; the kernel may take a moment to deliver it.
+    await until(() => !isRunning(pid), 'the hung nvidia-smi to die', 5000);
+  });
+
+  it.each(['close', 'no-close'] as const)(
+    'never keeps a process alive (%s): it exits by itself and leaves no hung nvidia-smi behind',
+    async (mode) => {
+      const { code, signal, output, pidFile } = await runExitFixture(mode);
+      expect(signal).toBeNull();
+      expect(code).toBe(0);
+      expect(output).toContain(`probe in flight ${mode}`);
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      await until(() => !isRunning(pid), 'the hung nvidia-smi to die', 5000);
+    },
+  );
 });

@@ -1,15 +1,16 @@
 /**
- * Messages between the main thread and the system sampler thread.
+ * Messages between the main process and the system sampler process, over the fork IPC channel
+ * with `serialization: 'advanced'` (structured clone, so an `undefined` field survives).
  * @internal
  * @module
  */
 
-/** Main → sampler: take one reading. */
+/** Main process → sampler process: take one reading. */
 export interface ProbeRequest {
   readonly probe: 'cpu' | 'gpu';
 }
 
-/** Sampler → main: one reading. `gpu: undefined` means no usable GPU was found. */
+/** Sampler process → main process: one reading. `gpu: undefined` means no usable GPU was found. */
 export type ProbeReply =
   | { readonly probe: 'cpu'; readonly cpuLoad: number | undefined }
   | {

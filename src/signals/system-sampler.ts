@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
 import { describe } from '../internal/validate.js';
+import { SamplerChild } from './sampler-child.js';
 import type { ProbeReply, ProbeRequest } from './sampler-protocol.js';
 import type { SignalReading, SignalSource } from './signal-source.js';
 
@@ -10,13 +10,14 @@ export interface SystemSamplerOptions {
   /** How often to probe the GPU (an expensive probe), in ms. @default 10000 */
   gpuIntervalMs?: number;
   /**
-   * A GPU probe that has not answered after this long is abandoned: the thread is replaced and
-   * the GPU signal goes absent. (A CPU probe gets at least 5 s.) @default 5000
+   * A GPU probe that has not answered after this long is abandoned: the sampler process is
+   * killed (with the probe's nvidia-smi) and replaced, and the GPU signal goes absent. (A CPU
+   * probe gets at least 5 s.) @default 5000
    */
   probeTimeoutMs?: number;
   /** Probe the GPU at all. @default true */
   gpu?: boolean;
-  /** The sampler thread's environment (its PATH decides which lspci / nvidia-smi run). @default process.env */
+  /** The sampler process's environment (its PATH decides which lspci / nvidia-smi run). @default process.env */
   env?: NodeJS.ProcessEnv;
   /** Told once per kind of trouble (GPU absent, probe hung). @default process.emitWarning */
   onWarning?: (message: string) => void;
@@ -33,16 +34,18 @@ function warnOncePerProcess(message: string): void {
   process.emitWarning(message, { code: 'ORCHESTRATOR_SIGNALS' });
 }
 
-const THREAD_URL = new URL('./sampler-thread.js', import.meta.url);
-
 /**
- * Samples CPU load and GPU utilization with systeminformation in a dedicated thread.
+ * Samples CPU load and GPU utilization with systeminformation in a dedicated child process.
  *
  * Guarantees: the main event loop never waits for a probe (systeminformation runs nvidia-smi
  * synchronously, which would stall it); a probe never throws into the main thread; a machine
  * without a GPU, a failing or missing nvidia-smi, or one that hangs past `probeTimeoutMs` makes
- * the GPU signal absent, with one warning; the thread and timers are unref'd and `close()`
- * ends them, so the sampler never keeps a process alive.
+ * the GPU signal absent, with one warning; the process, its IPC channel and the timers are
+ * unref'd, and `close()` ends them promptly, killing a hung nvidia-smi with them rather than
+ * waiting for it, so the sampler never keeps a process alive.
+ *
+ * The probes run in a process, not a worker thread, because a thread blocked in nvidia-smi's
+ * execFileSync cannot be terminated until nvidia-smi returns; a process group can be killed.
  */
 export class SystemSampler implements SignalSource {
   readonly #intervalMs: number;
@@ -52,7 +55,7 @@ export class SystemSampler implements SignalSource {
   readonly #warn: (message: string) => void;
   readonly #warned = new Set<string>();
   #gpuEnabled: boolean;
-  #worker: Worker | undefined;
+  #child: SamplerChild | undefined;
   #timer: NodeJS.Timeout | undefined;
   #pending: { probe: ProbeRequest['probe']; sentAt: number } | undefined;
   #lastGpuProbe = Number.NEGATIVE_INFINITY;
@@ -77,7 +80,6 @@ export class SystemSampler implements SignalSource {
   /** Starts sampling (idempotent). */
   start(): void {
     if (this.#closed || this.#timer !== undefined) return;
-    this.#spawn();
     this.#timer = setInterval(() => this.#tick(), Math.min(this.#intervalMs, this.#probeTimeoutMs));
     this.#timer.unref();
     this.#tick();
@@ -93,39 +95,49 @@ export class SystemSampler implements SignalSource {
     return this.#reading;
   }
 
-  /** Stops the timers and the thread. Idempotent. */
+  /**
+   * Stops the timers and kills the sampler process with any probe it is running; resolves once
+   * that process has exited, without waiting for a hung probe. Idempotent.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    const worker = this.#worker;
-    this.#worker = undefined;
-    if (worker !== undefined) await worker.terminate();
+    const child = this.#child;
+    this.#child = undefined;
+    if (child !== undefined) await child.kill();
   }
 
-  #spawn(): void {
-    const worker = new Worker(THREAD_URL, this.#env === undefined ? {} : { env: this.#env });
-    worker.unref();
-    worker.on('message', (reply: ProbeReply) => this.#onReply(reply));
-    worker.on('error', () => this.#replace(worker));
-    worker.on('exit', () => this.#replace(worker));
-    this.#worker = worker;
+  #spawn(): SamplerChild {
+    const child: SamplerChild = new SamplerChild(this.#env, {
+      onReply: (reply) => {
+        // A reply from a process already replaced belongs to a probe we gave up on.
+        if (this.#child === child) this.#onReply(reply);
+      },
+      onGone: () => this.#discard(child),
+    });
+    this.#child = child;
     this.#pending = undefined;
+    return child;
   }
 
-  #replace(worker: Worker): void {
-    if (this.#worker !== worker || this.#closed) return;
-    this.#worker = undefined;
-    void worker.terminate();
-    this.#spawn();
+  /**
+   * Kills a process we no longer trust. Its replacement is forked by the next tick, not here, so
+   * a sampler process that dies on start-up is retried once per tick rather than in a tight loop.
+   */
+  #discard(child: SamplerChild): void {
+    if (this.#child !== child) return;
+    this.#child = undefined;
+    this.#pending = undefined;
+    void child.kill();
   }
 
   #tick(): void {
-    const worker = this.#worker;
-    if (worker === undefined) return;
+    if (this.#closed) return;
+    const child = this.#child ?? this.#spawn();
     const now = performance.now();
     if (this.#pending !== undefined) {
-      // A fresh thread's first currentLoad() takes about half a second; only the GPU probe is
+      // A fresh process's first currentLoad() takes about half a second; only the GPU probe is
       // held to probeTimeoutMs, the CPU probe gets at least CPU_PROBE_TIMEOUT_MS.
       const timeout =
         this.#pending.probe === 'gpu'
@@ -139,7 +151,7 @@ export class SystemSampler implements SignalSource {
       this.#gpuEnabled && now - this.#lastGpuProbe >= this.#gpuIntervalMs ? 'gpu' : 'cpu';
     if (probe === 'gpu') this.#lastGpuProbe = now;
     this.#pending = { probe, sentAt: now };
-    worker.postMessage({ probe } satisfies ProbeRequest);
+    child.send({ probe });
   }
 
   #onHung(probe: ProbeRequest['probe']): void {
@@ -156,8 +168,8 @@ export class SystemSampler implements SignalSource {
         `The CPU probe did not answer within ${this.#probeTimeoutMs} ms; restarting the sampler`,
       );
     }
-    const worker = this.#worker;
-    if (worker !== undefined) this.#replace(worker);
+    const child = this.#child;
+    if (child !== undefined) this.#discard(child);
   }
 
   #onReply(reply: ProbeReply): void {

@@ -9,10 +9,12 @@ export type FakeSmi =
 /**
  * A directory to put first on the sampler's PATH: a fake `lspci` listing an NVIDIA 3D controller
  * at 00:1e.0 and a fake `nvidia-smi` printing systeminformation's 16-field CSV line for the
- * same bus address.
+ * same bus address. A hanging nvidia-smi writes its pid to `pidFile` once it is running, so a
+ * test can tell that the probe is in flight and check afterwards that the process is gone.
  */
-export function fakeGpu(smi: FakeSmi): { env: NodeJS.ProcessEnv; remove: () => void } {
+export function fakeGpu(smi: FakeSmi): { env: NodeJS.ProcessEnv; pidFile: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'fake-gpu-'));
+  const pidFile = join(dir, 'nvidia-smi.pid');
   const script = (name: string, body: string): void => {
     writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
     chmodSync(join(dir, name), 0o755);
@@ -29,8 +31,13 @@ export function fakeGpu(smi: FakeSmi): { env: NodeJS.ProcessEnv; remove: () => v
     ].join('\n'),
   );
   if (smi === 'failing') script('nvidia-smi', 'echo "NVIDIA-SMI has failed" >&2; exit 1');
-  else if (typeof smi === 'object' && 'hangSeconds' in smi) script('nvidia-smi', `sleep ${smi.hangSeconds}`);
-  else if (typeof smi === 'object') {
+  else if (typeof smi === 'object' && 'hangSeconds' in smi) {
+    // Written then renamed, so a reader never sees an empty file; exec keeps the same pid.
+    script(
+      'nvidia-smi',
+      `echo $$ > '${pidFile}.tmp' && mv '${pidFile}.tmp' '${pidFile}'\nexec sleep ${smi.hangSeconds}`,
+    );
+  } else if (typeof smi === 'object') {
     script(
       'nvidia-smi',
       [
@@ -42,6 +49,7 @@ export function fakeGpu(smi: FakeSmi): { env: NodeJS.ProcessEnv; remove: () => v
   // 'missing': no nvidia-smi in the directory. PATH keeps the system's sh, sleep, cat.
   return {
     env: { ...process.env, PATH: `${dir}:/usr/bin:/bin` },
+    pidFile,
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

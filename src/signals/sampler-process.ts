@@ -1,20 +1,28 @@
 /**
- * The system sampler thread. systeminformation's `graphics()` runs `nvidia-smi` with
- * execFileSync, which stalls whatever thread calls it, so the probes live here, away from the
- * main thread and the task workers.
+ * The system sampler process, started by {@link SamplerChild} with `child_process.fork`.
+ * systeminformation's `graphics()` runs `nvidia-smi` with execFileSync, which blocks whatever
+ * thread calls it until nvidia-smi returns; a worker thread blocked there cannot even be
+ * terminated. So the probes live in a process of their own, which leads its own process group:
+ * the parent can kill it and a hung nvidia-smi together, at once.
  * @internal
  * @module
  */
-import { parentPort } from 'node:worker_threads';
 import si from 'systeminformation';
 import type { ProbeReply, ProbeRequest } from './sampler-protocol.js';
 
-const port = parentPort;
-if (port === null) throw new Error('sampler-thread must run in a worker thread');
+const send = process.send?.bind(process);
+if (send === undefined) throw new Error('sampler-process must be started by child_process.fork');
 
-port.on('message', (request: ProbeRequest) => {
-  void answer(request).then((reply) => port.postMessage(reply));
+process.on('message', (request: ProbeRequest) => {
+  void answer(request).then((reply) => send(reply, undefined, {}, ignoreClosedChannel));
 });
+// The parent closed the channel or died: nobody is left to answer, and we must not linger.
+process.on('disconnect', () => process.exit(0));
+
+/** A reply that finds the channel closed is simply dropped; the 'disconnect' handler exits. */
+function ignoreClosedChannel(): void {
+  // Passing a callback is what keeps send() from emitting an unhandled 'error'.
+}
 
 async function answer(request: ProbeRequest): Promise<ProbeReply> {
   if (request.probe === 'cpu') {
