@@ -9,6 +9,7 @@ import { freePort } from './support/tools.js';
 
 const cli = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/cli-tasks.mjs', import.meta.url));
+const edge = fileURLToPath(new URL('./fixtures/cli-edge-tasks.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'orchestrator-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -18,13 +19,17 @@ interface Result {
   stderr: string;
 }
 
-/** Runs the CLI; `stdin` may be a string or a stream; `onStdout` sees output as it comes. */
+/**
+ * Runs the CLI (or `script`, a path to it); `stdin` may be a string or a stream; `onStdout` sees
+ * output as it comes.
+ */
 function runCli(
   args: string[],
   stdin: string | Readable = '',
   onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
+  script = cli,
 ): Promise<Result> {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -171,6 +176,29 @@ describe('orchestrator run', () => {
     expect(metrics).toMatch(/orchestrator_tasks_total\{task="slow",outcome="success"\}/);
     expect(metrics).toMatch(/process_cpu_user_seconds_total/);
   });
+});
+
+/** No stack frame (`    at fn (file:1:2)`) anywhere in a child's stderr. */
+const noStackTrace = /^\s+at /m;
+
+describe('orchestrator run at the edges', () => {
+  it.each([
+    ['bigint', /BigInt/],
+    ['cyclic', /circular/],
+  ])(
+    'a %s result JSON cannot encode becomes that line’s error record; the run goes on',
+    async (task, message) => {
+      const result = await runCli(['run', edge, '--task', task, '--ordered'], '1\nnull\n');
+      expect(result.code).toBe(1);
+      const records = lines(result.stdout) as { line: number; error?: { message: string; code: string } }[];
+      expect(records).toHaveLength(2);
+      expect(records[0]!.error?.code).toBe('ERR_RESULT_NOT_JSON');
+      expect(records[0]!.error?.message).toMatch(message);
+      expect(records[1]).toEqual({ line: 2, result: null });
+      expect(result.stderr).toMatch(/line 1: result is not JSON-encodable/);
+      expect(result.stderr).not.toMatch(noStackTrace);
+    },
+  );
 });
 
 describe('npm start (the demo main job)', () => {
