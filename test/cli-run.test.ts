@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/tools.js';
@@ -182,6 +182,28 @@ describe('orchestrator run', () => {
 const noStackTrace = /^\s+at /m;
 
 describe('orchestrator run at the edges', () => {
+  it('keeps a UTF-8 character whole when its bytes arrive in two separate reads', async () => {
+    const clef = Buffer.from('𝄞'); // 4 bytes
+    const stdin = new PassThrough();
+    // 20 lines, one per batch, fill the map's small window (--max 1), so the CLI writes output
+    // (proof it has read this whole first write) before the rest of the character is sent.
+    const head = Array.from({ length: 20 }, (_, i) => JSON.stringify(`x${i}`)).join('\n');
+    stdin.write(Buffer.concat([Buffer.from(`${head}\n"a€`), clef.subarray(0, 2)]));
+    let sent = false;
+    const result = await runCli(
+      ['run', edge, '--task', 'echo', '--ordered', '--batch-size', '1', '--base', '1', '--max', '1'],
+      stdin,
+      (out) => {
+        if (sent || !out.includes('\n')) return;
+        sent = true;
+        stdin.end(Buffer.concat([clef.subarray(2), Buffer.from('"\n')]));
+      },
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('\uFFFD');
+    expect(lines(result.stdout).at(-1)).toEqual({ line: 21, result: 'a€𝄞' });
+  });
+
   it.each([
     ['bigint', /BigInt/],
     ['cyclic', /circular/],
