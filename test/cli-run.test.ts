@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -221,6 +221,14 @@ describe('orchestrator run at the edges', () => {
       expect(result.stderr).not.toMatch(noStackTrace);
     },
   );
+
+  it('runs when started through a symlink of another name, as npm installs bins', async () => {
+    const link = join(dir, 'orch-link');
+    symlinkSync(cli, link);
+    const result = await runCli(['run', fixture, '--task', 'double'], '21\n', undefined, link);
+    expect(result.code).toBe(0);
+    expect(lines(result.stdout)).toEqual([{ line: 1, result: 42 }]);
+  });
 });
 
 describe('npm start (the demo main job)', () => {

@@ -13,6 +13,7 @@ import type { Writable } from 'node:stream';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
 import { serveMetrics } from '../telemetry/http.js';
 import { parseArgs, UsageError, type RunCommand } from './args.js';
+import { isMainModule } from './is-main.js';
 import { jsonLines } from './json-lines.js';
 import { runPipeline } from './pipeline.js';
 import { Progress, summary } from './report.js';
@@ -113,7 +114,7 @@ async function run(command: RunCommand): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/orchestrator')) {
+if (isMainModule(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
