@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -202,6 +203,50 @@ describe('orchestrator run at the edges', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).not.toContain('\uFFFD');
     expect(lines(result.stdout).at(-1)).toEqual({ line: 21, result: 'a€𝄞' });
+  });
+
+  it.each([
+    [
+      ['--input', join(dir, 'absent.jsonl')],
+      /^orchestrator: --input \S*absent\.jsonl: no such file or directory/,
+    ],
+    [['--input', dir], /^orchestrator: --input \S+: illegal operation on a directory/],
+    [
+      ['--output', join(dir, 'no-such-dir', 'out.jsonl')],
+      /^orchestrator: --output \S*out\.jsonl: no such file or directory/,
+    ],
+    [['--output', dir], /^orchestrator: --output \S+: illegal operation on a directory/],
+    [
+      ['--metrics-port', '70000'],
+      /^orchestrator: option '--metrics-port <port>' argument '70000' is invalid/,
+    ],
+    [['--max', '2'], /^orchestrator: --base must be within .*, got 4/],
+  ])(
+    'a path, port or limit that cannot be used is one line naming flag and value, exit 2: %j',
+    async (flags, message) => {
+      const result = await runCli(['run', fixture, '--task', 'double', ...flags], '1\n');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    },
+  );
+
+  it('an occupied --metrics-port is one line naming flag and port, exit 2', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const result = await runCli(
+        ['run', fixture, '--task', 'double', '--metrics-port', String(port)],
+        '1\n',
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr.trimEnd()).toBe(
+        `orchestrator: --metrics-port ${port}: address already in use (EADDRINUSE)`,
+      );
+    } finally {
+      server.close();
+    }
   });
 
   it.each([

@@ -5,14 +5,16 @@
  * 130 interrupted (Ctrl-C).
  * @module
  */
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { InvalidConfigError } from '../errors.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
-import { serveMetrics } from '../telemetry/http.js';
 import { parseArgs, UsageError, type RunCommand } from './args.js';
+import { listenMetrics, openInput, openOutput, systemErrorText } from './io.js';
 import { isMainModule } from './is-main.js';
 import { jsonLines } from './json-lines.js';
 import { runPipeline } from './pipeline.js';
@@ -20,11 +22,11 @@ import { Progress, summary } from './report.js';
 
 /** Runs the command line; resolves with the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  let command: RunCommand | undefined;
   try {
-    command = parseArgs(argv, (text) => process.stderr.write(text));
+    const command = parseArgs(argv, (text) => process.stderr.write(text));
     if (command === undefined) return 0;
     if (!existsSync(resolve(command.module))) throw new UsageError(`module not found: ${command.module}`);
+    return await run(command);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`orchestrator: ${error.message}\n`);
@@ -32,85 +34,105 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw error;
   }
-  return run(command);
+}
+
+/** The orchestrator's option names as the flags that set them, for usage errors. */
+const FLAG_OF: Readonly<Record<string, string>> = {
+  baseLimit: '--base',
+  minLimit: '--min',
+  maxLimit: '--max',
+};
+
+function createOrchestrator(command: RunCommand): Orchestrator {
+  try {
+    return new Orchestrator({
+      worker: command.module,
+      controller: command.controller,
+      defaultMetrics: true,
+      ...(command.base === undefined ? {} : { baseLimit: command.base }),
+      ...(command.min === undefined ? {} : { minLimit: command.min }),
+      ...(command.max === undefined ? {} : { maxLimit: command.max }),
+    });
+  } catch (error) {
+    // e.g. `--max 2` alone: the default base (4) is above it. Name the flags, not the options.
+    if (error instanceof InvalidConfigError && error.issues.length > 0) {
+      const text = error.issues.map(
+        (i) => `${FLAG_OF[i.field] ?? i.field} must be ${i.expected}, got ${String(i.value)}`,
+      );
+      throw new UsageError(text.join('; '));
+    }
+    throw error;
+  }
 }
 
 async function run(command: RunCommand): Promise<number> {
-  const orchestrator = new Orchestrator({
-    worker: command.module,
-    controller: command.controller,
-    defaultMetrics: true,
-    ...(command.base === undefined ? {} : { baseLimit: command.base }),
-    ...(command.min === undefined ? {} : { minLimit: command.min }),
-    ...(command.max === undefined ? {} : { maxLimit: command.max }),
-  });
-  let server: Server | undefined;
   const controller = new AbortController();
   const onSigint = (): void => controller.abort(new Error('interrupted'));
   process.once('SIGINT', onSigint);
-  const progress = new Progress(process.stderr, () => ({
-    inFlight: orchestrator.inFlight,
-    limit: orchestrator.limit,
-  }));
-  orchestrator.on('adapt', () => progress.limitChanges++);
+  let input: Readable | undefined;
+  let orchestrator: Orchestrator | undefined;
+  let server: Server | undefined;
+  let progress: Progress | undefined;
   try {
+    input = await openInput(command.input);
+    let inputError: unknown;
+    input.on('error', (error) => (inputError ??= error));
+    orchestrator = createOrchestrator(command);
     const tasks = await orchestrator.taskNames();
     if (!tasks.includes(command.task)) {
-      process.stderr.write(
-        `orchestrator: ${command.module} exports no task "${command.task}"; its tasks are: ${tasks.join(', ') || '(none)'}\n`,
+      throw new UsageError(
+        `${command.module} exports no task "${command.task}"; its tasks are: ${tasks.join(', ') || '(none)'}`,
       );
-      return 2;
     }
     const registry = orchestrator.registry;
     if (command.metricsPort !== undefined && registry !== undefined) {
-      server = await serveMetrics({
-        registry,
-        port: command.metricsPort,
-        ready: orchestrator,
-      });
+      server = await listenMetrics(registry, command.metricsPort, orchestrator);
     }
-    const input = command.input === '-' ? process.stdin : createReadStream(command.input);
-    const output: Writable = command.output === '-' ? process.stdout : createWriteStream(command.output);
-    progress.start();
+    const output = await openOutput(command.output);
+    const live = orchestrator;
+    const counters = new Progress(process.stderr, () => ({ inFlight: live.inFlight, limit: live.limit }));
+    progress = counters;
+    orchestrator.on('adapt', () => counters.limitChanges++);
+    counters.start();
+    const { signal } = controller;
     const result = await runPipeline(
       orchestrator,
       jsonLines(input),
-      {
-        task: command.task,
-        ordered: command.ordered,
-        batchSize: command.batchSize,
-        signal: controller.signal,
-      },
+      { task: command.task, ordered: command.ordered, batchSize: command.batchSize, signal },
       {
         write: async (line) => {
           if (!output.write(`${line}\n`)) await once(output, 'drain');
         },
         onError: (line, message) => process.stderr.write(`line ${line}: ${message}\n`),
         onRecord: (ok) => {
-          progress.done++;
-          if (!ok) progress.failed++;
+          counters.done++;
+          if (!ok) counters.failed++;
         },
       },
     ).catch((error: unknown) => {
-      if (!controller.signal.aborted) throw error;
+      if (!signal.aborted && inputError === undefined) throw error;
       return undefined;
     });
+    // Flush what was written: a file must be closed before we report; stdout drains before exit.
     if (output !== process.stdout) {
       output.end();
-      await once(output, 'finish');
+      await finished(output).catch(() => undefined);
     }
-    progress.stop();
-    process.stderr.write(`${await summary(progress, orchestrator.registry)}\n`);
-    if (result === undefined) {
+    counters.stop();
+    process.stderr.write(`${await summary(counters, orchestrator.registry)}\n`);
+    if (result !== undefined) return result.failed > 0 ? 1 : 0;
+    if (signal.aborted) {
       process.stderr.write('orchestrator: interrupted; in-flight tasks were cancelled\n');
       return 130;
     }
-    return result.failed > 0 ? 1 : 0;
+    process.stderr.write(`orchestrator: --input ${command.input}: ${systemErrorText(inputError)}\n`);
+    return 1;
   } finally {
-    progress.stop();
+    progress?.stop();
     process.off('SIGINT', onSigint);
+    input?.destroy();
     server?.close();
-    await orchestrator.close();
+    await orchestrator?.close();
   }
 }
 
