@@ -205,6 +205,62 @@ describe('orchestrator run at the edges', () => {
     expect(lines(result.stdout).at(-1)).toEqual({ line: 21, result: 'a€𝄞' });
   });
 
+  it('on SIGTERM cancels in-flight tasks, keeps the finished results and exits 143', async () => {
+    // Line 1 finishes at once; every other line runs until it is cancelled.
+    const input = ['"now"', ...Array.from({ length: 50 }, () => '"wait"')].join('\n');
+    let signalled = false;
+    const result = await runCli(['run', edge, '--task', 'hang'], input, (out, child) => {
+      if (!signalled && out.includes('\n')) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    });
+    expect(result.code).toBe(143);
+    expect(lines(result.stdout)).toEqual([{ line: 1, result: 'now' }]);
+    expect(result.stderr).toMatch(/terminated \(SIGTERM\)/);
+    expect(result.stderr).not.toMatch(noStackTrace);
+  });
+
+  it('on SIGINT stops reading a stdin that never ends and exits 130', async () => {
+    const stdin = new PassThrough(); // written to, never ended
+    stdin.write(Array.from({ length: 20 }, () => '"now"').join('\n') + '\n');
+    let signalled = false;
+    const result = await runCli(
+      ['run', edge, '--task', 'hang', '--batch-size', '1', '--base', '1', '--max', '1'],
+      stdin,
+      (out, child) => {
+        if (!signalled && out.includes('\n')) {
+          signalled = true;
+          child.kill('SIGINT');
+        }
+      },
+    );
+    stdin.destroy();
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/interrupted \(SIGINT\)/);
+    expect(lines(result.stdout).length).toBeGreaterThan(0);
+  });
+
+  it('when stdout closes early (`| head -1`) stops reading and working, exits 141 and prints no error', async () => {
+    const endless = Readable.from(
+      (function* () {
+        for (let i = 0; ; i += 1000)
+          yield Array.from({ length: 1000 }, (_, j) => `${i + j}`).join('\n') + '\n';
+      })(),
+    );
+    let closed = false;
+    const result = await runCli(['run', fixture, '--task', 'double'], endless, (out, child) => {
+      if (!closed && out.includes('\n')) {
+        closed = true;
+        child.stdout?.destroy();
+      }
+    });
+    endless.destroy();
+    expect(result.code).toBe(141);
+    expect(result.stderr).not.toMatch(/EPIPE|Error/);
+    expect(result.stderr).not.toMatch(noStackTrace);
+  });
+
   it.each([
     [
       ['--input', join(dir, 'absent.jsonl')],

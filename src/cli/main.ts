@@ -2,14 +2,14 @@
 /**
  * The `orchestrator` command. `orchestrator run <module> --task <export>` maps a worker task
  * over JSON lines. Exit codes: 0 every record succeeded, 1 some failed, 2 usage error,
- * 130 interrupted (Ctrl-C).
+ * 130 interrupted (SIGINT), 141 stdout closed early (e.g. `| head -1`), 143 terminated (SIGTERM).
  * @module
  */
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { InvalidConfigError } from '../errors.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
@@ -19,6 +19,7 @@ import { isMainModule } from './is-main.js';
 import { jsonLines } from './json-lines.js';
 import { runPipeline } from './pipeline.js';
 import { Progress, summary } from './report.js';
+import { EXIT_BROKEN_PIPE, RunStopped, stopOnSignals } from './stop.js';
 
 /** Runs the command line; resolves with the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -65,10 +66,23 @@ function createOrchestrator(command: RunCommand): Orchestrator {
   }
 }
 
+/**
+ * Stops the run when the output fails. EPIPE means stdout's reader is gone (`| head -1`): stop
+ * quietly. Anything else (a full disk) is reported with the flag and the path.
+ */
+function stopOnOutputError(output: Writable, path: string, controller: AbortController): void {
+  output.on('error', (error: NodeJS.ErrnoException) => {
+    controller.abort(
+      error.code === 'EPIPE'
+        ? new RunStopped('stdout closed', EXIT_BROKEN_PIPE, true)
+        : new RunStopped(`--output ${path}: ${systemErrorText(error)}`, 1),
+    );
+  });
+}
+
 async function run(command: RunCommand): Promise<number> {
   const controller = new AbortController();
-  const onSigint = (): void => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSigint);
+  const removeSignalHandlers = stopOnSignals(controller);
   let input: Readable | undefined;
   let orchestrator: Orchestrator | undefined;
   let server: Server | undefined;
@@ -89,6 +103,7 @@ async function run(command: RunCommand): Promise<number> {
       server = await listenMetrics(registry, command.metricsPort, orchestrator);
     }
     const output = await openOutput(command.output);
+    stopOnOutputError(output, command.output, controller);
     const live = orchestrator;
     const counters = new Progress(process.stderr, () => ({ inFlight: live.inFlight, limit: live.limit }));
     progress = counters;
@@ -97,11 +112,13 @@ async function run(command: RunCommand): Promise<number> {
     const { signal } = controller;
     const result = await runPipeline(
       orchestrator,
-      jsonLines(input),
+      jsonLines(input, signal),
       { task: command.task, ordered: command.ordered, batchSize: command.batchSize, signal },
       {
         write: async (line) => {
-          if (!output.write(`${line}\n`)) await once(output, 'drain');
+          // Once stopped (a signal, a closed stdout) nothing more is written.
+          signal.throwIfAborted();
+          if (!output.write(`${line}\n`)) await once(output, 'drain', { signal });
         },
         onError: (line, message) => process.stderr.write(`line ${line}: ${message}\n`),
         onRecord: (ok) => {
@@ -119,24 +136,28 @@ async function run(command: RunCommand): Promise<number> {
       await finished(output).catch(() => undefined);
     }
     counters.stop();
+    const reason: unknown = signal.reason;
+    if (result === undefined && reason instanceof RunStopped && reason.quiet) return reason.exitCode;
     process.stderr.write(`${await summary(counters, orchestrator.registry)}\n`);
     if (result !== undefined) return result.failed > 0 ? 1 : 0;
-    if (signal.aborted) {
-      process.stderr.write('orchestrator: interrupted; in-flight tasks were cancelled\n');
-      return 130;
+    if (reason instanceof RunStopped) {
+      process.stderr.write(`orchestrator: ${reason.message}\n`);
+      return reason.exitCode;
     }
     process.stderr.write(`orchestrator: --input ${command.input}: ${systemErrorText(inputError)}\n`);
     return 1;
   } finally {
     progress?.stop();
-    process.off('SIGINT', onSigint);
+    removeSignalHandlers();
     input?.destroy();
     server?.close();
     await orchestrator?.close();
   }
 }
 
+// Nothing is left to report to once stderr's reader is gone (`2>&1 | head`); don't die of it.
 if (isMainModule(import.meta.url)) {
+  process.stderr.on('error', () => undefined);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
