@@ -1,14 +1,16 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/tools.js';
 
 const cli = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/cli-tasks.mjs', import.meta.url));
+const edge = fileURLToPath(new URL('./fixtures/cli-edge-tasks.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'orchestrator-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -18,13 +20,17 @@ interface Result {
   stderr: string;
 }
 
-/** Runs the CLI; `stdin` may be a string or a stream; `onStdout` sees output as it comes. */
+/**
+ * Runs the CLI (or `script`, a path to it); `stdin` may be a string or a stream; `onStdout` sees
+ * output as it comes.
+ */
 function runCli(
   args: string[],
   stdin: string | Readable = '',
   onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
+  script = cli,
 ): Promise<Result> {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -170,6 +176,166 @@ describe('orchestrator run', () => {
     expect(health).toBe(200);
     expect(metrics).toMatch(/orchestrator_tasks_total\{task="slow",outcome="success"\}/);
     expect(metrics).toMatch(/process_cpu_user_seconds_total/);
+  });
+});
+
+/** No stack frame (`    at fn (file:1:2)`) anywhere in a child's stderr. */
+const noStackTrace = /^\s+at /m;
+
+/**
+ * The CLI's own stderr lines: without Node's process warnings (the pool's GPU sampler warns on a
+ * machine without a GPU, at a moment that races with the CLI's own checks).
+ */
+const ownLines = (stderr: string): string[] =>
+  stderr.split('\n').filter((l) => l.length > 0 && !/^\(node:\d+\)|^\(Use `node /.test(l));
+
+describe('orchestrator run at the edges', () => {
+  it('keeps a UTF-8 character whole when its bytes arrive in two separate reads', async () => {
+    const clef = Buffer.from('𝄞'); // 4 bytes
+    const stdin = new PassThrough();
+    // 20 lines, one per batch, fill the map's small window (--max 1), so the CLI writes output
+    // (proof it has read this whole first write) before the rest of the character is sent.
+    const head = Array.from({ length: 20 }, (_, i) => JSON.stringify(`x${i}`)).join('\n');
+    stdin.write(Buffer.concat([Buffer.from(`${head}\n"a€`), clef.subarray(0, 2)]));
+    let sent = false;
+    const result = await runCli(
+      ['run', edge, '--task', 'echo', '--ordered', '--batch-size', '1', '--base', '1', '--max', '1'],
+      stdin,
+      (out) => {
+        if (sent || !out.includes('\n')) return;
+        sent = true;
+        stdin.end(Buffer.concat([clef.subarray(2), Buffer.from('"\n')]));
+      },
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('\uFFFD');
+    expect(lines(result.stdout).at(-1)).toEqual({ line: 21, result: 'a€𝄞' });
+  });
+
+  it('on SIGTERM cancels in-flight tasks, keeps the finished results and exits 143', async () => {
+    // Line 1 finishes at once; every other line runs until it is cancelled.
+    const input = ['"now"', ...Array.from({ length: 50 }, () => '"wait"')].join('\n');
+    let signalled = false;
+    const result = await runCli(['run', edge, '--task', 'hang'], input, (out, child) => {
+      if (!signalled && out.includes('\n')) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    });
+    expect(result.code).toBe(143);
+    expect(lines(result.stdout)).toEqual([{ line: 1, result: 'now' }]);
+    expect(result.stderr).toMatch(/terminated \(SIGTERM\)/);
+    expect(result.stderr).not.toMatch(noStackTrace);
+  });
+
+  it('on SIGINT stops reading a stdin that never ends and exits 130', async () => {
+    const stdin = new PassThrough(); // written to, never ended
+    stdin.write(Array.from({ length: 20 }, () => '"now"').join('\n') + '\n');
+    let signalled = false;
+    const result = await runCli(
+      ['run', edge, '--task', 'hang', '--batch-size', '1', '--base', '1', '--max', '1'],
+      stdin,
+      (out, child) => {
+        if (!signalled && out.includes('\n')) {
+          signalled = true;
+          child.kill('SIGINT');
+        }
+      },
+    );
+    stdin.destroy();
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/interrupted \(SIGINT\)/);
+    expect(lines(result.stdout).length).toBeGreaterThan(0);
+  });
+
+  it('when stdout closes early (`| head -1`) stops reading and working, exits 141 and prints no error', async () => {
+    const endless = Readable.from(
+      (function* () {
+        for (let i = 0; ; i += 1000)
+          yield Array.from({ length: 1000 }, (_, j) => `${i + j}`).join('\n') + '\n';
+      })(),
+    );
+    let closed = false;
+    const result = await runCli(['run', fixture, '--task', 'double'], endless, (out, child) => {
+      if (!closed && out.includes('\n')) {
+        closed = true;
+        child.stdout?.destroy();
+      }
+    });
+    endless.destroy();
+    expect(result.code).toBe(141);
+    expect(result.stderr).not.toMatch(/EPIPE|Error/);
+    expect(result.stderr).not.toMatch(noStackTrace);
+  });
+
+  it.each([
+    [
+      ['--input', join(dir, 'absent.jsonl')],
+      /^orchestrator: --input \S*absent\.jsonl: no such file or directory/,
+    ],
+    [['--input', dir], /^orchestrator: --input \S+: illegal operation on a directory/],
+    [
+      ['--output', join(dir, 'no-such-dir', 'out.jsonl')],
+      /^orchestrator: --output \S*out\.jsonl: no such file or directory/,
+    ],
+    [['--output', dir], /^orchestrator: --output \S+: illegal operation on a directory/],
+    [
+      ['--metrics-port', '70000'],
+      /^orchestrator: option '--metrics-port <port>' argument '70000' is invalid/,
+    ],
+    [['--max', '2'], /^orchestrator: --base must be within .*, got 4/],
+  ])(
+    'a path, port or limit that cannot be used is one line naming flag and value, exit 2: %j',
+    async (flags, message) => {
+      const result = await runCli(['run', fixture, '--task', 'double', ...flags], '1\n');
+      expect(result.code).toBe(2);
+      expect(ownLines(result.stderr)).toHaveLength(1);
+      expect(ownLines(result.stderr)[0]).toMatch(message);
+    },
+  );
+
+  it('an occupied --metrics-port is one line naming flag and port, exit 2', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const result = await runCli(
+        ['run', fixture, '--task', 'double', '--metrics-port', String(port)],
+        '1\n',
+      );
+      expect(result.code).toBe(2);
+      expect(ownLines(result.stderr)).toEqual([
+        `orchestrator: --metrics-port ${port}: address already in use (EADDRINUSE)`,
+      ]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it.each([
+    ['bigint', /BigInt/],
+    ['cyclic', /circular/],
+  ])(
+    'a %s result JSON cannot encode becomes that line’s error record; the run goes on',
+    async (task, message) => {
+      const result = await runCli(['run', edge, '--task', task, '--ordered'], '1\nnull\n');
+      expect(result.code).toBe(1);
+      const records = lines(result.stdout) as { line: number; error?: { message: string; code: string } }[];
+      expect(records).toHaveLength(2);
+      expect(records[0]!.error?.code).toBe('ERR_RESULT_NOT_JSON');
+      expect(records[0]!.error?.message).toMatch(message);
+      expect(records[1]).toEqual({ line: 2, result: null });
+      expect(result.stderr).toMatch(/line 1: result is not JSON-encodable/);
+      expect(result.stderr).not.toMatch(noStackTrace);
+    },
+  );
+
+  it('runs when started through a symlink of another name, as npm installs bins', async () => {
+    const link = join(dir, 'orch-link');
+    symlinkSync(cli, link);
+    const result = await runCli(['run', fixture, '--task', 'double'], '21\n', undefined, link);
+    expect(result.code).toBe(0);
+    expect(lines(result.stdout)).toEqual([{ line: 1, result: 42 }]);
   });
 });
 

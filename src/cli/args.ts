@@ -29,6 +29,13 @@ function integer(value: string): number {
   return n;
 }
 
+function port(value: string): number {
+  const n = integer(value);
+  // Checked here, not at listen(): past 65535 Node throws a RangeError with a stack trace.
+  if (n > 65535) throw new InvalidArgumentError(`expected a port number from 0 to 65535, got "${value}"`);
+  return n;
+}
+
 /**
  * Parses the command line (without `node` and the script) into a {@link RunCommand}.
  * @throws UsageError for an unknown option, a missing argument or a bad value.
@@ -57,11 +64,7 @@ export function parseArgs(argv: readonly string[], write: (text: string) => void
         .choices(['threshold', 'gradient'])
         .default('threshold'),
     )
-    .option(
-      '--metrics-port <port>',
-      'serve /metrics, /healthz and /readyz on 127.0.0.1 at this port',
-      integer,
-    )
+    .option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz on 127.0.0.1 at this port', port)
     .option('--batch-size <n>', 'most records per batch sent to a worker', integer, 512)
     .action((module: string, options: Record<string, unknown>) => {
       parsed = {

@@ -1,5 +1,6 @@
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { InputLine } from './json-lines.js';
+import { encodeError, encodeResult, type EncodedRecord } from './records.js';
 
 /** How the pipeline reports each record. */
 export interface PipelineHooks {
@@ -27,7 +28,8 @@ export interface PipelineResult {
 
 /**
  * Maps a task over JSON lines with `orchestrator.map`: one output line per input line,
- * `{"line":N,"result":…}` or `{"line":N,"error":{"message":…,"code":…}}`. Invalid JSON never
+ * `{"line":N,"result":…}` or `{"line":N,"error":{"message":…,"code":…}}` (see records.ts; a
+ * result JSON cannot encode becomes an error record). Invalid JSON never
  * reaches a worker; its error record takes its place in the output (in line order with
  * `ordered`). Lines are pulled only as results are written, so memory stays flat.
  */
@@ -54,24 +56,19 @@ export async function runPipeline(
     }
   }
 
-  const emit = async (line: number, ok: boolean, body: string, message?: string): Promise<void> => {
+  const emit = async (line: number, record: EncodedRecord): Promise<void> => {
     records++;
-    if (!ok) {
+    if (!record.ok) {
       failed++;
-      hooks.onError(line, message ?? 'failed');
+      hooks.onError(line, record.message);
     }
-    await hooks.write(body);
-    hooks.onRecord(ok);
+    await hooks.write(record.text);
+    hooks.onRecord(record.ok);
   };
   const flushBad = async (beforeLine: number): Promise<void> => {
     while (badLines.length > 0 && (badLines[0] as { line: number }).line < beforeLine) {
       const bad = badLines.shift() as { line: number; message: string };
-      await emit(
-        bad.line,
-        false,
-        JSON.stringify({ line: bad.line, error: { message: bad.message, code: 'ERR_INVALID_JSON' } }),
-        bad.message,
-      );
+      await emit(bad.line, encodeError(bad.line, bad.message, 'ERR_INVALID_JSON'));
     }
   };
 
@@ -84,15 +81,11 @@ export async function runPipeline(
     const line = lineOf.get(record.index) as number;
     lineOf.delete(record.index);
     await flushBad(options.ordered ? line : Number.POSITIVE_INFINITY);
-    if (record.ok) await emit(line, true, JSON.stringify({ line, result: record.value }));
+    if (record.ok) await emit(line, encodeResult(line, record.value));
     else {
-      const error = record.error as Error & { code?: string };
-      await emit(
-        line,
-        false,
-        JSON.stringify({ line, error: { message: error.message, code: error.code } }),
-        error.message,
-      );
+      // A revived worker error is whatever the task threw: don't trust its fields' types.
+      const error = record.error as { message?: unknown; code?: unknown };
+      await emit(line, encodeError(line, String(error.message), error.code));
     }
   }
   await flushBad(Number.POSITIVE_INFINITY);

@@ -1,0 +1,35 @@
+/** Error code of a record whose result JSON cannot encode (a bigint, a cycle, a throwing `toJSON`). */
+export const ERR_RESULT_NOT_JSON = 'ERR_RESULT_NOT_JSON';
+
+/** One output record as text: a result, or an error with the message to report on stderr. */
+export type EncodedRecord =
+  | { readonly ok: true; readonly text: string }
+  | { readonly ok: false; readonly text: string; readonly message: string };
+
+/**
+ * Encodes `{"line":N,"result":…}`. Structured clone carries values JSON cannot (bigints, cycles),
+ * so a worker can legitimately return one; that record becomes an `ERR_RESULT_NOT_JSON` error
+ * record instead of a `TypeError` that would end the whole run.
+ */
+export function encodeResult(line: number, value: unknown): EncodedRecord {
+  try {
+    return { ok: true, text: JSON.stringify({ line, result: value }) };
+  } catch (error) {
+    return encodeError(line, `result is not JSON-encodable: ${firstLine(error)}`, ERR_RESULT_NOT_JSON);
+  }
+}
+
+/**
+ * Encodes `{"line":N,"error":{"message":…,"code":…}}`. A code that is neither a string nor a
+ * number is left out, so that an odd `code` on a task's error cannot make the record unencodable.
+ */
+export function encodeError(line: number, message: string, code: unknown): EncodedRecord {
+  const safeCode = typeof code === 'string' || typeof code === 'number' ? code : undefined;
+  return { ok: false, text: JSON.stringify({ line, error: { message, code: safeCode } }), message };
+}
+
+/** The first line of an error's message: V8's cycle message spans several, and stderr gets one per record. */
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n', 1)[0] ?? message;
+}
