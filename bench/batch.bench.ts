@@ -26,8 +26,14 @@ async function pump(count: number, fn: () => Promise<unknown>): Promise<void> {
   await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
 }
 
-async function drain(iterable: AsyncIterable<unknown>): Promise<void> {
-  for await (const record of iterable) if (!(record as { ok: boolean }).ok) throw new Error('item failed');
+/** Consumes a map, checking that every item came back and succeeded (a short count would flatter it). */
+async function drain(iterable: AsyncIterable<unknown>, expected: number): Promise<void> {
+  let count = 0;
+  for await (const record of iterable) {
+    if (!(record as { ok: boolean }).ok) throw new Error('item failed');
+    count++;
+  }
+  if (count !== expected) throw new Error(`map yielded ${count} records for ${expected} inputs`);
 }
 
 function* repeat<T>(value: T, count: number): Generator<T> {
@@ -35,7 +41,9 @@ function* repeat<T>(value: T, count: number): Generator<T> {
 }
 
 /** Throughput comparisons for trivial, 20 µs, 1 ms and 10 ms tasks. */
-export async function benchBatch(rounds = 5): Promise<ComparisonResult[]> {
+export async function benchBatch(
+  rounds = Number(process.env['BENCH_ROUNDS'] ?? 5),
+): Promise<ComparisonResult[]> {
   const piscina = new Piscina({ filename: bare, minThreads: THREADS, maxThreads: THREADS });
   const tinypool = new Tinypool({ filename: fileURLToPath(bare), minThreads: THREADS, maxThreads: THREADS });
   const wpool = workerpool.pool(fileURLToPath(new URL('./fixtures/workerpool-worker.mjs', import.meta.url)), {
@@ -68,7 +76,10 @@ export async function benchBatch(rounds = 5): Promise<ComparisonResult[]> {
               name: 'piscina.run ×64 in flight',
               run: () => pump(count, () => piscina.run(input, { name: piscinaName })),
             },
-            { name: 'orchestrator.map', run: () => drain(orchestrator.map(name, repeat(input, count))) },
+            {
+              name: 'orchestrator.map',
+              run: () => drain(orchestrator.map(name, repeat(input, count)), count),
+            },
             {
               name: 'tinypool ×64 in flight',
               run: () => pump(count, () => tinypool.run(input, { name: piscinaName })),
@@ -88,6 +99,52 @@ export async function benchBatch(rounds = 5): Promise<ComparisonResult[]> {
   }
 }
 
+/**
+ * run() one call at a time with 64 in flight: bare Piscina, the orchestrator's one-task path, and
+ * the same with the `batch` option coalescing the calls.
+ */
+export async function benchCoalesce(rounds = 5): Promise<ComparisonResult[]> {
+  const piscina = new Piscina({ filename: bare, minThreads: THREADS, maxThreads: THREADS });
+  const options = {
+    worker: new URL('./fixtures/tasks.mjs', import.meta.url),
+    baseLimit: THREADS,
+    minLimit: THREADS,
+    maxLimit: THREADS,
+    adaptive: false,
+  } as const;
+  const plain = new Orchestrator(options);
+  const coalesced = new Orchestrator({ ...options, batch: { maxSize: 32, maxDelayMs: 1 } });
+  const cases: [string, 'trivial' | 'cpu', unknown, number][] = [
+    ['trivial task', 'trivial', 1, 20_000],
+    ['20 µs task', 'cpu', iterationsForMs(0.02), 10_000],
+  ];
+  try {
+    const results: ComparisonResult[] = [];
+    for (const [label, name, input, count] of cases) {
+      const piscinaName = name === 'trivial' ? 'default' : name;
+      results.push(
+        await compare(
+          `Coalesced run(): ${label}, ${THREADS} threads, 64 in flight, ${count.toLocaleString('en-US')} runs per op`,
+          [
+            { name: 'piscina.run', run: () => pump(count, () => piscina.run(input, { name: piscinaName })) },
+            { name: 'orchestrator.run', run: () => pump(count, () => plain.run(name, input)) },
+            {
+              name: 'orchestrator.run, batch { maxSize: 32, maxDelayMs: 1 }',
+              run: () => pump(count, () => coalesced.run(name, input)),
+            },
+          ],
+          { itemsPerOp: count, rounds, timeMs: 1000 },
+        ),
+      );
+    }
+    return results;
+  } finally {
+    await plain.close();
+    await coalesced.close();
+    await piscina.destroy();
+  }
+}
+
 /** p50/p99 latency of items through map at about half of its peak throughput. */
 export async function benchMapLatency(): Promise<{ offeredPerSecond: number; p50Ms: number; p99Ms: number }> {
   const orchestrator = new Orchestrator({
@@ -101,7 +158,7 @@ export async function benchMapLatency(): Promise<{ offeredPerSecond: number; p50
     const work = iterationsForMs(0.02);
     const peakStart = performance.now();
     const peakItems = 50_000;
-    await drain(orchestrator.map('cpu', repeat(work, peakItems)));
+    await drain(orchestrator.map('cpu', repeat(work, peakItems)), peakItems);
     const peak = (peakItems / (performance.now() - peakStart)) * 1000;
     const offered = peak / 2;
     const entered = new Map<number, number>();

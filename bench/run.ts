@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { benchAbortLatency } from './abort-latency.bench.js';
-import { benchBatch, benchMapLatency, benchMapMemory } from './batch.bench.js';
+import { benchBatch, benchCoalesce, benchMapLatency, benchMapMemory } from './batch.bench.js';
 import { benchRealWorkers, benchSimulation } from './adaptive.bench.js';
 import { benchLimiter } from './limiter.bench.js';
 import { benchOverhead } from './overhead.bench.js';
@@ -47,6 +47,7 @@ const suites: Record<string, Suite> = {
   overhead: comparison('overhead', () => benchOverhead()),
   telemetry: comparison('telemetry', () => benchTelemetry()),
   batch: comparison('batch', () => benchBatch()),
+  coalesce: comparison('coalesce', () => benchCoalesce()),
   scaling: async () => {
     const rows = await benchScaling();
     return {

@@ -45,13 +45,19 @@ export async function compare(
 ): Promise<ComparisonResult> {
   const { itemsPerOp, rounds = 5, timeMs = 400, warmupMs = 100 } = options;
   const perRound = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  // Progress on stderr: a long suite should show where it is.
+  process.stderr.write(`  ${title}\n`);
   for (const contender of contenders) await contender.setup?.();
   try {
     for (let round = 0; round < rounds; round++) {
       const ordered = round % 2 === 0 ? contenders : [...contenders].reverse();
       const bench = new Bench({ time: timeMs, warmupTime: warmupMs, warmup: true, iterations: 3 });
       for (const contender of ordered) bench.add(contender.name, contender.run);
+      const started = performance.now();
       await bench.run();
+      process.stderr.write(
+        `    round ${round + 1}/${rounds}: ${Math.round(performance.now() - started)} ms\n`,
+      );
       for (const task of bench.tasks) {
         const result = task.result;
         if (result.state !== 'completed') throw new Error(`${task.name} did not complete: ${result.state}`);

@@ -68,6 +68,11 @@ export function runBatch(
     if (ownsAbort(index)) thread.book.close((firstItemId as number) + index);
   };
   const finish = (): BatchAnswer => ({ from, items, transferList, durationMs: performance.now() - started });
+  /** After an async item: its result leaves now (the last one's leaves with the answer). */
+  const next = (index: number): BatchAnswer | Promise<BatchAnswer> => {
+    if (index < inputs.length - 1) flush();
+    return step(index + 1);
+  };
   const step = (index: number): BatchAnswer | Promise<BatchAnswer> => {
     for (let i = index; i < inputs.length; i++) {
       if (batch.aborted) {
@@ -95,18 +100,22 @@ export function runBatch(
         // The thread waits anyway: send what is finished before it does, and this item once it settles.
         flush();
         return Promise.resolve(result).then(
-          (value) => (closeItem(i), settle(value), flush(), step(i + 1)),
-          (error: unknown) => (
-            closeItem(i),
-            items.push({ error: thread.serialize(error) }),
-            flush(),
-            step(i + 1)
-          ),
+          (value) => {
+            closeItem(i);
+            settle(value);
+            return next(i);
+          },
+          (error: unknown) => {
+            closeItem(i);
+            items.push({ error: thread.serialize(error) });
+            return next(i);
+          },
         );
       }
       closeItem(i);
       settle(result);
-      if (items.length >= CHUNK_ITEMS || performance.now() - lastSent >= CHUNK_MS) flush();
+      if (i < inputs.length - 1 && (items.length >= CHUNK_ITEMS || performance.now() - lastSent >= CHUNK_MS))
+        flush();
     }
     return finish();
   };
