@@ -186,6 +186,40 @@ describe('TaskGroup hierarchy and lifecycle', () => {
     expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
   });
 
+  it('many tasks listening to the group signal raise no MaxListenersExceededWarning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const group = new TaskGroup();
+      const gate = deferred();
+      for (let i = 0; i < 50; i++) {
+        group.go((signal) => {
+          signal.addEventListener('abort', () => {});
+          return gate.promise;
+        });
+      }
+      gate.resolve();
+      await group.wait();
+      // Warnings are emitted on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('drains 100,000 queued synchronous tasks without deepening the stack', async () => {
+    const group = new TaskGroup({ limit: 1 });
+    let ran = 0;
+    for (let i = 0; i < 100_000; i++)
+      group.go(() => {
+        ran++;
+      });
+    await group.wait();
+    expect(ran).toBe(100_000);
+  });
+
   it('may be reused after wait() resolved; a failed group stays failed', async () => {
     const group = new TaskGroup();
     group.go(() => Promise.resolve());

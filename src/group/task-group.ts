@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { AbortedError } from '../errors.js';
 import { describe } from '../internal/validate.js';
 
@@ -65,6 +66,8 @@ export class TaskGroup {
       throw new RangeError(`limit must be a positive integer or Infinity, got ${describe(limit)}`);
     }
     this.#limit = limit;
+    // Every task of a group may listen to its signal; Node would warn past ten listeners.
+    setMaxListeners(0, this.#controller.signal);
     this.#parent = signal;
     if (signal?.aborted === true) this.#abort(signal.reason);
   }
