@@ -185,3 +185,21 @@ describe('items of a batch: their own abort state', () => {
     expect(orchestrator.inFlight).toBe(0);
   });
 });
+
+describe('items of a batch: transferables', () => {
+  it('typed-array results move without copies, in chunks and in the answer alike', async () => {
+    const orchestrator = createOrchestrator({ baseLimit: 1, maxLimit: 1 });
+    // Async items leave in chunks as they finish; sync ones mostly with the answer.
+    const inputs = range(200).map((n) => ({ length: 1000 + n, async: n % 2 === 0 }));
+    const records = await collect(orchestrator.map('keptBytes', inputs, { ordered: true }));
+    records.forEach((record, n) => {
+      expect(record.ok).toBe(true);
+      const data = (record as { value: Uint8Array }).value;
+      expect(data).toBeInstanceOf(Uint8Array);
+      expect(data.length).toBe(1000 + n);
+      expect(data[0]).toBe((1000 + n) % 256);
+    });
+    // One thread ran every item, so it still holds every buffer: each must have been moved.
+    await expect(orchestrator.run('detachedKept', null)).resolves.toBe(200);
+  });
+});
