@@ -78,6 +78,43 @@ describe('adaptation', () => {
     );
   });
 
+  it('a map workload feeds the controller too: queued batches count their items, failed items the error rate', async () => {
+    const samples: Parameters<Controller['decide']>[0][] = [];
+    const recorder: Controller = {
+      name: 'recorder',
+      decide: (sample) => (samples.push(sample), { limit: sample.limit, reason: 'hold' }),
+    };
+    const orchestrator = createOrchestrator({
+      adaptive: true,
+      controller: recorder,
+      baseLimit: 1,
+      minLimit: 1,
+      maxLimit: 1,
+      errorMinSamples: 4,
+      adaptationIntervalMs: 3_600_000,
+      systemSampler: false,
+    });
+    const gate = new Gate();
+    const inputs = [0, 1, 2, 3, 4, 5].map((n) => ({ n, ...(n === 0 ? { shared: gate.shared } : {}) }));
+    const iterator = orchestrator.map('gateOrEcho', inputs)[Symbol.asyncIterator]();
+    const first = iterator.next();
+    await gate.waitStarted(1);
+    await orchestrator.adapt();
+    // A window of 2 × limit + 2 = 4 one-item batches: one running, one staged, two queued.
+    expect(samples.at(-1)).toMatchObject({ queueDepth: 2, inFlight: 2 });
+    gate.release();
+    await first;
+    while ((await iterator.next()).done !== true);
+    for await (const record of orchestrator.map(
+      'doubleOrFail',
+      [1, 2, 3, 4, 5, 6, 7, 8].map((n) => ({ n, every: 2 })),
+    )) {
+      expect(record.ok).toBe(record.index % 2 === 0);
+    }
+    await orchestrator.adapt();
+    expect(samples.at(-1)?.errorRate).toBeGreaterThan(0.2);
+  });
+
   it('feeds the controller queue depth, in-flight, latency and the error rate of real runs', async () => {
     const samples: Parameters<Controller['decide']>[0][] = [];
     const recorder: Controller = {
