@@ -50,6 +50,8 @@ function createOrchestrator(command: RunCommand): Orchestrator {
       worker: command.module,
       controller: command.controller,
       defaultMetrics: true,
+      // One plain line on stderr, not Node's process warning with its --trace-warnings hint.
+      systemSampler: { onWarning: (message) => process.stderr.write(`orchestrator: note: ${message}\n`) },
       ...(command.base === undefined ? {} : { baseLimit: command.base }),
       ...(command.min === undefined ? {} : { minLimit: command.min }),
       ...(command.max === undefined ? {} : { maxLimit: command.max }),
