@@ -151,6 +151,8 @@ describe('run() coalescing (the batch option)', () => {
     await gate.waitStarted(1);
     // The pool is busy, so these wait for the batch to fill (it never will) or for close().
     const waiting = range(10).map((n) => orchestrator.run('echo', n));
+    // Runs waiting for their batch count in the queue depth.
+    expect(await orchestrator.registry!.metrics()).toMatch(/^orchestrator_queue_depth 10$/m);
     const closing = orchestrator.close();
     gate.release();
     await closing;

@@ -31,6 +31,8 @@ export interface CoalescedRun {
 export interface CoalesceHost extends BatchHost {
   /** Whether a run submitted now would get a slot at once. */
   readonly hasFreeSlot: boolean;
+  /** Runs waiting for their batch to leave count in the queue depth too. */
+  adjustQueuedItems(delta: number): void;
 }
 
 /** Runs waiting to leave together: same task, priority and GPU flag. */
@@ -102,6 +104,7 @@ export class Coalescer {
       this.#schedule(forming);
     }
     forming.items.push(item);
+    this.#host.adjustQueuedItems(1);
     if (forming.items.length >= this.#options.maxSize) this.#flush(forming);
   }
 
@@ -117,6 +120,7 @@ export class Coalescer {
     if (this.#forming.get(forming.key) !== forming) return;
     this.#forming.delete(forming.key);
     if (forming.timer !== undefined) clearTimeout(forming.timer);
+    this.#host.adjustQueuedItems(-forming.items.length);
     // Runs cancelled while the batch formed have settled already.
     const items = forming.items.filter((item) => !item.settled);
     if (items.length === 0) return;

@@ -307,9 +307,14 @@ export class Engine implements RunHost {
     this.#ports.clear();
   }
 
-  /** Items waiting for a slot. */
+  /** Items waiting for a slot (or, coalesced, for their batch to leave). */
   get queuedItems(): number {
     return this.#queuedItems;
+  }
+
+  /** Counts items waiting outside the limiter: coalesced runs while their batch forms. */
+  adjustQueuedItems(delta: number): void {
+    this.#queuedItems += delta;
   }
 
   #leaveQueue(run: TaskRun): void {

@@ -347,6 +347,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       broadcastAbort: (id) => engine().broadcastAbort(id),
       forgetAbort: (id) => engine().forgetAbort(id),
       isIdempotent: (task) => engine().isIdempotent(task),
+      adjustQueuedItems: (delta) => engine().adjustQueuedItems(delta),
       recordItem: (task, result, workerMs, waitMs) => this.#recordItem(task, result, workerMs, waitMs),
       recordBatch: (size) => this.#metrics?.recordBatch(size),
     };

@@ -132,7 +132,11 @@ class Families {
         return samples;
       });
     return [
-      gauge('queue_depth', 'Runs (or map items) waiting for a slot.', (s) => s.queueDepth),
+      gauge(
+        'queue_depth',
+        'Runs (or map items, or coalesced runs whose batch is forming) waiting for a slot.',
+        (s) => s.queueDepth,
+      ),
       gauge(
         'gpu_wait_seconds',
         'Longest current queue wait of a run marked gpu, in seconds.',
