@@ -21,6 +21,29 @@ function sampleValue(body: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
+/** One thread, adaptation by hand only, and a controller that records every sample and holds. */
+function recordingOrchestrator(): {
+  orchestrator: Orchestrator;
+  samples: Parameters<Controller['decide']>[0][];
+} {
+  const samples: Parameters<Controller['decide']>[0][] = [];
+  const recorder: Controller = {
+    name: 'recorder',
+    decide: (sample) => (samples.push(sample), { limit: sample.limit, reason: 'hold' }),
+  };
+  const orchestrator = createOrchestrator({
+    adaptive: true,
+    controller: recorder,
+    baseLimit: 1,
+    minLimit: 1,
+    maxLimit: 1,
+    errorMinSamples: 4,
+    adaptationIntervalMs: 3_600_000,
+    systemSampler: false,
+  });
+  return { orchestrator, samples };
+}
+
 describe('adaptive configuration', () => {
   it('names every bad field and its value in one error, never clamping silently', () => {
     let error: unknown;
@@ -79,21 +102,7 @@ describe('adaptation', () => {
   });
 
   it('a map workload feeds the controller too: queued batches count their items, failed items the error rate', async () => {
-    const samples: Parameters<Controller['decide']>[0][] = [];
-    const recorder: Controller = {
-      name: 'recorder',
-      decide: (sample) => (samples.push(sample), { limit: sample.limit, reason: 'hold' }),
-    };
-    const orchestrator = createOrchestrator({
-      adaptive: true,
-      controller: recorder,
-      baseLimit: 1,
-      minLimit: 1,
-      maxLimit: 1,
-      errorMinSamples: 4,
-      adaptationIntervalMs: 3_600_000,
-      systemSampler: false,
-    });
+    const { orchestrator, samples } = recordingOrchestrator();
     const gate = new Gate();
     const inputs = [0, 1, 2, 3, 4, 5].map((n) => ({ n, ...(n === 0 ? { shared: gate.shared } : {}) }));
     const iterator = orchestrator.map('gateOrEcho', inputs)[Symbol.asyncIterator]();
@@ -116,21 +125,7 @@ describe('adaptation', () => {
   });
 
   it('feeds the controller queue depth, in-flight, latency and the error rate of real runs', async () => {
-    const samples: Parameters<Controller['decide']>[0][] = [];
-    const recorder: Controller = {
-      name: 'recorder',
-      decide: (sample) => (samples.push(sample), { limit: sample.limit, reason: 'hold' }),
-    };
-    const orchestrator = createOrchestrator({
-      adaptive: true,
-      controller: recorder,
-      baseLimit: 1,
-      minLimit: 1,
-      maxLimit: 1,
-      errorMinSamples: 4,
-      adaptationIntervalMs: 3_600_000,
-      systemSampler: false,
-    });
+    const { orchestrator, samples } = recordingOrchestrator();
     await Promise.allSettled(
       [1, 2, 3].map((n) => orchestrator.run('echo', n)).concat([orchestrator.run('fail', 'x')]),
     );

@@ -1,5 +1,5 @@
 import type { Transferable } from 'node:worker_threads';
-import { AbortedError, DataCloneError, TaskTimeoutError, WorkerCrashedError } from '../errors.js';
+import { AbortedError, DataCloneError, WorkerCrashedError } from '../errors.js';
 import type { BatchChunk, BatchResult, ItemOutcome } from '../pool/protocol.js';
 import { reviveTaskError } from './revive-error.js';
 import type { RunOutcome, RunSpec, TaskRun } from './task-run.js';
@@ -279,9 +279,4 @@ export class Batch {
     for (const item of this.#items) if (item.id !== undefined) this.#host.forgetAbort(item.id);
     this.#options.tracker?.closed();
   }
-}
-
-/** The deadline error of an item with `timeoutMs`. @internal */
-export function itemTimeout(task: string, timeoutMs: number): TaskTimeoutError {
-  return new TaskTimeoutError(`Task "${task}" timed out after ${timeoutMs} ms`);
 }

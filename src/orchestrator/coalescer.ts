@@ -1,6 +1,6 @@
-import type { Transferable } from 'node:worker_threads';
 import { AbortedError, TaskTimeoutError } from '../errors.js';
 import { Batch, BatchItem, type BatchHost } from './batch.js';
+import type { RunSpec } from './task-run.js';
 import { unwatch, watch, type AbortWatcher } from './signal-watch.js';
 
 /** The `batch` option of an Orchestrator: coalesce `run()` calls into batches. */
@@ -15,17 +15,11 @@ export interface CoalesceOptions {
   maxDelayMs: number;
 }
 
-/** What a coalesced run carries. @internal */
-export interface CoalescedRun {
-  readonly task: string;
-  readonly input: unknown;
-  readonly transferList: readonly Transferable[] | undefined;
-  readonly signal: AbortSignal | undefined;
-  readonly scopeSignal: AbortSignal | undefined;
-  readonly timeoutMs: number | undefined;
-  readonly priority: number;
-  readonly gpu: boolean;
-}
+/** What a coalesced run carries: a run's spec, less what its batch decides. @internal */
+export type CoalescedRun = Pick<
+  RunSpec,
+  'task' | 'input' | 'transferList' | 'signal' | 'scopeSignal' | 'timeoutMs' | 'gpu'
+> & { readonly priority: number };
 
 /** What coalescing needs besides the batch plumbing. @internal */
 export interface CoalesceHost extends BatchHost {
