@@ -2,6 +2,7 @@ import type { Transferable } from 'node:worker_threads';
 import { AbortedError, DataCloneError, WorkerCrashedError } from '../errors.js';
 import type { BatchChunk, BatchResult, ItemOutcome } from '../pool/protocol.js';
 import { reviveTaskError } from './revive-error.js';
+import { unwatch, watch, type AbortWatcher } from './signal-watch.js';
 import type { RunOutcome, RunSpec, TaskRun } from './task-run.js';
 
 /** How one item of a batch ended. @internal */
@@ -53,9 +54,12 @@ const MAX_UNSTARTED_RESENDS = 3;
  * task is idempotent.
  * @internal
  */
-export class BatchItem {
+export class BatchItem implements AbortWatcher {
   #settled = false;
   #batch: Batch | undefined;
+  /** The signals the item follows, and what error each abort gives it. */
+  #followed: readonly AbortSignal[] = [];
+  #reasonOf: (signal: AbortSignal) => unknown = (signal) => signal.reason;
   /** Set once the item is cancelled on its own. */
   abortReason: unknown;
   abortOutcome: 'aborted' | 'timeout' = 'aborted';
@@ -79,6 +83,27 @@ export class BatchItem {
 
   get settled(): boolean {
     return this.#settled;
+  }
+
+  /**
+   * Cancels the item when any of `signals` aborts (at once if one already has), with the error
+   * `reasonOf` gives for that signal. It stops listening when it settles.
+   */
+  follow(
+    signals: readonly (AbortSignal | undefined)[],
+    reasonOf: (signal: AbortSignal) => unknown = (signal) => signal.reason,
+  ): void {
+    this.#reasonOf = reasonOf;
+    const followed = signals.filter((signal) => signal !== undefined);
+    const aborted = followed.find((signal) => signal.aborted);
+    if (aborted !== undefined) return this.abort(reasonOf(aborted));
+    this.#followed = followed;
+    for (const signal of followed) watch(signal, this);
+  }
+
+  /** One of the followed signals aborted. */
+  onSignalAbort(signal: AbortSignal): void {
+    this.abort(this.#reasonOf(signal));
   }
 
   /** Puts the item in `batch` (its first, or the one it is sent again in). */
@@ -107,6 +132,7 @@ export class BatchItem {
   settle(result: ItemResult, workerMs?: number, waitMs?: number): void {
     if (this.#settled) return;
     this.#settled = true;
+    for (const signal of this.#followed) unwatch(signal, this);
     this.host.recordItem(this.task, result, workerMs, waitMs);
     this.onSettle(result, workerMs);
   }
@@ -162,10 +188,7 @@ export class Batch {
         timeoutMs: undefined,
         gpu: options.gpu ?? false,
         items: items.length,
-        batch: true,
-        firstItemId,
-        cancellable,
-        progress: this.#progress,
+        batch: { progress: this.#progress, firstItemId, cancellable },
       },
       options.priority,
     );

@@ -1,7 +1,6 @@
 import { AbortedError, TaskTimeoutError } from '../errors.js';
 import { Batch, BatchItem, type BatchHost } from './batch.js';
 import type { RunSpec } from './task-run.js';
-import { unwatch, watch, type AbortWatcher } from './signal-watch.js';
 
 /** The `batch` option of an Orchestrator: coalesce `run()` calls into batches. */
 export interface CoalesceOptions {
@@ -60,20 +59,12 @@ export class Coalescer {
       const { signal, scopeSignal, timeoutMs } = run;
       const cancellable = signal !== undefined || scopeSignal !== undefined || timeoutMs !== undefined;
       let timer: NodeJS.Timeout | undefined;
-      const watcher: AbortWatcher = {
-        onSignalAbort: (aborted) => item.abort(...abortOf(run, aborted)),
-      };
       const item = new BatchItem(this.#host, run.task, run.input, run.transferList, cancellable, (result) => {
-        if (signal !== undefined) unwatch(signal, watcher);
-        if (scopeSignal !== undefined) unwatch(scopeSignal, watcher);
         if (timer !== undefined) clearTimeout(timer);
         if (result.ok) resolve(result.value);
         else reject(result.error);
       });
-      for (const source of [signal, scopeSignal]) {
-        if (source?.aborted === true) item.abort(...abortOf(run, source));
-        else if (source !== undefined) watch(source, watcher);
-      }
+      item.follow([signal, scopeSignal], (aborted) => abortReason(run, aborted));
       if (item.settled) return;
       if (timeoutMs !== undefined) {
         timer = setTimeout(() => {
@@ -123,9 +114,8 @@ export class Coalescer {
   }
 }
 
-/** The reason and outcome a run's signal or group gives it, as an uncoalesced run would get. */
-function abortOf(run: CoalescedRun, signal: AbortSignal): [unknown, 'aborted'] {
-  if (signal === run.signal) return [signal.reason, 'aborted'];
-  const cause = signal.reason as unknown;
-  return [new AbortedError(`Task "${run.task}" was cancelled by its group`, { cause }), 'aborted'];
+/** The error a run's signal or its group gives it, as an uncoalesced run would get. */
+function abortReason(run: CoalescedRun, signal: AbortSignal): unknown {
+  if (signal === run.signal) return signal.reason;
+  return new AbortedError(`Task "${run.task}" was cancelled by its group`, { cause: signal.reason });
 }

@@ -1,7 +1,6 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { assertFinite, assertOptionalSignal, describe } from '../internal/validate.js';
 import { Batch, BatchItem, type BatchHost, type ItemResult } from './batch.js';
-import { unwatch, watch } from './signal-watch.js';
 
 /** Options of `orchestrator.map`. */
 export interface MapOptions<I = unknown> {
@@ -86,13 +85,10 @@ export async function* mapTasks(
     const items = values.map((input, i) => {
       const index = first + i;
       const own = itemSignal?.(input, index);
-      const item = new BatchItem(host, task, input, undefined, own !== undefined, (result, ms) => {
-        if (own !== undefined) unwatch(own, watcher);
-        onSettle(index, result, ms);
-      });
-      const watcher = { onSignalAbort: (aborted: AbortSignal) => item.abort(aborted.reason) };
-      if (own?.aborted === true) item.abort(own.reason);
-      else if (own !== undefined) watch(own, watcher);
+      const item = new BatchItem(host, task, input, undefined, own !== undefined, (result, ms) =>
+        onSettle(index, result, ms),
+      );
+      if (own !== undefined) item.follow([own]);
       return item;
     });
     const live = items.filter((item) => !item.settled);

@@ -155,7 +155,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     const adaptation = this.#adaptation;
     this.#engine.observe((run, outcome, error) => {
       // A batch is counted item by item, as each item settles.
-      if (run.spec.batch) return;
+      if (run.spec.batch !== undefined) return;
       adaptation.record(run, outcome);
       if (metrics !== undefined) record(metrics, run, outcome, error);
     });
@@ -274,7 +274,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
         timeoutMs,
         gpu,
         items: 1,
-        batch: false,
+        batch: undefined,
         transferList: transferList?.map(toTransferable),
       },
       priority,

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Transferable } from 'node:worker_threads';
 import { AbortedError, DataCloneError, TaskTimeoutError, WorkerCrashedError } from '../errors.js';
 import type { WaitNode, Waiter } from '../limiter/wait-queue.js';
-import type { TaskRequest, TaskResponse } from '../pool/protocol.js';
+import type { BatchRequest, TaskRequest, TaskResponse } from '../pool/protocol.js';
 import { reviveTaskError } from './revive-error.js';
 import { unwatch, watch, type AbortWatcher } from './signal-watch.js';
 
@@ -37,14 +37,8 @@ export interface RunSpec {
   readonly gpu: boolean;
   /** Items carried: 1 for a run, the batch length for a map batch. */
   readonly items: number;
-  /** A map batch: the input is an array of items and the value a BatchResult. */
-  readonly batch: boolean;
-  /** A batch whose items can be cancelled one by one: the abort id of its first item... */
-  readonly firstItemId?: number | undefined;
-  /** ...and which of its items can (1) or cannot (0). */
-  readonly cancellable?: Uint8Array | undefined;
-  /** A batch: where the runner shows which item it is running. */
-  readonly progress?: Int32Array | undefined;
+  /** Set for a batch: the input is an array of items and the value a BatchResult. */
+  readonly batch: BatchRequest | undefined;
 }
 
 /**
@@ -90,10 +84,7 @@ export class TaskRun implements Waiter, AbortWatcher {
       id,
       task: spec.task,
       input: spec.input,
-      ...(spec.batch ? { batch: true as const, progress: spec.progress } : {}),
-      ...(spec.firstItemId === undefined
-        ? {}
-        : { firstItemId: spec.firstItemId, cancellable: spec.cancellable }),
+      batch: spec.batch,
       [Symbol.for('Piscina.queueOptions')]: this,
     };
     this.promise = new Promise((resolve, reject) => {

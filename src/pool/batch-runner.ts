@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Transferable } from 'node:worker_threads';
 import { isTransfer, type Task } from '../worker/define-task.js';
 import type { AbortBook, RunningTask } from '../worker/task-context.js';
-import type { BatchChunk, ItemOutcome, SerializedError, TaskRequest } from './protocol.js';
+import type { BatchChunk, BatchRequest, ItemOutcome, SerializedError, TaskRequest } from './protocol.js';
 
 /** The answer of a batch: outcomes not yet sent as chunks, and the buffers they move. */
 export interface BatchAnswer {
@@ -41,7 +41,7 @@ export function runBatch(
   thread: BatchThread,
 ): BatchAnswer | Promise<BatchAnswer> {
   const inputs = request.input as readonly unknown[];
-  const { firstItemId, cancellable, progress } = request;
+  const { firstItemId, cancellable, progress } = request.batch as BatchRequest;
   const ownsAbort = (index: number): boolean => firstItemId !== undefined && cancellable?.[index] === 1;
   const started = performance.now();
   let items: ItemOutcome[] = [];
@@ -86,7 +86,7 @@ export function runBatch(
         }
         flush();
       }
-      if (progress !== undefined) progress[0] = i;
+      progress[0] = i;
       const context = contextOf(i);
       let result: unknown;
       try {

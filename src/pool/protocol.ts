@@ -26,22 +26,26 @@ export interface TaskRequest {
   /** The input; for a batch, the array of item inputs. */
   readonly input: unknown;
   /** Set for a batch: `input` is an array, and the answer's value is a {@link BatchResult}. */
-  readonly batch?: true;
+  readonly batch: BatchRequest | undefined;
+}
+
+/** What a batch carries besides its inputs. */
+export interface BatchRequest {
+  /**
+   * One shared Int32 the runner sets to the index of the item it is starting. After a crash it
+   * tells the main thread which items never started (and are safe to run again).
+   */
+  readonly progress: Int32Array;
   /**
    * For a batch with items that can be cancelled one by one: item `i` answers to abort id
    * `firstItemId + i` (besides the batch's own id, which stops them all)...
    */
-  readonly firstItemId?: number;
+  readonly firstItemId: number | undefined;
   /**
    * ...if `cancellable[i]` is 1. Before such an item starts, the results finished so far leave:
    * should it ignore its cancel and lose its thread, they are not lost with it.
    */
-  readonly cancellable?: Uint8Array;
-  /**
-   * For a batch: one shared Int32 the runner sets to the index of the item it is starting. After
-   * a crash it tells the main thread which items never started (and are safe to run again).
-   */
-  readonly progress?: Int32Array;
+  readonly cancellable: Uint8Array | undefined;
 }
 
 /** One item's outcome in a batch. */

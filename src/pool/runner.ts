@@ -52,7 +52,7 @@ export default function runTask(request: TaskRequest): unknown {
   book.sync();
   if (book.abortedBeforeStart(request.id)) return notStarted();
   const context = book.open(request.id, request.task);
-  if (request.batch === true) {
+  if (request.batch !== undefined) {
     const batch = runBatch(fn, request, context, batchThread);
     if (!isThenable(batch)) return answerBatch(request.id, batch);
     return batch.then((done) => answerBatch(request.id, done));
