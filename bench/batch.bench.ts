@@ -12,6 +12,14 @@ import { compare, median, percentile, type ComparisonResult } from './support/co
 
 const THREADS = 2;
 const IN_FLIGHT = 64;
+/** Every orchestrator here: the bench fixtures on exactly THREADS threads, no adaptation. */
+const FIXED = {
+  worker: new URL('./fixtures/tasks.mjs', import.meta.url),
+  baseLimit: THREADS,
+  minLimit: THREADS,
+  maxLimit: THREADS,
+  adaptive: false,
+} as const;
 const bare = new URL('./fixtures/bare.mjs', import.meta.url).href;
 
 /** Runs `count` calls of `fn`, keeping `IN_FLIGHT` of them pending. */
@@ -51,13 +59,7 @@ export async function benchBatch(
     minWorkers: THREADS,
     workerType: 'thread',
   });
-  const orchestrator = new Orchestrator({
-    worker: new URL('./fixtures/tasks.mjs', import.meta.url),
-    baseLimit: THREADS,
-    minLimit: THREADS,
-    maxLimit: THREADS,
-    adaptive: false,
-  });
+  const orchestrator = new Orchestrator(FIXED);
   const cases: [string, 'trivial' | 'cpu', unknown, number][] = [
     ['trivial task', 'trivial', 1, 20_000],
     ['20 µs task', 'cpu', iterationsForMs(0.02), 10_000],
@@ -105,15 +107,8 @@ export async function benchBatch(
  */
 export async function benchCoalesce(rounds = 5): Promise<ComparisonResult[]> {
   const piscina = new Piscina({ filename: bare, minThreads: THREADS, maxThreads: THREADS });
-  const options = {
-    worker: new URL('./fixtures/tasks.mjs', import.meta.url),
-    baseLimit: THREADS,
-    minLimit: THREADS,
-    maxLimit: THREADS,
-    adaptive: false,
-  } as const;
-  const plain = new Orchestrator(options);
-  const coalesced = new Orchestrator({ ...options, batch: { maxSize: 32, maxDelayMs: 1 } });
+  const plain = new Orchestrator(FIXED);
+  const coalesced = new Orchestrator({ ...FIXED, batch: { maxSize: 32, maxDelayMs: 1 } });
   const cases: [string, 'trivial' | 'cpu', unknown, number][] = [
     ['trivial task', 'trivial', 1, 20_000],
     ['20 µs task', 'cpu', iterationsForMs(0.02), 10_000],
@@ -147,13 +142,7 @@ export async function benchCoalesce(rounds = 5): Promise<ComparisonResult[]> {
 
 /** p50/p99 latency of items through map at about half of its peak throughput. */
 export async function benchMapLatency(): Promise<{ offeredPerSecond: number; p50Ms: number; p99Ms: number }> {
-  const orchestrator = new Orchestrator({
-    worker: new URL('./fixtures/tasks.mjs', import.meta.url),
-    baseLimit: THREADS,
-    minLimit: THREADS,
-    maxLimit: THREADS,
-    adaptive: false,
-  });
+  const orchestrator = new Orchestrator(FIXED);
   try {
     const work = iterationsForMs(0.02);
     const peakStart = performance.now();
@@ -187,13 +176,7 @@ export async function benchMapLatency(): Promise<{ offeredPerSecond: number; p50
 export async function benchMapMemory(
   total = 5_000_000,
 ): Promise<{ items: number; heapMiB: number; rssMiB: number }[]> {
-  const orchestrator = new Orchestrator({
-    worker: new URL('./fixtures/tasks.mjs', import.meta.url),
-    baseLimit: THREADS,
-    minLimit: THREADS,
-    maxLimit: THREADS,
-    adaptive: false,
-  });
+  const orchestrator = new Orchestrator(FIXED);
   const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
   const checkpoints: { items: number; heapMiB: number; rssMiB: number }[] = [];
   const sample = (items: number): void => {

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortedError, ClosedError } from 'node-orchestrator';
+import { runUntilExit } from './support/exit-fixture.js';
 import { Gate } from './support/gate.js';
 import { closeAll, createOrchestrator } from './support/orchestrator.js';
 
@@ -56,17 +55,7 @@ describe('Orchestrator.close', () => {
   });
 
   it('leaves nothing behind: a process that used the orchestrator exits by itself after close()', async () => {
-    const script = fileURLToPath(new URL('./fixtures/exit-after-close.mjs', import.meta.url));
-    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    // A safety net only: a process kept alive by a leaked handle would hang here forever.
-    const watchdog = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
-      child.on('exit', (c, s) => resolve([c, s])),
-    );
-    clearTimeout(watchdog);
+    const { code, signal, output } = await runUntilExit('exit-after-close.mjs');
     expect(signal).toBeNull();
     expect(code).toBe(0);
     expect(output).toContain('results 3 0 closed');

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SystemSampler } from 'node-orchestrator';
 import { fakeGpu, type FakeSmi } from './support/fake-gpu.js';
+import { runUntilExit } from './support/exit-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -71,21 +70,8 @@ async function runExitFixture(
 ): Promise<{ code: number | null; signal: string | null; output: string; pidFile: string }> {
   const gpu = fakeGpu({ hangSeconds: 60 });
   cleanups.push(gpu.remove);
-  const script = fileURLToPath(new URL('./fixtures/sampler-exit.mjs', import.meta.url));
-  const child = spawn(process.execPath, [script, gpu.pidFile, mode], {
-    env: gpu.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  // A safety net only: a process kept alive by a leaked handle would hang here forever.
-  const watchdog = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
-    child.on('exit', (c, s) => resolve([c, s])),
-  );
-  clearTimeout(watchdog);
-  return { code, signal, output, pidFile: gpu.pidFile };
+  const exit = await runUntilExit('sampler-exit.mjs', [gpu.pidFile, mode], gpu.env);
+  return { ...exit, pidFile: gpu.pidFile };
 }
 
 describe('SystemSampler', () => {
