@@ -24,19 +24,17 @@ export type { AdaptiveLimiterOptions, AcquireOptions } from './limiter/adaptive-
 export { Permit } from './limiter/permit.js';
 export { Orchestrator } from './orchestrator/orchestrator.js';
 export type {
-  OrchestratorOptions,
   RunOptions,
   GoContext,
   TaskMap,
   TaskName,
   TaskInput,
   TaskOutput,
-} from './orchestrator/orchestrator.js';
-export type { ExecutionOptions } from './orchestrator/options.js';
+} from './orchestrator/task-types.js';
+export type { OrchestratorOptions, ExecutionOptions, TelemetryOptions } from './orchestrator/options.js';
 export type { ResourceLimitsOption } from './orchestrator/engine.js';
 export { TaskGroup } from './group/task-group.js';
 export type { TaskGroupOptions, GroupTask } from './group/task-group.js';
-export type { TelemetryOptions } from './orchestrator/orchestrator.js';
 export { OrchestratorMetrics } from './telemetry/metrics.js';
 export type { GaugeSnapshot, MetricsOptions } from './telemetry/metrics.js';
 export { serveMetrics, createMetricsHandler } from './telemetry/http.js';

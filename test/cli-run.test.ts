@@ -285,7 +285,7 @@ describe('orchestrator run at the edges', () => {
       ['--metrics-port', '70000'],
       /^orchestrator: option '--metrics-port <port>' argument '70000' is invalid/,
     ],
-    [['--max', '2'], /^orchestrator: --base must be within .*, got 4/],
+    [['--base', '8', '--max', '2'], /^orchestrator: --base must be within .*, got 8/],
   ])(
     'a path, port or limit that cannot be used is one line naming flag and value, exit 2: %j',
     async (flags, message) => {

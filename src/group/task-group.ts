@@ -25,9 +25,11 @@ export interface TaskGroupOptions {
  *   with that reason once every task has settled. The group's listener on the parent is removed
  *   as soon as the group has no work, so many short-lived child groups leak nothing.
  * - With `limit`, at most `limit` tasks run at once; further `go` calls queue in FIFO order and
- *   start as slots free. Queued tasks that have not started when the group aborts never start.
- * - After the group has aborted, `go` does not run `fn` (there is nothing it could do but be
- *   cancelled); `tryGo` returns false. A group that failed stays failed.
+ *   start as slots free.
+ * - Every `fn` given to `go` runs exactly once, as in errgroup: also after the group has aborted
+ *   (queued, or passed to `go` later), when it starts with `group.signal` already aborted so that
+ *   a well-behaved task returns at once. Nothing is dropped silently. A group that failed stays
+ *   failed: `wait()` keeps rejecting with the first error.
  * - A group whose `wait()` resolved may be reused: new `go` calls start a new round of work and a
  *   new `wait()` waits for it.
  *
@@ -99,26 +101,25 @@ export class TaskGroup {
 
   /**
    * Runs `fn(group.signal)` as a member of the group, now or (under `limit`) when a slot frees.
-   * Does nothing once the group has aborted.
+   * Once the group has aborted, `fn` still runs, with the aborted signal (errgroup's `Go`).
    * @throws TypeError if `fn` is not a function.
    */
   go(fn: GroupTask): void {
     assertTask(fn);
     this.#checkParent();
-    if (this.aborted) return;
     if (this.#active < this.#limit) this.#start(fn);
     else this.#queue.push(fn);
   }
 
   /**
-   * Runs `fn` only if a slot is free now.
-   * @returns false when `limit` tasks are running or the group has aborted.
+   * Runs `fn` only if a slot is free now (errgroup's `TryGo`).
+   * @returns false when `limit` tasks are running.
    * @throws TypeError if `fn` is not a function.
    */
   tryGo(fn: GroupTask): boolean {
     assertTask(fn);
     this.#checkParent();
-    if (this.aborted || this.#active >= this.#limit) return false;
+    if (this.#active >= this.#limit) return false;
     this.#start(fn);
     return true;
   }
@@ -173,9 +174,6 @@ export class TaskGroup {
 
   #abort(reason: unknown): void {
     if (this.aborted) return;
-    // Queued tasks never start once the group is done for.
-    this.#queue.length = 0;
-    this.#queueHead = 0;
     this.#controller.abort(reason);
   }
 

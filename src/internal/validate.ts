@@ -46,3 +46,16 @@ export function assertOptionalSignal(
     throw new TypeError(`${field} must be an AbortSignal, got ${describe(value)}`);
   }
 }
+
+/**
+ * Throws unless `value` is a whole number of milliseconds no smaller than `min`, or Infinity
+ * (never). Delays of any size are honoured (see long-timer.ts), so none is refused for being long.
+ */
+export function assertTimeout(field: string, value: unknown, min: number): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${field} must be an integer >= ${min} (ms) or Infinity, got ${describe(value)}`);
+  }
+  if (!(value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && value >= min))) {
+    throw new RangeError(`${field} must be an integer >= ${min} (ms) or Infinity, got ${describe(value)}`);
+  }
+}

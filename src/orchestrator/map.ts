@@ -1,6 +1,8 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
+import { ClosedError } from '../errors.js';
 import { assertFinite, assertOptionalSignal, describe } from '../internal/validate.js';
-import { Batch, BatchItem, type BatchHost, type ItemResult } from './batch.js';
+import { Batch, BatchItem, type BatchHost, type ItemHost, type ItemResult } from './batch.js';
+import type { Lifecycle, Producer } from './lifecycle.js';
 
 /** Options of `orchestrator.map`. */
 export interface MapOptions<I = unknown> {
@@ -28,9 +30,11 @@ export type MapRecord<O = unknown> =
   | { readonly index: number; readonly ok: false; readonly error: Error };
 
 /** What `map` needs from its orchestrator. @internal */
-export interface MapHost extends BatchHost {
+export interface MapHost extends BatchHost, ItemHost {
   /** The running limit: it sets the window of batches in flight. */
   readonly limit: number;
+  /** The map registers with it while it runs, so that close() stops and awaits it. */
+  readonly lifecycle: Lifecycle;
 }
 
 /** Work per batch that batching aims for, in ms of worker time. */
@@ -47,6 +51,11 @@ const TARGET_BATCH_MS = 1;
  * back results already in, and a batch does not wait for a stalled source to fill: it leaves
  * with what it has. Leaving the loop early, or the signal aborting, cancels the batches in
  * flight and waits for them before the iteration ends.
+ *
+ * The map is a producer of the orchestrator's lifecycle: once close() is called it pulls no
+ * more input (a pull in progress is abandoned: its items end ERR_CLOSED), lets its batches in
+ * flight finish until the close deadline cancels them (ERR_ABORTED), yields every record, and
+ * then rejects with ERR_CLOSED if the source had more.
  * @internal
  */
 export async function* mapTasks(
@@ -58,6 +67,8 @@ export async function* mapTasks(
   const { ordered = false, batchSize = 512, signal, priority = 0, failFast = false, itemSignal } = options;
   checkMap(task, inputs, batchSize, signal, priority, itemSignal);
   signal?.throwIfAborted();
+  if (!host.lifecycle.accepting)
+    throw new ClosedError(`The orchestrator is closed; map("${task}") was refused`);
   const controller = new AbortController();
   const onAbort = (): void => {
     controller.abort(signal?.reason);
@@ -69,10 +80,31 @@ export async function* mapTasks(
   let perItemMs: number | undefined;
   let inFlight = 0;
   let sourceError: { error: unknown } | undefined;
+  /** Set once close() was called: no more pulls, no more batches. */
+  const state = { closing: false };
+  const producer: Producer = {
+    closing: () => {
+      state.closing = true;
+      flow.wake();
+    },
+    cancel: (reason) => {
+      controller.abort(reason);
+      flow.wake();
+    },
+    get idle() {
+      return inFlight === 0;
+    },
+    waitAfterCancel: true,
+  };
 
   const launch = (values: readonly unknown[]): void => {
     if (values.length === 0) return;
     const first = flow.reserve(values.length);
+    if (state.closing) {
+      const error = new ClosedError(`The orchestrator closed before item ${first} of map("${task}") started`);
+      values.forEach((_, i) => flow.put({ index: first + i, ok: false, error }));
+      return;
+    }
     let open = values.length;
     let workerMs = 0;
     const onSettle = (index: number, result: ItemResult, ms: number | undefined): void => {
@@ -102,6 +134,7 @@ export async function* mapTasks(
     closed: (): void => {
       inFlight--;
       flow.wake();
+      if (inFlight === 0) host.lifecycle.changed();
     },
   };
 
@@ -113,7 +146,13 @@ export async function* mapTasks(
     perItemMs === undefined ? 1 : Math.max(1, Math.min(batchSize, Math.round(TARGET_BATCH_MS / perItemMs)));
 
   const fill = (): void => {
-    while (!source.exhausted && !source.pulling && windowOpen() && !controller.signal.aborted) {
+    while (
+      !source.exhausted &&
+      !source.pulling &&
+      windowOpen() &&
+      !controller.signal.aborted &&
+      !state.closing
+    ) {
       const pulled = source.pull(nextSize());
       if (!(pulled instanceof Promise)) {
         launch(pulled);
@@ -121,7 +160,7 @@ export async function* mapTasks(
       }
       pulled.then(
         (values) => {
-          if (!controller.signal.aborted) launch(values);
+          if (!controller.signal.aborted || state.closing) launch(values);
           flow.wake();
         },
         (error: unknown) => {
@@ -132,6 +171,7 @@ export async function* mapTasks(
     }
   };
 
+  host.lifecycle.register(producer);
   try {
     for (;;) {
       fill();
@@ -142,14 +182,19 @@ export async function* mapTasks(
       }
       if (signal?.aborted === true) throw signal.reason;
       if (sourceError !== undefined) throw sourceError.error;
-      if (source.exhausted && !source.pulling && inFlight === 0) break;
+      if (inFlight === 0 && !flow.hasPending && (state.closing || (source.exhausted && !source.pulling)))
+        break;
       await flow.changed();
+    }
+    if (state.closing && !source.exhausted) {
+      throw new ClosedError(`The orchestrator closed before map("${task}") read all of its inputs`);
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
     // Also stops a pull still in progress from launching a batch nobody will read.
     controller.abort(signal?.reason);
     while (inFlight > 0) await flow.changed();
+    host.lifecycle.unregister(producer);
     await source.close();
   }
 }
@@ -180,6 +225,11 @@ class MapFlow {
   /** Records pulled but not yet yielded (in flight or waiting for their turn). */
   get buffered(): number {
     return this.#reserved - this.#nextToYield;
+  }
+
+  /** Whether a record is ready to yield. */
+  get hasPending(): boolean {
+    return this.#ordered ? this.#pending.has(this.#nextToYield) : this.#head < this.#queue.length;
   }
 
   put(record: MapRecord): void {

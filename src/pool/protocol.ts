@@ -17,16 +17,19 @@ export interface RunnerData {
   readonly abortEpoch: SharedArrayBuffer;
 }
 
-/** One task, as Piscina hands it to the runner. */
+/**
+ * One task, as the runner receives it. On the main thread the pool fills these fields in at the
+ * moment a thread takes the task (see src/pool/thread-pool.ts), so they are not readonly.
+ */
 export interface TaskRequest {
   /** Unique per orchestrator; aborts name it. */
-  readonly id: number;
+  id: number;
   /** The export to call. */
-  readonly task: string;
+  task: string;
   /** The input; for a batch, the array of item inputs. */
-  readonly input: unknown;
+  input: unknown;
   /** Set for a batch: `input` is an array, and the answer's value is a {@link BatchResult}. */
-  readonly batch: BatchRequest | undefined;
+  batch: BatchRequest | undefined;
 }
 
 /** What a batch carries besides its inputs. */
@@ -46,11 +49,19 @@ export interface BatchRequest {
    * should it ignore its cancel and lose its thread, they are not lost with it.
    */
   readonly cancellable: Uint8Array | undefined;
+  /**
+   * Indices of items whose input is the very object of an earlier item (a generator that
+   * yields one object again and again). One message clones a batch as one graph, so those
+   * items would share one copy; the runner gives each its own before any item runs.
+   */
+  readonly aliases: Int32Array | undefined;
 }
 
-/** One item's outcome in a batch. */
+/** One item's outcome in a batch; `ms` is the time the item itself took in the worker. */
 export type ItemOutcome =
-  { readonly value: unknown } | { readonly error: SerializedError } | { readonly skipped: true };
+  | { readonly value: unknown; readonly ms: number }
+  | { readonly error: SerializedError; readonly ms: number }
+  | { readonly skipped: true };
 
 /**
  * The value of a batch's answer: the outcomes of items `from` onwards, in order. Items before
@@ -63,8 +74,8 @@ export interface BatchResult {
 
 /**
  * Runner → main thread, over the control port, while a batch runs: outcomes of items `from`
- * onwards that have finished. Sent as items finish (in small chunks), so that a crash later in
- * the batch loses none of them. The main thread reads them synchronously when the batch ends.
+ * onwards that have finished. Sent as items finish (in small chunks), so that their callers get
+ * them at once and a crash later in the batch loses none of them.
  */
 export interface BatchChunk {
   /** The batch's request id. */
@@ -80,10 +91,15 @@ export interface SerializedError {
   readonly stack: string | undefined;
   /** The thrown error's own `code`, when it was a string. */
   readonly code: string | undefined;
-  /** Set when the runner itself refused the task (unknown export); the task never ran. */
-  readonly kind?: 'unknown-task';
+  /**
+   * Set when the runner itself failed the task: `unknown-task`, the module has no such export
+   * (the task never ran); `data-clone`, the task's result cannot be structured-cloned.
+   */
+  readonly kind?: 'unknown-task' | 'data-clone';
   /** The module's task exports, with `kind: 'unknown-task'`. */
   readonly exports?: readonly string[];
+  /** The thrown value's other enumerable own properties, those that survive structured clone. */
+  readonly props?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -99,6 +115,8 @@ export interface ControlPortHello {
   readonly [kControlHello]: true;
   /** The main thread posts {@link ControlMessage}s here; the runner posts {@link BatchChunk}s. */
   readonly port: MessagePort;
+  /** The module's task export names. */
+  readonly tasks: readonly string[];
   /** The module's tasks marked idempotent (safe to run again after a crash). */
   readonly idempotent: readonly string[];
 }

@@ -11,16 +11,17 @@ import Piscina from 'piscina';
 import { isIdempotent, isTask, isTransfer } from '../worker/define-task.js';
 import { AbortBook } from '../worker/task-context.js';
 import { runBatch, type BatchAnswer, type BatchThread } from './batch-runner.js';
+import { cloneIssue } from './clone-check.js';
 import {
   kControlHello,
   LIST_TASKS,
   type BatchResult,
   type ControlPortHello,
   type RunnerData,
-  type SerializedError,
   type TaskRequest,
   type TaskResponse,
 } from './protocol.js';
+import { serializeError, unclonable } from './serialize-error.js';
 
 const { module: moduleUrl, abortEpoch } = Piscina.workerData as RunnerData;
 const userModule = (await import(moduleUrl)) as Record<string, unknown>;
@@ -31,6 +32,7 @@ const book = new AbortBook(channel.port1, abortEpoch);
 const hello: ControlPortHello = {
   [kControlHello]: true,
   port: channel.port2,
+  tasks: taskNames,
   idempotent: taskNames.filter((name) => isIdempotent(userModule[name])),
 };
 parentPort?.postMessage(hello, [channel.port2]);
@@ -109,7 +111,12 @@ function notStarted(): TaskResponse {
 }
 
 function respond(result: unknown, durationMs: number): unknown {
-  if (!isTransfer(result)) return { value: result, durationMs } satisfies TaskResponse;
+  const transfer = isTransfer(result);
+  const issue = transfer
+    ? cloneIssue(result.value, 'the result', result.transferList)
+    : cloneIssue(result, 'the result');
+  if (issue !== undefined) return { error: unclonable(issue), durationMs } satisfies TaskResponse;
+  if (!transfer) return { value: result, durationMs } satisfies TaskResponse;
   const response: TaskResponse = { value: result.value, durationMs };
   // Piscina moves whatever object carries its two public symbols and was passed through move().
   return Piscina.move({
@@ -134,17 +141,4 @@ function unknownTask(name: string, found: unknown): TaskResponse {
     },
     durationMs: 0,
   };
-}
-
-function serializeError(error: unknown): SerializedError {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      name: error.name,
-      message: error.message,
-      stack: error.stack,
-      code: typeof code === 'string' ? code : undefined,
-    };
-  }
-  return { name: 'Error', message: String(error), stack: undefined, code: undefined };
 }

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { configError } from '../internal/config-error.js';
+import type { ConfigIssue } from '../errors.js';
+import { invalidConfig } from '../internal/config-error.js';
 import {
   BATCH_BUCKETS,
   HistogramAccumulator,
@@ -46,6 +47,33 @@ const PREFIX_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_VALUE_LIMIT = 128;
 
 /**
+ * The problems with metrics options, one per bad field (the caller reports them all at once).
+ * @internal
+ */
+export function metricsIssues(options: MetricsOptions): ConfigIssue[] {
+  const { registry, prefix, name } = options;
+  const issues: ConfigIssue[] = [];
+  if (registry !== undefined && !(registry instanceof Registry))
+    issues.push({ field: 'registry', value: registry, expected: 'a prom-client Registry' });
+  if (prefix !== undefined && (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)))
+    issues.push({
+      field: 'metricsPrefix',
+      value: prefix,
+      expected: 'a valid Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)',
+    });
+  if (
+    name !== undefined &&
+    (typeof name !== 'string' || name.length === 0 || name.length > LABEL_VALUE_LIMIT)
+  )
+    issues.push({
+      field: 'name',
+      value: name,
+      expected: `a non-empty string of at most ${LABEL_VALUE_LIMIT} characters`,
+    });
+  return issues;
+}
+
+/**
  * The orchestrator's Prometheus metrics on a prom-client Registry.
  *
  * Recording is a few number increments (accumulators); the metric objects read them at scrape
@@ -74,21 +102,9 @@ export class OrchestratorMetrics implements Source {
    *   the registry already holds a metric of one of our names (none of ours is then registered).
    */
   constructor(options: MetricsOptions, snapshot: () => GaugeSnapshot) {
+    const issues = metricsIssues(options);
+    if (issues.length > 0) throw invalidConfig(issues);
     const { registry = new Registry(), prefix = 'orchestrator_', name, defaultMetrics = false } = options;
-    if (!(registry instanceof Registry)) throw configError('registry', registry, 'a prom-client Registry');
-    if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
-      throw configError(
-        'metricsPrefix',
-        prefix,
-        'a valid Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)',
-      );
-    }
-    if (
-      name !== undefined &&
-      (typeof name !== 'string' || name.length === 0 || name.length > LABEL_VALUE_LIMIT)
-    ) {
-      throw configError('name', name, `a non-empty string of at most ${LABEL_VALUE_LIMIT} characters`);
-    }
     this.registry = registry;
     this.name = name;
     this.#snapshot = snapshot;

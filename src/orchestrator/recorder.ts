@@ -1,0 +1,89 @@
+import { UnknownTaskError } from '../errors.js';
+import type { OrchestratorMetrics } from '../telemetry/metrics.js';
+import type { Adaptation } from './adaptation.js';
+import type { ItemResult } from './batch-item.js';
+import { errorType } from './error-type.js';
+import type { RunOutcome, TaskRun } from './task-run.js';
+
+/** The `task` label of runs whose task name is not one of the module's tasks. */
+export const OTHER_TASK = 'other';
+
+/** Task names counted under their own label before the module's task list is known. */
+const MAX_UNCONFIRMED_TASKS = 64;
+
+/**
+ * The one place a settled run or batch item is counted: telemetry and the adaptive signals see
+ * the same outcomes, durations and waits, whichever path the work took.
+ *
+ * The `task` label is bounded: a name the caller supplies that is not one of the module's tasks
+ * (learnt from the threads' hello) is counted as `task="other"`, so a caller cannot create series
+ * at will; the library's own runs (listing the tasks) are not counted at all.
+ * @internal
+ */
+export class RunRecorder {
+  readonly #metrics: OrchestratorMetrics | undefined;
+  readonly #adaptation: Adaptation;
+  readonly #isTask: (task: string) => boolean | undefined;
+  readonly #unconfirmed = new Set<string>();
+
+  constructor(
+    metrics: OrchestratorMetrics | undefined,
+    adaptation: Adaptation,
+    isTask: (task: string) => boolean | undefined,
+  ) {
+    this.#metrics = metrics;
+    this.#adaptation = adaptation;
+    this.#isTask = isTask;
+  }
+
+  /** Counts a settled run (a batch's items are counted one by one instead). */
+  recordRun(run: TaskRun, outcome: RunOutcome, error: unknown): void {
+    if (run.spec.batch !== undefined || run.spec.internal === true) return;
+    const ran = outcome === 'success' || outcome === 'error';
+    const waited = run.startedAt > 0 ? run.startedAt - run.submittedAt : undefined;
+    this.record(run.task, outcome, ran ? run.workerMs : undefined, waited, error);
+  }
+
+  /** Counts one settled item of a batch. */
+  recordItem(
+    task: string,
+    result: ItemResult,
+    workerMs: number | undefined,
+    waitMs: number | undefined,
+  ): void {
+    if (result.ok) this.record(task, 'success', workerMs, waitMs, undefined);
+    else this.record(task, result.outcome, workerMs, waitMs, result.error);
+  }
+
+  /** Counts one outcome; times in ms. */
+  record(
+    task: string,
+    outcome: RunOutcome,
+    workerMs: number | undefined,
+    waitMs: number | undefined,
+    error: unknown,
+  ): void {
+    this.#adaptation.recordOutcome(outcome, workerMs ?? 0);
+    const metrics = this.#metrics;
+    if (metrics === undefined) return;
+    const failed = outcome !== 'success' && outcome !== 'aborted';
+    metrics.record(
+      this.#label(task, error),
+      outcome,
+      workerMs === undefined ? undefined : workerMs / 1000,
+      waitMs === undefined ? undefined : waitMs / 1000,
+      failed ? errorType(error) : undefined,
+    );
+  }
+
+  #label(task: string, error: unknown): string {
+    const known = this.#isTask(task);
+    if (known !== undefined) return known ? task : OTHER_TASK;
+    if (error instanceof UnknownTaskError) return OTHER_TASK;
+    // Before any thread has said which tasks exist: the name, for a bounded number of names.
+    if (this.#unconfirmed.has(task)) return task;
+    if (this.#unconfirmed.size >= MAX_UNCONFIRMED_TASKS) return OTHER_TASK;
+    this.#unconfirmed.add(task);
+    return task;
+  }
+}
