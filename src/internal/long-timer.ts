@@ -2,7 +2,6 @@
  * Timers for any delay. Node clamps a `setTimeout` delay above 2^31−1 ms (about 24.8 days) to
  * 1 ms, so a 30-day deadline would fire at once; here such a delay is covered by a chain of
  * shorter timers, and `Infinity` sets no timer at all.
- * @internal
  * @module
  */
 

@@ -1,7 +1,6 @@
 /**
  * Argument checks shared by the public constructors. Each throws a TypeError or RangeError whose
  * message names the field and the value it was given.
- * @internal
  * @module
  */
 

@@ -7,7 +7,6 @@
  * in a short array sorted by priority. The default level (priority 0) is permanent so the common
  * case never allocates a level; any other level is dropped as soon as it empties, so nothing is
  * retained after waiters leave.
- * @internal
  * @module
  */
 

@@ -4,7 +4,6 @@
  * be cancelled alone), else the batch's. Finished outcomes leave in small chunks while the batch
  * runs, so their callers get them at once and a crash later in the batch loses none of them;
  * the rest come back with the answer.
- * @internal
  * @module
  */
 import { performance } from 'node:perf_hooks';

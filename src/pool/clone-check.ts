@@ -7,7 +7,6 @@
  * looking inside, plain objects and arrays are walked, and anything unusual (a class instance,
  * a host object, a graph deeper than {@link MAX_DEPTH}, which includes cycles) is handed to
  * `structuredClone` itself to judge.
- * @internal
  * @module
  */
 import { MessagePort } from 'node:worker_threads';

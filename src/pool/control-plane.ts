@@ -2,7 +2,6 @@
  * The main thread's end of the control ports: one MessagePort per pool thread, handed over in
  * the thread's hello. Aborts go out over them; batch chunks come in over them and reach their
  * batch as they arrive.
- * @internal
  * @module
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';

@@ -1,7 +1,6 @@
 /**
  * The typed thread protocol: every payload that crosses between the main thread and a task
  * worker. Both sides import this module, so a change here is a change of both.
- * @internal
  * @module
  */
 import type { MessagePort } from 'node:worker_threads';

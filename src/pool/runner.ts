@@ -2,7 +2,6 @@
  * The module every pool thread runs (Piscina's `filename`). It loads the user's worker module
  * once, opens the control channel to the main thread, and runs tasks by export name. A task's
  * own throw is returned as a value, so Piscina rejects only for infrastructure failures.
- * @internal
  * @module
  */
 import { MessageChannel, parentPort } from 'node:worker_threads';

@@ -2,7 +2,6 @@
  * Flattens whatever a task throws into a {@link SerializedError}, so that it survives the trip
  * to the main thread with its details: an Error from this thread or another realm (a `vm`
  * context), a subclass with a `code`, or any thrown value at all (a plain object, a string).
- * @internal
  * @module
  */
 import { inspect, types } from 'node:util';

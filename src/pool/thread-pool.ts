@@ -2,7 +2,6 @@
  * The only code that touches Piscina. Every assumption about Piscina's behaviour that is not
  * its documented API is listed in {@link PISCINA_ASSUMPTIONS} and pinned by
  * test/pool-piscina-seam.test.ts, so that a version bump that breaks one fails loudly.
- * @internal
  * @module
  */
 import type { Transferable } from 'node:worker_threads';

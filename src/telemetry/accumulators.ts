@@ -2,7 +2,6 @@
  * Plain-number accumulators behind the metrics. Recording a task outcome must cost next to
  * nothing (the pool settles tens of thousands of tasks a second), so the hot path only bumps
  * numbers here; the prom-client metric objects read them at scrape time.
- * @internal
  * @module
  */
 
