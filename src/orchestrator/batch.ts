@@ -22,6 +22,11 @@ export interface BatchHost {
   readonly cancelGraceMs: number;
   /** Counts one batch sent to the pool. */
   recordBatch(size: number): void;
+  /**
+   * A batch is live from its submission until every item has settled or gone on in a new batch:
+   * between its run settling and its items being resent, close() must not see the engine idle.
+   */
+  batchLive(delta: 1 | -1): void;
 }
 
 /** How a batch is sent. @internal */
@@ -78,6 +83,7 @@ export class Batch {
       if (item.transferList !== undefined) transferList.push(...item.transferList);
     });
     host.recordBatch(items.length);
+    host.batchLive(1);
     options.tracker?.opened();
     this.#run = host.submitRun(
       {
@@ -203,6 +209,7 @@ export class Batch {
     this.#graceTimers.clear();
     this.#host.unroute(this.#run.request.id, this.#itemIds);
     this.#options.tracker?.closed();
+    this.#host.batchLive(-1);
   }
 }
 

@@ -58,6 +58,8 @@ export class Engine implements RunHost, Producer {
   readonly #maxLimit: number;
   #limit: number;
   readonly #live = new Set<TaskRun>();
+  /** Batches whose items have not all settled (see BatchHost.batchLive). */
+  #liveBatches = 0;
   /** Items in runs waiting for a slot (a map batch counts its items). */
   #queuedItems = 0;
   /** Queued runs marked `gpu`, for the GPU-wait signal. */
@@ -132,9 +134,15 @@ export class Engine implements RunHost, Producer {
     return this.pool.threads;
   }
 
-  /** Producer: whether every run has settled. */
+  /** Producer: whether every run, and every item of every batch, has settled. */
   get idle(): boolean {
-    return this.#live.size === 0;
+    return this.#live.size === 0 && this.#liveBatches === 0;
+  }
+
+  /** Counts batches that are live (see BatchHost.batchLive). */
+  batchLive(delta: 1 | -1): void {
+    this.#liveBatches += delta;
+    if (this.#liveBatches === 0 && this.#live.size === 0) this.#lifecycle.changed();
   }
 
   /** Producer: close() waits for runs after cancelling them (they stop within the grace). */
@@ -261,7 +269,7 @@ export class Engine implements RunHost, Producer {
     this.control.forget(run.request.id);
     this.#leaveQueue(run);
     this.#observer?.(run, outcome, error);
-    if (this.#live.size === 0) this.#lifecycle.changed();
+    if (this.#live.size === 0 && this.#liveBatches === 0) this.#lifecycle.changed();
   }
 
   /** Terminates the pool's threads and closes the control ports. */

@@ -357,6 +357,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       adjustQueuedItems: (delta) => engine.adjustQueuedItems(delta),
       recordItem: (task, result, workerMs, waitMs) => recorder.recordItem(task, result, workerMs, waitMs),
       recordBatch: (size) => metrics?.recordBatch(size),
+      batchLive: (delta) => engine.batchLive(delta),
     };
   }
 }

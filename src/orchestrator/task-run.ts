@@ -1,7 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
 import type { Transferable } from 'node:worker_threads';
-import { AbortedError, DataCloneError, TaskTimeoutError, WorkerCrashedError } from '../errors.js';
+import {
+  AbortedError,
+  ClosedError,
+  DataCloneError,
+  TaskTimeoutError,
+  WorkerCrashedError,
+} from '../errors.js';
 import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
 import { unwatch, watch, type AbortWatcher } from '../internal/signal-watch.js';
 import type { WaitNode, Waiter } from '../limiter/wait-queue.js';
@@ -199,6 +205,12 @@ export class TaskRun implements Waiter, AbortWatcher, PoolJob {
   failed(error: unknown, how: JobFailure): void {
     this.host.releaseSlot();
     if (this.#cancelReason !== undefined) return this.#settle(this.#cancelOutcome, this.#cancelReason);
+    if (how === 'destroyed') {
+      return this.#settle(
+        'aborted',
+        new ClosedError(`The orchestrator closed before task "${this.task}" finished`),
+      );
+    }
     if (how === 'refused') {
       const message = `The input of task "${this.task}" cannot be structured-cloned: ${describeError(error)}`;
       return this.#settle('rejected', new DataCloneError(message, { cause: error }));

@@ -28,7 +28,9 @@ export type JobFailure =
   /** We terminated its thread (a cancel ignored past its grace). */
   | 'terminated'
   /** Its request could not be posted to the thread (a value that cannot be cloned or transferred); the thread lives. */
-  | 'refused';
+  | 'refused'
+  /** The pool was destroyed before the job ended. */
+  | 'destroyed';
 
 /** A unit of work the pool runs on one thread: a run, or a batch of items. @internal */
 export interface PoolJob {
@@ -116,6 +118,7 @@ export class ThreadPool {
   /** Tickets bound to a running job. */
   readonly #running = new Map<PoolJob, Ticket>();
   #limit: number;
+  #destroyed = false;
 
   constructor(options: ThreadPoolOptions) {
     this.#limit = options.limit;
@@ -182,8 +185,12 @@ export class ThreadPool {
     this.#startThreads();
   }
 
-  /** Terminates every thread. Jobs still staged or running fail. */
+  /** Terminates every thread. Jobs still staged or running fail as `destroyed`. */
   async destroy(): Promise<void> {
+    this.#destroyed = true;
+    const staged = [...this.#stagedNodes.keys()];
+    for (const job of staged) this.unstage(job);
+    for (const job of staged) job.failed(new Error('The pool was destroyed'), 'destroyed');
     await this.#piscina.destroy();
   }
 
@@ -211,6 +218,7 @@ export class ThreadPool {
    * again: Piscina then starts a thread for it.
    */
   #startThreads(): void {
+    if (this.#destroyed) return;
     const wanted = Math.min(this.#limit, this.#running.size + this.#staged.size);
     for (let missing = wanted - this.threads; missing > 0 && this.#unbound.size > 0; missing--) {
       this.#withdrawTicket();
@@ -260,7 +268,10 @@ export class ThreadPool {
     // A ticket withdrawn before it was bound carried no work.
     if (job === undefined) return;
     const threadLives = this.#piscina.threads.some((thread) => thread.threadId === ticket.threadId);
-    job.failed(error, ticket.killed ? 'terminated' : threadLives ? 'refused' : 'crashed');
+    job.failed(
+      error,
+      this.#destroyed ? 'destroyed' : ticket.killed ? 'terminated' : threadLives ? 'refused' : 'crashed',
+    );
     // A thread that died may leave staged jobs waiting behind busy threads.
     this.#startThreads();
   }
