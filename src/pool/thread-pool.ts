@@ -213,14 +213,16 @@ export class ThreadPool {
   }
 
   /**
-   * Piscina starts a thread only when a task arrives and no thread is idle; tickets already in
-   * its queue start none. So for each thread the staged jobs lack, one waiting ticket is issued
-   * again: Piscina then starts a thread for it.
+   * Piscina offers its queued tickets to a thread only when that thread becomes free or a new
+   * task arrives: a thread that is already idle (its neighbour crashed, the limit grew) is never
+   * offered one, and a missing thread is started only for a new task. So for each staged job
+   * that may run now, one waiting ticket is issued anew: Piscina then hands it to an idle
+   * thread, or starts a thread for it.
    */
   #startThreads(): void {
     if (this.#destroyed) return;
-    const wanted = Math.min(this.#limit, this.#running.size + this.#staged.size);
-    for (let missing = wanted - this.threads; missing > 0 && this.#unbound.size > 0; missing--) {
+    const runnable = Math.min(this.#staged.size, this.#limit - this.#running.size);
+    for (let i = 0; i < runnable && this.#unbound.size > 0; i++) {
       this.#withdrawTicket();
       this.#issueTicket();
     }
