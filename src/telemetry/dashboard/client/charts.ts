@@ -246,6 +246,7 @@ function drawAdaptations(u: uPlot, adaptations: readonly Adaptation[]): void {
   const min = u.scales['x']?.min ?? 0;
   const max = u.scales['x']?.max ?? 0;
   let labelEnd = Number.NEGATIVE_INFINITY;
+  const labels: { x: number; text: string; color: string; width: number }[] = [];
   ctx.save();
   ctx.font = `${11 * ratio}px system-ui, sans-serif`;
   ctx.lineWidth = ratio;
@@ -273,13 +274,19 @@ function drawAdaptations(u: uPlot, adaptations: readonly Adaptation[]): void {
       ctx.lineTo(x, top + tip);
     }
     ctx.fill();
-    const label = adaptation.reason;
-    const width = ctx.measureText(label).width;
+    const width = ctx.measureText(adaptation.reason).width;
     // Labels would pile up when changes come fast; the list beside the chart has them all.
     if (x > labelEnd + 6 * ratio && x + width + 4 * ratio < u.bbox.left + u.bbox.width) {
-      ctx.fillText(label, x + 4 * ratio, top + 16 * ratio);
+      labels.push({ x: x + 4 * ratio, text: adaptation.reason, color, width });
       labelEnd = x + 4 * ratio + width;
     }
+  }
+  // Over the lines, on a backing, so a change right after another does not strike its label out.
+  for (const label of labels) {
+    ctx.fillStyle = 'rgba(255,255,255,0.85)';
+    ctx.fillRect(label.x - 2 * ratio, top + 6 * ratio, label.width + 4 * ratio, 13 * ratio);
+    ctx.fillStyle = label.color;
+    ctx.fillText(label.text, label.x, top + 16 * ratio);
   }
   ctx.restore();
 }
