@@ -43,6 +43,7 @@ export interface ServeMetricsOptions extends MetricsHandlerOptions {
  *   between frames, 250–60000); at most 32 streams at once, more get 503;
  * - other paths 404; other methods 405 with an `Allow` header. HEAD works like GET.
  *
+ * @throws TypeError when `registry` is not a prom-client Registry or `dashboard` not a boolean.
  * @example
  * ```ts
  * const handler = createMetricsHandler({ registry: orchestrator.registry, ready: orchestrator });
