@@ -61,6 +61,7 @@ main { padding: 18px 24px 24px; max-width: 1600px; margin: 0 auto; }
 ol.events { list-style: none; margin: 0; padding: 0; max-height: 262px; overflow: auto; font-size: 13px; }
 ol.events li { display: grid; grid-template-columns: 70px 22px 70px 1fr; gap: 6px; padding: 4px 2px; border-bottom: 1px solid var(--line); }
 ol.events li:last-child { border-bottom: 0; }
+ol.events li.empty { display: block; padding: 40px 0; border-bottom: 0; }
 ol.events .time { color: var(--muted); font-variant-numeric: tabular-nums; }
 ol.events .up { color: var(--up); font-weight: 700; }
 ol.events .down { color: var(--down); font-weight: 700; }

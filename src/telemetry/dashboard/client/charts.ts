@@ -35,6 +35,10 @@ const RIGHT = 1 as unknown as uPlot.Axis.Side;
 const LOG = 3 as unknown as uPlot.Scale.Distr;
 
 const CHART_HEIGHT = 210;
+/** The shortest time span a chart shows, in seconds. */
+const MIN_SPAN = 10;
+/** Time ticks fall on whole seconds and minutes. */
+const SECOND_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
 const INTEGER_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6];
 const INK = '#667085';
 const GRID = '#eef0f3';
@@ -179,12 +183,7 @@ class Chart {
         this.plot = new uPlot(this.#options(lines), [[]], this.element);
       }
     }
-    const plot = this.plot;
-    if (plot === undefined) return;
-    plot.setData([this.history.times, ...lines.map((line) => this.history.column(line.key))]);
-    // Off the chart, the legend shows the latest values: it doubles as a readout.
-    if (plot.cursor.idx === null || plot.cursor.idx === undefined)
-      plot.setLegend({ idx: this.history.times.length - 1 });
+    this.plot?.setData([this.history.times, ...lines.map((line) => this.history.column(line.key))]);
   }
 
   resize(): void {
@@ -200,13 +199,19 @@ class Chart {
       cursor: { sync: { key: 'dashboard' } },
       legend: { live: true },
       scales: {
-        x: { time: true, range: (_u, min, max) => [Math.max(min, max - this.windowSeconds()), max] },
+        x: {
+          time: true,
+          // The data fill the width as they come, up to the chosen window; never less than
+          // MIN_SPAN, whose ticks would repeat the same second.
+          range: (_u, min, max) => [Math.min(max - MIN_SPAN, Math.max(min, max - this.windowSeconds())), max],
+        },
         ...this.spec.scales,
       },
       axes: [
         {
           ...axisStyle,
           space: 80,
+          incrs: SECOND_STEPS,
           values: (_u: uPlot, splits: number[]) => splits.map((t) => formatClock(t * 1000)),
         },
         ...this.spec.axes.map(([scale, format], i) => ({
@@ -233,7 +238,16 @@ class Chart {
           value: (_u: uPlot, value: number | null) => (value === null ? '–' : line.format(value)),
         })),
       ],
-      hooks: this.spec.adaptations ? { draw: [(u) => drawAdaptations(u, this.history.adaptations)] } : {},
+      hooks: {
+        // Off the chart, the legend shows the latest values: it doubles as a readout.
+        setData: [
+          (u) => {
+            const last = u.data[0].length - 1;
+            if (last >= 0 && (u.cursor.idx ?? -1) < 0) u.setLegend({ idx: last });
+          },
+        ],
+        ...(this.spec.adaptations && { draw: [(u: uPlot) => drawAdaptations(u, this.history.adaptations)] }),
+      },
     };
   }
 }
