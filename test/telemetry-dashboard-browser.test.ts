@@ -13,8 +13,14 @@ import { closeServer } from './support/http.js';
 import { closeAll, createOrchestrator } from './support/orchestrator.js';
 import { requireTool } from './support/tools.js';
 
-/** Where the README's screenshot comes from. */
-const SCREENSHOT = fileURLToPath(new URL('../docs/dashboard.png', import.meta.url));
+/**
+ * Where the screenshot goes. `UPDATE_SCREENSHOTS=1 npm test` writes the README's own
+ * (docs/dashboard.png); an ordinary run writes a temporary one, so the test leaves the tree clean.
+ */
+const SCREENSHOT =
+  process.env['UPDATE_SCREENSHOTS'] === '1'
+    ? fileURLToPath(new URL('../docs/dashboard.png', import.meta.url))
+    : join(mkdtempSync(join(tmpdir(), 'dashboard-shot-')), 'dashboard.png');
 
 /** Chromium, headless, with nothing of its own going to the network. */
 const CHROMIUM_ARGS = [
