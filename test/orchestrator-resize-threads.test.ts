@@ -70,4 +70,33 @@ describe('growing the limit starts threads at once (#11.5)', () => {
     },
     10_000,
   );
+
+  it('#11.5 a run staged behind a task whose thread crashes starts on the idle thread (found by the property test)', async () => {
+    const orchestrator = createOrchestrator({
+      worker: edgeWorker,
+      minLimit: 1,
+      baseLimit: 2,
+      maxLimit: 2,
+      closeTimeoutMs: 100,
+    });
+    // Two threads up, both idle.
+    const warm = [new Gate(), new Gate()];
+    const warming = warm.map((gate, n) => orchestrator.run('probe', { n, shared: gate.shared }));
+    for (const gate of warm) await gate.waitStarted(1);
+    for (const gate of warm) gate.release();
+    await Promise.all(warming);
+    expect(orchestrator.threads).toBe(2);
+    // One thread runs a task that will kill it; with the limit at 1, the next run is staged.
+    const gate = new Gate();
+    const crashing = orchestrator.run('probeThenExit', { n: 3, shared: gate.shared, exit: true });
+    await gate.waitStarted(1);
+    expect(orchestrator.resize(1)).toBe(1);
+    const staged = orchestrator.run('probe', { n: 4 });
+    staged.catch(() => undefined);
+    gate.release();
+    await expect(crashing).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+    // The other thread is idle and the slot is free: a build that waits for a task to end on it
+    // never starts the staged run (the test times out).
+    await expect(staged).resolves.toBe(4);
+  }, 10_000);
 });
