@@ -295,14 +295,18 @@ export class Scenario {
     const orchestrator = this.#orchestrator;
     const gate = new Gate();
     const limit = orchestrator.limit;
+    let settled = 0;
     // Each its own priority, so that coalesced runs do not share a batch (and so a thread).
     const held = Array.from({ length: limit }, (_, i) =>
-      orchestrator.run('probe', { n: -2 - i, shared: gate.shared }, { priority: i }).then(
-        () => undefined,
-        (error: unknown) => `a held probe after the mix failed: ${String(error)}`,
-      ),
+      orchestrator
+        .run('probe', { n: -2 - i, shared: gate.shared }, { priority: i })
+        .then(
+          () => undefined,
+          (error: unknown) => `a held probe after the mix failed: ${String(error)}`,
+        )
+        .finally(() => settled++),
     );
-    await until(() => gate.started === limit);
+    await until(() => gate.started === limit || settled === limit);
     gate.release();
     return (await Promise.all(held)).filter((problem) => problem !== undefined);
   }
