@@ -49,7 +49,12 @@ async function* steady(): AsyncGenerator<{ n: number }> {
 
 describe('the lifecycle covers map() and coalesced batches (#11.1)', () => {
   it('#11.1 a map with a slow async source submits nothing after close(): no item starts and no thread is left', async () => {
-    const orchestrator = createOrchestrator({ worker: edgeWorker, baseLimit: 2, maxLimit: 2 });
+    const orchestrator = createOrchestrator({
+      worker: edgeWorker,
+      baseLimit: 2,
+      maxLimit: 2,
+      closeTimeoutMs: 200,
+    });
     const count = new Concurrency();
     const more = deferred();
     async function* slowSource(): AsyncGenerator<{ n: number; count: SharedArrayBuffer }> {
