@@ -210,7 +210,7 @@ const limiterCommands = fc.commands(
 );
 
 describe('AdaptiveLimiter: random command sequences against its contract (property)', () => {
-  it('every waiter settles once, permits return once, never more than limit are granted, priority then FIFO order holds, aborts at any point', async () => {
+  it('#11 every waiter settles once, permits return once, never more than limit are granted, priority then FIFO order holds, aborts at any point', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 3 }),
@@ -257,7 +257,7 @@ const limiterJob = fc.record({
 });
 
 describe('AdaptiveLimiter.run under random interleavings (fc.scheduler, property)', () => {
-  it('each run settles once as it should, at most limit run at once, queued runs start by priority then FIFO', async () => {
+  it('#11 each run settles once as it should, at most limit run at once, queued runs start by priority then FIFO', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.scheduler(),
@@ -343,7 +343,7 @@ describe('AdaptiveLimiter.run under random interleavings (fc.scheduler, property
 const groupJob = fc.record({ fails: fc.boolean(), late: fc.boolean() });
 
 describe('TaskGroup under random interleavings (fc.scheduler, property)', () => {
-  it('at most limit run, FIFO starts, nothing queued starts after the abort, the first error wins, wait() joins all', async () => {
+  it('#11 at most limit run, FIFO starts, nothing queued starts after the abort, the first error wins, wait() joins all', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.scheduler(),

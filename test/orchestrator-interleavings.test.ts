@@ -22,7 +22,7 @@ const configArbitrary = fc.record({
 });
 
 describe('Orchestrator: random mixes of operations against real workers (fc.scheduler, property)', () => {
-  it('every run settles once as it should, slots return, at most limit run, FIFO within a priority, nothing left after close()', async () => {
+  it('#11 every run settles once as it should, slots return, at most limit run, FIFO within a priority, nothing left after close()', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.scheduler(),
