@@ -18,7 +18,7 @@ const STALL_MS = Number(process.env['SOAK_STALL_MS'] ?? 60_000);
 /** Operations per scenario: one mix, driven to its end and checked. */
 const SCENARIO_OPS = 2_000;
 /** Scenarios per orchestrator; it is closed (and checked for leftovers) after the last. */
-const SCENARIOS_PER_ORCHESTRATOR = 40;
+const SCENARIOS_PER_ORCHESTRATOR = 10;
 /** Submissions between two turns of the event loop. */
 const BURST = 64;
 
