@@ -39,6 +39,15 @@ export { OrchestratorMetrics } from './telemetry/metrics.js';
 export type { GaugeSnapshot, MetricsOptions } from './telemetry/metrics.js';
 export { serveMetrics, createMetricsHandler } from './telemetry/http.js';
 export type { ServeMetricsOptions, MetricsHandlerOptions, Readiness } from './telemetry/http.js';
+export type {
+  DashboardFrame,
+  OrchestratorFrame,
+  OrchestratorStats,
+  TaskStats,
+  BreakdownRow,
+  LimitChange,
+  LatencySummary,
+} from './telemetry/dashboard/schema.js';
 export type { Outcome } from './telemetry/accumulators.js';
 export type { AdaptEvent, SignalsOptions } from './orchestrator/adaptation.js';
 export { thresholdController } from './control/threshold.js';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { DashboardFrame } from 'node-orchestrator';
 import { freePort } from './support/tools.js';
 
 const cli = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
@@ -156,10 +157,11 @@ describe('orchestrator run', () => {
     expect(rss).toBeLessThan(300);
   });
 
-  it('serves /healthz and /metrics on --metrics-port while the run lasts', async () => {
+  it('serves /healthz, /metrics and the dashboard on --metrics-port while the run lasts, and says where', async () => {
     const port = await freePort();
     let health = 0;
     let metrics = '';
+    let dashboard: DashboardFrame | undefined;
     let probed = false;
     const input = Array.from({ length: 400 }, (_, i) => `${i}`).join('\n');
     const result = await runCli(
@@ -171,6 +173,9 @@ describe('orchestrator run', () => {
         void (async () => {
           health = (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
           metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          dashboard = (await (
+            await fetch(`http://127.0.0.1:${port}/dashboard/data`)
+          ).json()) as DashboardFrame;
         })();
       },
     );
@@ -178,6 +183,10 @@ describe('orchestrator run', () => {
     expect(health).toBe(200);
     expect(metrics).toMatch(/orchestrator_tasks_total\{task="slow",outcome="success"\}/);
     expect(metrics).toMatch(/process_cpu_user_seconds_total/);
+    expect(dashboard?.orchestrator?.prefix).toBe('orchestrator_');
+    expect(result.stderr).toContain(
+      `orchestrator: metrics on http://127.0.0.1:${port}/metrics, dashboard on http://127.0.0.1:${port}/dashboard\n`,
+    );
   });
 });
 

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'orchestrator-pack-'));
@@ -19,10 +19,11 @@ const npm = (args: string[], cwd: string): string =>
   });
 
 describe('the packed package', () => {
-  it('installs from its tarball into an empty ESM app and works from plain JavaScript', () => {
+  const app = join(work, 'app');
+
+  beforeAll(() => {
     npm(['pack', '--pack-destination', work, '--silent'], root);
     const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'))!;
-    const app = join(work, 'app');
     execFileSync('mkdir', ['-p', app]);
     writeFileSync(
       join(app, 'package.json'),
@@ -33,6 +34,9 @@ describe('the packed package', () => {
       join(app, 'worker.js'),
       `import { defineTask } from 'node-orchestrator/worker';\nexport const double = defineTask((n) => n * 2);\n`,
     );
+  }, 180_000);
+
+  it('installs from its tarball into an empty ESM app and works from plain JavaScript', () => {
     writeFileSync(
       join(app, 'main.js'),
       [
@@ -50,5 +54,55 @@ describe('the packed package', () => {
     );
     const output = execFileSync(process.execPath, ['main.js'], { cwd: app, encoding: 'utf8' });
     expect(output.trim()).toBe('sum 42');
-  }, 180_000);
+  });
+
+  it('serves the dashboard page, with uPlot from its installed dependency, and its data', () => {
+    writeFileSync(
+      join(app, 'dashboard.js'),
+      [
+        `import { Orchestrator, serveMetrics } from 'node-orchestrator';`,
+        `const orchestrator = new Orchestrator({ worker: new URL('./worker.js', import.meta.url), name: 'app' });`,
+        `await orchestrator.run('double', 21);`,
+        `const server = await serveMetrics({ registry: orchestrator.registry, port: 0 });`,
+        `const origin = 'http://127.0.0.1:' + server.address().port;`,
+        `const page = await fetch(origin + '/dashboard');`,
+        `const html = await page.text();`,
+        `const data = await (await fetch(origin + '/dashboard/data')).json();`,
+        `const events = await fetch(origin + '/dashboard/events');`,
+        `const reader = events.body.getReader();`,
+        `let text = '';`,
+        `while (!text.includes('data: ')) text += new TextDecoder().decode((await reader.read()).value);`,
+        `await reader.cancel();`,
+        `server.close();`,
+        `await orchestrator.close();`,
+        `console.log(JSON.stringify({ status: page.status, type: page.headers.get('content-type'),`,
+        `  csp: page.headers.get('content-security-policy'), html, data, eventsType: events.headers.get('content-type'), text }));`,
+      ].join('\n'),
+    );
+    const output = JSON.parse(
+      execFileSync(process.execPath, ['dashboard.js'], { cwd: app, encoding: 'utf8' }),
+    ) as {
+      status: number;
+      type: string;
+      csp: string;
+      html: string;
+      data: { orchestrator: { name: string; total: { outcomes: Record<string, number> } } };
+      eventsType: string;
+      text: string;
+    };
+    const uplot = JSON.parse(readFileSync(join(app, 'node_modules/uplot/package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(output.status).toBe(200);
+    expect(output.type).toBe('text/html; charset=utf-8');
+    expect(output.html).toContain(`https://github.com/leeoniya/uPlot (v${uplot.version})`);
+    // Self-contained: no script or stylesheet from anywhere, and the CSP allows no other origin.
+    expect(output.html).not.toMatch(/<script[^>]+src=|<link[^>]+stylesheet/);
+    expect(output.csp).toContain("default-src 'none'");
+    expect(output.csp).toContain("connect-src 'self'");
+    expect(output.data.orchestrator.name).toBe('app');
+    expect(output.data.orchestrator.total.outcomes['success']).toBe(1);
+    expect(output.eventsType).toBe('text/event-stream; charset=utf-8');
+    expect(output.text).toMatch(/^retry: 2000\n\nid: \d+\ndata: \{"v":1,/);
+  });
 });

@@ -13,6 +13,7 @@ import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { InvalidConfigError } from '../errors.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
+import { serverOrigin } from '../telemetry/http.js';
 import { parseArgs, UsageError, type RunCommand } from './args.js';
 import { listenMetrics, openInput, openOutput, systemErrorText } from './io.js';
 import { isMainModule } from './is-main.js';
@@ -103,6 +104,8 @@ async function run(command: RunCommand): Promise<number> {
     const registry = orchestrator.registry;
     if (command.metricsPort !== undefined && registry !== undefined) {
       server = await listenMetrics(registry, command.metricsPort, orchestrator);
+      const origin = serverOrigin(server);
+      process.stderr.write(`orchestrator: metrics on ${origin}/metrics, dashboard on ${origin}/dashboard\n`);
     }
     const output = await openOutput(command.output);
     stopOnOutputError(output, command.output, controller);
