@@ -176,6 +176,17 @@ describe('TaskGroup hierarchy and lifecycle', () => {
     await expect(group.wait()).rejects.toBe('too late');
   });
 
+  it('catches up on a parent abort that came while the group was idle (found by the property test)', async () => {
+    const parent = new AbortController();
+    const group = new TaskGroup({ signal: parent.signal });
+    group.go(() => Promise.resolve());
+    await group.wait();
+    parent.abort('gone');
+    expect(group.aborted).toBe(true);
+    expect(group.signal.reason).toBe('gone');
+    await expect(group.wait()).rejects.toBe('gone');
+  });
+
   it('10,000 finished child groups leave no listener on a long-lived parent', async () => {
     const parent = new AbortController();
     for (let i = 0; i < 10_000; i++) {

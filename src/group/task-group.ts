@@ -76,11 +76,13 @@ export class TaskGroup {
 
   /** Aborted when the first task fails, the parent aborts, or the group is disposed. */
   get signal(): AbortSignal {
+    this.#checkParent();
     return this.#controller.signal;
   }
 
   /** Whether the group has aborted. */
   get aborted(): boolean {
+    this.#checkParent();
     return this.#controller.signal.aborted;
   }
 
@@ -130,7 +132,7 @@ export class TaskGroup {
    */
   async wait(): Promise<void> {
     if (this.#active > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
-    if (this.aborted) throw this.#errors[0] ?? this.signal.reason;
+    if (this.aborted) throw this.#errors[0] ?? this.#controller.signal.reason;
   }
 
   /**
@@ -173,7 +175,7 @@ export class TaskGroup {
   }
 
   #abort(reason: unknown): void {
-    if (this.aborted) return;
+    if (this.#controller.signal.aborted) return;
     this.#controller.abort(reason);
   }
 
@@ -200,9 +202,13 @@ export class TaskGroup {
     return next;
   }
 
-  /** The parent is only listened to while the group has work; catch up on an abort missed meanwhile. */
+  /**
+   * The parent is only listened to while the group has work (so that any number of idle child
+   * groups cost a long-lived parent nothing); an abort that came while the group was idle is
+   * caught up on whenever the group is used or looked at.
+   */
   #checkParent(): void {
-    if (this.#parent?.aborted === true) this.#abort(this.#parent.reason);
+    if (this.#parent?.aborted === true && !this.#controller.signal.aborted) this.#abort(this.#parent.reason);
   }
 
   /** @internal Parent aborts → the group aborts. Listened to while the group has work only. */
