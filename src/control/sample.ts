@@ -17,6 +17,18 @@ export interface AdaptSample {
   readonly cores: number;
   /** Mean time in the worker of the runs completed since the previous sample, in ms. */
   readonly latencyMs?: number | undefined;
+  /**
+   * Mean time in the worker of the runs completed since the previous sample that *started*
+   * after the limit last changed, in ms: latency under `limit` alone, without the runs admitted
+   * under an older (say, higher) limit that are still finishing. Undefined when none did.
+   */
+  readonly latencyAtLimitMs?: number | undefined;
+  /**
+   * Consecutive samples, this one included, at which the limit bound: runs waited for a slot
+   * (`queueDepth > 0`) or behind a running task (`inFlight > limit`). 0 when it does not bind
+   * now. Growing a limit that did not bind says nothing about the work (the app-limited guard).
+   */
+  readonly boundStreak: number;
   /** Failed share of the recent outcomes window, 0..1. */
   readonly errorRate?: number | undefined;
   /** Machine CPU load, 0..1. */
@@ -45,4 +57,12 @@ export type AdaptReason =
 export interface Decision {
   readonly limit: number;
   readonly reason: AdaptReason;
+}
+
+/**
+ * Whether the limit bound at this sample: runs waited for a slot, or were staged behind a
+ * running task. See {@link AdaptSample.boundStreak}.
+ */
+export function limitBinds(sample: Pick<AdaptSample, 'queueDepth' | 'inFlight' | 'limit'>): boolean {
+  return sample.queueDepth > 0 || sample.inFlight > sample.limit;
 }

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { AdaptiveConfig } from '../control/config.js';
 import { clampLimit, type Controller } from '../control/controller.js';
 import { createGradientController } from '../control/gradient.js';
+import { IntervalStats } from '../control/interval-stats.js';
 import type { AdaptReason, AdaptSample } from '../control/sample.js';
 import { thresholdController } from '../control/threshold.js';
 import { ErrorRateWindow } from '../signals/error-rate-window.js';
@@ -47,12 +48,11 @@ export class Adaptation {
   readonly #sources: readonly SignalSource[];
   readonly #errors: ErrorRateWindow;
   readonly #cores = availableParallelism();
+  readonly #stats = new IntervalStats();
   #sampler: SystemSampler | undefined;
   #sharedSampler = false;
   #timer: NodeJS.Timeout | undefined;
   #stepping: Promise<AdaptEvent | undefined> | undefined;
-  #completed = 0;
-  #workerMs = 0;
   #lastRead: SignalReading = {};
   #warnedController = false;
 
@@ -68,6 +68,7 @@ export class Adaptation {
         : config.controller === 'gradient'
           ? createGradientController()
           : config.controller;
+    this.#stats.limitIs(engine.limit, performance.now());
     const samplerOption = options.systemSampler ?? config.adaptive;
     if (samplerOption === true) {
       this.#sampler = acquireSharedSampler();
@@ -92,10 +93,7 @@ export class Adaptation {
 
   /** Counts one outcome (a run, or an item of a map batch) with its time in the worker. */
   recordOutcome(outcome: RunOutcome, workerMs: number): void {
-    if (outcome === 'success' || outcome === 'error') {
-      this.#completed++;
-      this.#workerMs += workerMs;
-    }
+    if (outcome === 'success' || outcome === 'error') this.#stats.record(workerMs, performance.now());
     if (outcome === 'success') this.#errors.record(false);
     else if (outcome === 'error' || outcome === 'crashed' || outcome === 'timeout') this.#errors.record(true);
   }
@@ -139,6 +137,7 @@ export class Adaptation {
       return undefined;
     }
     const to = this.#engine.resize(clampLimit(decision.limit, this.#config));
+    this.#stats.limitIs(to, performance.now());
     if (to === from) return undefined;
     const event: AdaptEvent = { from, to, reason: decision.reason, sample };
     this.#hooks.onAdapt(event);
@@ -147,19 +146,19 @@ export class Adaptation {
 
   #sample(): AdaptSample {
     const engine = this.#engine;
-    const completed = this.#completed;
-    const latencyMs = completed > 0 ? this.#workerMs / completed : undefined;
-    this.#completed = 0;
-    this.#workerMs = 0;
     const signals = this.currentSignals();
-    return {
-      at: Date.now(),
+    // A resize by hand since the last step starts a new epoch too.
+    this.#stats.limitIs(engine.limit, performance.now());
+    const state = {
       limit: engine.limit,
       inFlight: engine.inFlight,
       queueDepth: signals.queueDepth ?? engine.queuedItems,
-      completed,
+    };
+    return {
+      at: Date.now(),
+      ...state,
+      ...this.#stats.take(state),
       cores: this.#cores,
-      latencyMs,
       errorRate: signals.errorRate,
       cpuLoad: signals.cpuLoad,
       gpuUtilization: signals.gpuUtilization,
