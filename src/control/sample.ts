@@ -41,22 +41,31 @@ export interface AdaptSample {
   readonly gpuWaitSeconds?: number | undefined;
 }
 
-/** The rule that decided a limit. */
-export type AdaptReason =
-  | 'error-rate'
-  | 'gpu-wait'
-  | 'cpu-load'
-  | 'gpu-utilization'
-  | 'queue-depth'
-  | 'latency'
-  | 'probe'
-  | 'app-limited'
-  | 'hold';
+/** Every reason the built-in controllers give. */
+export const ADAPT_REASONS = [
+  'error-rate',
+  'gpu-wait',
+  'cpu-load',
+  'gpu-utilization',
+  'queue-depth',
+  'latency',
+  'probe',
+  'app-limited',
+  'hold',
+] as const;
 
-/** A controller's answer: the next limit and the rule that chose it. */
+/** The rule that decided a limit. */
+export type AdaptReason = (typeof ADAPT_REASONS)[number];
+
+/**
+ * A controller's answer: the next limit and the rule that chose it. A custom controller may
+ * name its own reasons; they become the `reason` label of `orchestrator_limit_changes_total`,
+ * bounded as the README's "Adaptive concurrency" section says.
+ */
 export interface Decision {
   readonly limit: number;
-  readonly reason: AdaptReason;
+  // `string & {}` keeps the built-in names offered by editors while any string is accepted.
+  readonly reason: AdaptReason | (string & {});
 }
 
 /**

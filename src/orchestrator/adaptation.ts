@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { AdaptiveConfig } from '../control/config.js';
 import { clampLimit, type Controller } from '../control/controller.js';
+import { DecisionGuard } from '../control/decision-guard.js';
 import { createGradientController } from '../control/gradient.js';
 import { IntervalStats } from '../control/interval-stats.js';
 import type { AdaptReason, AdaptSample } from '../control/sample.js';
@@ -26,13 +27,34 @@ export interface SignalsOptions {
 export interface AdaptEvent {
   readonly from: number;
   readonly to: number;
-  /** The rule that fired: error-rate, gpu-wait, gpu-utilization, cpu-load, queue-depth, latency, probe … */
-  readonly reason: AdaptReason;
+  /**
+   * The rule that fired: error-rate, gpu-wait, gpu-utilization, cpu-load, queue-depth, latency,
+   * probe …; a custom controller's own reason, or `other` past the bound on custom reasons.
+   */
+  readonly reason: AdaptReason | (string & {});
   readonly sample: AdaptSample;
+}
+
+/** What `orchestrator.on('warning', listener)` receives: trouble that needs no exception. */
+export interface OrchestratorWarning {
+  /**
+   * `ORCHESTRATOR_SIGNALS`: a signal the rules read is absent (no GPU while GPU rules are asked
+   * for, a probe that hangs); `ORCHESTRATOR_CONTROLLER`: the controller threw or answered with
+   * no finite limit, so the limit holds.
+   */
+  readonly code: 'ORCHESTRATOR_SIGNALS' | 'ORCHESTRATOR_CONTROLLER';
+  /** One line for a human. */
+  readonly message: string;
 }
 
 interface Hooks {
   onAdapt(event: AdaptEvent): void;
+  /** Where warnings go. @default process.emitWarning */
+  onWarning?: ((warning: OrchestratorWarning) => void) | undefined;
+}
+
+function processWarning(warning: OrchestratorWarning): void {
+  process.emitWarning(warning.message, { code: warning.code });
 }
 
 /**
@@ -43,7 +65,7 @@ interface Hooks {
 export class Adaptation {
   readonly #engine: Engine;
   readonly #config: AdaptiveConfig;
-  readonly #controller: Controller;
+  readonly #guard: DecisionGuard;
   readonly #hooks: Hooks;
   readonly #sources: readonly SignalSource[];
   readonly #errors: ErrorRateWindow;
@@ -54,7 +76,6 @@ export class Adaptation {
   #timer: NodeJS.Timeout | undefined;
   #stepping: Promise<AdaptEvent | undefined> | undefined;
   #lastRead: SignalReading = {};
-  #warnedController = false;
 
   constructor(engine: Engine, config: AdaptiveConfig, options: SignalsOptions, hooks: Hooks) {
     this.#engine = engine;
@@ -62,12 +83,16 @@ export class Adaptation {
     this.#hooks = hooks;
     this.#sources = options.signals ?? [];
     this.#errors = new ErrorRateWindow(config.errorWindow, config.errorMinSamples);
-    this.#controller =
+    const controller: Controller =
       config.controller === 'threshold'
         ? thresholdController
         : config.controller === 'gradient'
           ? createGradientController()
           : config.controller;
+    const warn = hooks.onWarning ?? processWarning;
+    this.#guard = new DecisionGuard(controller, (message) =>
+      warn({ code: 'ORCHESTRATOR_CONTROLLER', message }),
+    );
     this.#stats.limitIs(engine.limit, performance.now());
     const samplerOption = options.systemSampler ?? config.adaptive;
     if (samplerOption === true) {
@@ -124,18 +149,8 @@ export class Adaptation {
     this.#lastRead = await this.#readSources();
     const sample = this.#sample();
     const from = this.#engine.limit;
-    let decision: { limit: number; reason: AdaptReason };
-    try {
-      decision = this.#controller.decide(sample, this.#config);
-    } catch (error) {
-      if (!this.#warnedController) {
-        this.#warnedController = true;
-        process.emitWarning(
-          `The ${this.#controller.name} controller threw; the limit holds: ${String(error)}`,
-        );
-      }
-      return undefined;
-    }
+    const decision = this.#guard.decide(sample, this.#config);
+    if (decision === undefined) return undefined;
     const to = this.#engine.resize(clampLimit(decision.limit, this.#config));
     this.#stats.limitIs(to, performance.now());
     if (to === from) return undefined;
