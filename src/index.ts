@@ -42,7 +42,7 @@ export type { GaugeSnapshot, MetricsOptions } from './telemetry/metrics.js';
 export { serveMetrics, createMetricsHandler } from './telemetry/http.js';
 export type { ServeMetricsOptions, MetricsHandlerOptions, Readiness } from './telemetry/http.js';
 export type { Outcome } from './telemetry/accumulators.js';
-export type { AdaptEvent, SignalsOptions } from './orchestrator/adaptation.js';
+export type { AdaptEvent, OrchestratorWarning, SignalsOptions } from './orchestrator/adaptation.js';
 export { thresholdController } from './control/threshold.js';
 export { createGradientController } from './control/gradient.js';
 export type { GradientOptions } from './control/gradient.js';

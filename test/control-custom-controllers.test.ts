@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Controller } from 'node-orchestrator';
+import type { Controller, OrchestratorWarning } from 'node-orchestrator';
 import { runUntilExit } from './support/exit-fixture.js';
 import { closeAll, createOrchestrator } from './support/orchestrator.js';
 
@@ -33,6 +33,22 @@ describe('a custom controller that misbehaves (#11 item 15)', () => {
       expect(report.warnings[0]!.message).toMatch(/^The "faulty" controller .*; the limit holds at 2$/);
     },
   );
+
+  it('names what it answered: a non-finite or non-number limit, or no decision at all', async () => {
+    const answers: unknown[] = [{ limit: Number.NaN, reason: 'x' }, { limit: '7' }, null];
+    const messages: string[] = [];
+    for (const answer of answers) {
+      const orchestrator = withController({ name: 'odd', decide: () => answer as never });
+      orchestrator.on('warning', (warning: OrchestratorWarning) => messages.push(warning.message));
+      await expect(orchestrator.adapt()).resolves.toBeUndefined();
+      expect(orchestrator.limit).toBe(2);
+    }
+    expect(messages).toEqual([
+      'The "odd" controller answered limit NaN (expected { limit: a finite number, reason }); the limit holds at 2',
+      'The "odd" controller answered limit "7" (expected { limit: a finite number, reason }); the limit holds at 2',
+      'The "odd" controller answered null (expected { limit: a finite number, reason }); the limit holds at 2',
+    ]);
+  });
 });
 
 describe('reasons of custom controllers as metric labels (#11 item 16)', () => {
