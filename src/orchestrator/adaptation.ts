@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { AdaptiveConfig } from '../control/config.js';
+import type { AdaptiveConfig, AdaptiveOptions } from '../control/config.js';
 import { clampLimit, type Controller } from '../control/controller.js';
 import { DecisionGuard } from '../control/decision-guard.js';
 import { createGradientController } from '../control/gradient.js';
@@ -7,8 +7,9 @@ import { IntervalStats } from '../control/interval-stats.js';
 import type { AdaptReason, AdaptSample } from '../control/sample.js';
 import { thresholdController } from '../control/threshold.js';
 import { ErrorRateWindow } from '../signals/error-rate-window.js';
+import { GpuNotice } from '../signals/gpu-notice.js';
 import type { SignalReading, SignalSource } from '../signals/signal-source.js';
-import { SystemSampler, type SystemSamplerOptions } from '../signals/system-sampler.js';
+import { SystemSampler, type SamplerNote, type SystemSamplerOptions } from '../signals/system-sampler.js';
 import type { Engine } from './engine.js';
 import type { RunOutcome, TaskRun } from './task-run.js';
 
@@ -57,6 +58,16 @@ function processWarning(warning: OrchestratorWarning): void {
   process.emitWarning(warning.message, { code: warning.code });
 }
 
+/** What asked for the GPU rules in the options, if anything. */
+function gpuRulesAskedBy(options: AdaptiveOptions): string | undefined {
+  if (options.gpuUtilizationHigh !== undefined) return 'gpuUtilizationHigh is set';
+  if (options.gpuWaitHigh !== undefined) return 'gpuWaitHigh is set';
+  return undefined;
+}
+
+/** An orchestrator's sampler reports through its 'warning' event, not the process's. */
+const silent = (): void => undefined;
+
 /**
  * The adaptation loop of one orchestrator: every `adaptationIntervalMs` it samples the machine
  * and the engine, asks the controller for the next limit, and resizes.
@@ -71,13 +82,20 @@ export class Adaptation {
   readonly #errors: ErrorRateWindow;
   readonly #cores = availableParallelism();
   readonly #stats = new IntervalStats();
+  readonly #gpuNotice: GpuNotice;
   #sampler: SystemSampler | undefined;
   #sharedSampler = false;
+  #unsubscribe: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stepping: Promise<AdaptEvent | undefined> | undefined;
   #lastRead: SignalReading = {};
 
-  constructor(engine: Engine, config: AdaptiveConfig, options: SignalsOptions, hooks: Hooks) {
+  constructor(
+    engine: Engine,
+    config: AdaptiveConfig,
+    options: SignalsOptions & AdaptiveOptions,
+    hooks: Hooks,
+  ) {
     this.#engine = engine;
     this.#config = config;
     this.#hooks = hooks;
@@ -94,14 +112,24 @@ export class Adaptation {
       warn({ code: 'ORCHESTRATOR_CONTROLLER', message }),
     );
     this.#stats.limitIs(engine.limit, performance.now());
+    this.#gpuNotice = new GpuNotice(gpuRulesAskedBy(options), (message) =>
+      warn({ code: 'ORCHESTRATOR_SIGNALS', message }),
+    );
     const samplerOption = options.systemSampler ?? config.adaptive;
     if (samplerOption === true) {
       this.#sampler = acquireSharedSampler();
       this.#sharedSampler = true;
     } else if (typeof samplerOption === 'object') {
-      this.#sampler = new SystemSampler(samplerOption);
+      this.#sampler = new SystemSampler({ ...samplerOption, onWarning: samplerOption.onWarning ?? silent });
       this.#sampler.start();
     }
+    // Deferred, so that a listener added right after the constructor hears the notes the
+    // shared sampler already had.
+    this.#unsubscribe = this.#sampler?.subscribe((note: SamplerNote) =>
+      queueMicrotask(() => {
+        if (this.#unsubscribe !== undefined) this.#gpuNotice.note(note);
+      }),
+    );
   }
 
   /** Starts the interval timer if adaptation is on. */
@@ -138,6 +166,8 @@ export class Adaptation {
   async close(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     const sampler = this.#sampler;
     this.#sampler = undefined;
     if (sampler === undefined) return;
@@ -169,6 +199,8 @@ export class Adaptation {
       inFlight: engine.inFlight,
       queueDepth: signals.queueDepth ?? engine.queuedItems,
     };
+    const gpuWaitSeconds = signals.gpuWaitSeconds ?? engine.gpuWaitSeconds();
+    if (gpuWaitSeconds !== undefined) this.#gpuNotice.gpuWorkSeen();
     return {
       at: Date.now(),
       ...state,
@@ -178,7 +210,7 @@ export class Adaptation {
       cpuLoad: signals.cpuLoad,
       gpuUtilization: signals.gpuUtilization,
       gpuMemory: signals.gpuMemory,
-      gpuWaitSeconds: signals.gpuWaitSeconds ?? engine.gpuWaitSeconds(),
+      gpuWaitSeconds,
     };
   }
 
@@ -204,7 +236,7 @@ let shared: { sampler: SystemSampler; users: number } | undefined;
 /** One CPU/GPU sampler per process: the machine's load is the same for every orchestrator. */
 function acquireSharedSampler(): SystemSampler {
   if (shared === undefined) {
-    shared = { sampler: new SystemSampler(), users: 0 };
+    shared = { sampler: new SystemSampler({ onWarning: silent }), users: 0 };
     shared.sampler.start();
   }
   shared.users++;
