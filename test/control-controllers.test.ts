@@ -90,7 +90,7 @@ describe('threshold controller', () => {
   });
 });
 
-/** A gradient controller past its first probe: baseline `baselineMs`, measured at limit 1. */
+/** A gradient controller past its first probe: baseline `baselineMs`, measured at the cores (4). */
 function probed(
   baselineMs: number,
   options: Parameters<typeof createGradientController>[0] = {},
@@ -98,22 +98,22 @@ function probed(
   const gradient = createGradientController({ seed: 7, ...options });
   gradient.decide({ ...base, latencyMs: 4 * baselineMs }, config);
   gradient.decide(
-    { ...base, at: 5000, limit: 1, latencyMs: 2 * baselineMs, latencyAtLimitMs: baselineMs },
+    { ...base, at: 5000, limit: 4, latencyMs: 2 * baselineMs, latencyAtLimitMs: baselineMs },
     config,
   );
   return gradient;
 }
 
 describe('gradient controller', () => {
-  it('pins the limit at minLimit for its baseline, counts only runs started at the pin, then restores the limit (#13)', () => {
+  it('pins the limit at the cores for its baseline, counts only runs started at the pin, then restores the limit (#13)', () => {
     const gradient = createGradientController({ seed: 7 });
     expect(gradient.decide({ ...base, limit: 8, latencyMs: 40 }, config)).toEqual({
-      limit: 1,
+      limit: 4,
       reason: 'probe',
     });
     // Runs admitted at limit 8 still finish in the pinned interval: the whole mean is not the baseline.
     expect(
-      gradient.decide({ ...base, at: 5000, limit: 1, latencyMs: 30, latencyAtLimitMs: 10 }, config),
+      gradient.decide({ ...base, at: 5000, limit: 4, latencyMs: 30, latencyAtLimitMs: 10 }, config),
     ).toEqual({ limit: 8, reason: 'probe' });
     // Baseline 10 ms, not 30: at 8 runs taking 20 ms the gradient is 10 × 1.25 / 20, and
     // next = 5 + √5 (with 30 it would be 1.875 and the limit would grow).
@@ -127,12 +127,12 @@ describe('gradient controller', () => {
     const gradient = createGradientController({ seed: 7 });
     expect(gradient.decide({ ...base, latencyMs: 900 }, config).reason).toBe('probe');
     for (let k = 1; k < 5; k++) {
-      expect(gradient.decide({ ...base, at: k * 5000, limit: 1, latencyMs: 900 }, config)).toEqual({
-        limit: 1,
+      expect(gradient.decide({ ...base, at: k * 5000, limit: 4, latencyMs: 900 }, config)).toEqual({
+        limit: 4,
         reason: 'probe',
       });
     }
-    expect(gradient.decide({ ...base, at: 25_000, limit: 1, latencyMs: 900 }, config)).toEqual({
+    expect(gradient.decide({ ...base, at: 25_000, limit: 4, latencyMs: 900 }, config)).toEqual({
       limit: 8,
       reason: 'probe',
     });
@@ -146,13 +146,13 @@ describe('gradient controller', () => {
   it('takes a fresh baseline at no cost while the limit sits at the pin', () => {
     const gradient = probed(10);
     // At the pin, runs now take 20 ms (the work got heavier): that is the new baseline, so at
-    // limit 1 the gradient is 1.25 and the limit grows (against the old 10 ms it would hold).
+    // limit 4 the gradient is 1.25 and the limit grows (against the old 10 ms it would hold).
     expect(
       gradient.decide(
-        { ...base, at: 10_000, limit: 1, ...backlog, latencyMs: 20, latencyAtLimitMs: 20 },
+        { ...base, at: 10_000, limit: 4, ...backlog, latencyMs: 20, latencyAtLimitMs: 20 },
         config,
       ),
-    ).toEqual({ limit: 2, reason: 'latency' });
+    ).toEqual({ limit: 7, reason: 'latency' });
   });
 
   it('shrinks when latency rises over the buffered baseline and grows (with headroom) while it holds', () => {
@@ -202,7 +202,7 @@ describe('gradient controller', () => {
       const probes: number[] = [];
       let limit = 8;
       for (let k = 0; k < 400; k++) {
-        const pinned = limit === 1;
+        const pinned = limit === 4;
         const decision = gradient.decide(
           {
             ...base,
@@ -214,7 +214,7 @@ describe('gradient controller', () => {
           },
           config,
         );
-        if (decision.reason === 'probe' && decision.limit === 1) probes.push(k);
+        if (decision.reason === 'probe' && decision.limit === 4) probes.push(k);
         limit = decision.reason === 'probe' ? decision.limit : 8;
       }
       return probes;
@@ -240,8 +240,8 @@ describe('gradient controller', () => {
         let limit = 8;
         for (let k = 0; k < 2000; k++) {
           const d = g.decide({ at: k * 1000, limit, inFlight: 16, queueDepth: 9, completed: 9, cores: 4,
-            boundStreak: 9, latencyMs: 10, latencyAtLimitMs: limit === 1 ? 8 : undefined }, ${JSON.stringify(config)});
-          if (d.reason === 'probe' && d.limit === 1) probes.push(k);
+            boundStreak: 9, latencyMs: 10, latencyAtLimitMs: limit === 4 ? 8 : undefined }, ${JSON.stringify(config)});
+          if (d.reason === 'probe' && d.limit === 4) probes.push(k);
           limit = d.reason === 'probe' ? d.limit : 8;
         }
         times.push(probes);

@@ -17,7 +17,9 @@ export interface GradientOptions {
   /**
    * The limit the baseline is measured at (clamped to [minLimit, maxLimit]). It must not exceed
    * the cores for CPU-bound work: the baseline is the latency of a run that has a core to itself.
-   * @default minLimit
+   * At the cores, a probe of CPU-bound work costs no throughput at all. Lower it for work bound
+   * by a resource narrower than the cores (a remote service that serves one request at a time).
+   * @default the cores (`sample.cores`)
    */
   probeLimit?: number;
   /**
@@ -42,7 +44,7 @@ function defaultSeed(): number {
  * A latency-driven controller in the manner of Envoy's adaptive concurrency filter.
  *
  * - **Baseline.** The latency of a run with no contention, measured with the limit pinned at
- *   `probeLimit` (as Envoy pins `min_concurrency`), at the first sample and then every
+ *   `probeLimit`, the cores by default (as Envoy pins `min_concurrency`), at the first sample and then every
  *   `probeIntervalMs` plus jitter. Only runs that started after the pin count
  *   (`sample.latencyAtLimitMs`): the runs admitted under the old limit finish during the probe
  *   and would inflate it. The probe holds the pin until such a run has finished (at most
@@ -94,7 +96,7 @@ export function createGradientController(options: GradientOptions = {}): Control
         probing = undefined;
         return { limit: clampLimit(Math.floor(sample.limit / 2), config), reason: overload };
       }
-      const pin = clampLimit(probeLimit ?? config.minLimit, config);
+      const pin = clampLimit(probeLimit ?? sample.cores, config);
       const atPin = sample.limit <= pin ? sample.latencyAtLimitMs : undefined;
       if (probing !== undefined) {
         probing.intervals++;
