@@ -13,34 +13,46 @@ export type IntervalFigures = Pick<
  * @internal
  */
 export class IntervalStats {
+  readonly #clock: () => number;
   #completed = 0;
   #workerMs = 0;
   #atLimit = 0;
   #atLimitMs = 0;
   #limit: number | undefined;
   #changedAt = Number.NEGATIVE_INFINITY;
+  /** The latest clock reading: at most now, so a start reckoned from it is never too late. */
+  #seenAt = Number.NEGATIVE_INFINITY;
   #boundStreak = 0;
 
+  /** @param clock - the time in ms. @default performance.now */
+  constructor(clock: () => number = () => performance.now()) {
+    this.#clock = clock;
+  }
+
   /**
-   * Counts a run (or a map item) that finished at `now` after `workerMs` in the worker. Its
-   * start is taken as `now - workerMs`: a run is reported as it settles, so at most the
-   * settling delay late, which can only make an early run look later, never the reverse.
+   * Counts a run (or a map item) that has just finished after `workerMs` in the worker. Its
+   * start is reckoned as its end minus `workerMs`: a run is reported as it settles, at most the
+   * settling delay late, which can only make an early run look later, never the reverse. The
+   * clock is read only when an older reading cannot tell that the run started after the last
+   * change — on the main thread, where map items settle by the million, a clock read per item
+   * would cost more than the rest of the bookkeeping.
    */
-  record(workerMs: number, now: number): void {
+  record(workerMs: number): void {
     this.#completed++;
     this.#workerMs += workerMs;
-    if (now - workerMs >= this.#changedAt) {
+    if (this.#seenAt - workerMs < this.#changedAt) this.#seenAt = this.#clock();
+    if (this.#seenAt - workerMs >= this.#changedAt) {
       this.#atLimit++;
       this.#atLimitMs += workerMs;
     }
   }
 
-  /** Notes the limit in force at `now`; a new value starts a new "at limit" epoch. */
-  limitIs(limit: number, now: number): void {
+  /** Notes the limit in force now; a new value starts a new "at limit" epoch. */
+  limitIs(limit: number): void {
     if (limit === this.#limit) return;
     // The first limit seen is the one every run so far ran under.
     if (this.#limit !== undefined) {
-      this.#changedAt = now;
+      this.#changedAt = this.#seenAt = this.#clock();
       this.#atLimit = 0;
       this.#atLimitMs = 0;
     }
@@ -60,6 +72,7 @@ export class IntervalStats {
     this.#workerMs = 0;
     this.#atLimit = 0;
     this.#atLimitMs = 0;
+    this.#seenAt = this.#clock();
     return figures;
   }
 }

@@ -111,7 +111,7 @@ export class Adaptation {
     this.#guard = new DecisionGuard(controller, (message) =>
       warn({ code: 'ORCHESTRATOR_CONTROLLER', message }),
     );
-    this.#stats.limitIs(engine.limit, performance.now());
+    this.#stats.limitIs(engine.limit);
     this.#gpuNotice = new GpuNotice(gpuRulesAskedBy(options), (message) =>
       warn({ code: 'ORCHESTRATOR_SIGNALS', message }),
     );
@@ -146,7 +146,7 @@ export class Adaptation {
 
   /** Counts one outcome (a run, or an item of a map batch) with its time in the worker. */
   recordOutcome(outcome: RunOutcome, workerMs: number): void {
-    if (outcome === 'success' || outcome === 'error') this.#stats.record(workerMs, performance.now());
+    if (outcome === 'success' || outcome === 'error') this.#stats.record(workerMs);
     if (outcome === 'success') this.#errors.record(false);
     else if (outcome === 'error' || outcome === 'crashed' || outcome === 'timeout') this.#errors.record(true);
   }
@@ -182,7 +182,7 @@ export class Adaptation {
     const decision = this.#guard.decide(sample, this.#config);
     if (decision === undefined) return undefined;
     const to = this.#engine.resize(clampLimit(decision.limit, this.#config));
-    this.#stats.limitIs(to, performance.now());
+    this.#stats.limitIs(to);
     if (to === from) return undefined;
     const event: AdaptEvent = { from, to, reason: decision.reason, sample };
     this.#hooks.onAdapt(event);
@@ -193,7 +193,7 @@ export class Adaptation {
     const engine = this.#engine;
     const signals = this.currentSignals();
     // A resize by hand since the last step starts a new epoch too.
-    this.#stats.limitIs(engine.limit, performance.now());
+    this.#stats.limitIs(engine.limit);
     const state = {
       limit: engine.limit,
       inFlight: engine.inFlight,
