@@ -44,8 +44,8 @@ function defaultSeed(): number {
  * A latency-driven controller in the manner of Envoy's adaptive concurrency filter.
  *
  * - **Baseline.** The latency of a run with no contention, measured with the limit pinned at
- *   `probeLimit`, the cores by default (as Envoy pins `min_concurrency`), at the first sample and then every
- *   `probeIntervalMs` plus jitter. Only runs that started after the pin count
+ *   `probeLimit`, the cores by default (as Envoy pins `min_concurrency`), at the first sample
+ *   and then every `probeIntervalMs` plus jitter. Only runs that started after the pin count
  *   (`sample.latencyAtLimitMs`): the runs admitted under the old limit finish during the probe
  *   and would inflate it. The probe holds the pin until such a run has finished (at most
  *   {@link MAX_PROBE_INTERVALS} intervals), then restores the limit. Whenever the limit sits
@@ -58,9 +58,9 @@ function defaultSeed(): number {
  * - **Gradient.** `clamp(baseline × (1 + buffer) / latency, 0.5, 2)` once per interval;
  *   `next = gradient × limit + √(gradient × limit)` (small headroom so the pool keeps a queue).
  *   On C cores a CPU-bound run at limit L > C takes L / C times its baseline, so above
- *   C × (1 + buffer) the gradient is C × (1 + buffer) / L and the next limit is at most
- *   C × (1 + buffer) + √(C × (1 + buffer)), or half the limit plus its root: no fixed point lies
- *   above C × (1 + buffer) + √(C × (1 + buffer)).
+ *   C × (1 + buffer) the gradient is C × (1 + buffer) / L and the next limit is
+ *   C × (1 + buffer) + √(C × (1 + buffer)), or half the limit plus its root, both rounded: no
+ *   limit above the first (and above 3, where halving and rounding meet) is a fixed point.
  * - **Brakes.** The error-rate and GPU rules of the threshold controller apply first, as one
  *   multiplicative decrease (× 0.5 at most once per interval). A task's own errors count only
  *   through the error-rate rule. CPU contention is left to the latency gradient, which sees it.
