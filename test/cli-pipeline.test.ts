@@ -55,7 +55,7 @@ async function pipe(
 
 describe('the CLI pipeline with invalid lines (#11 item 18)', () => {
   it.each([false, true])(
-    'holds at most heldBadLines invalid lines, whatever the mix (ordered: %s)',
+    'holds at most heldBadLines invalid lines beyond the records in flight, whatever the mix (ordered: %s)',
     async (ordered) => {
       const orchestrator = createOrchestrator({ baseLimit: 2, maxLimit: 2 });
       // All invalid; and a valid line, a long run of invalid ones, another valid line, more invalid.

@@ -18,7 +18,10 @@ export interface PipelineOptions {
   ordered: boolean;
   batchSize: number;
   signal: AbortSignal;
-  /** Invalid lines held at most before reading waits for them to be written. @default 1024 */
+  /**
+   * Invalid lines held, beyond one per valid record in flight, before reading waits for them
+   * to be written. @default 1024
+   */
   heldBadLines?: number;
 }
 
@@ -36,10 +39,12 @@ export interface PipelineResult {
  * `ordered`). Lines are pulled only as results are written, so memory stays flat.
  *
  * An invalid line waits, in order, for the valid records before it (with `ordered`) or for
- * the next record written. At most `heldBadLines` wait: past that, reading stops until every
- * valid record pulled so far is written, then the invalid lines are written at once. So time
- * is linear and memory flat whatever the mix of valid and invalid lines (an input of invalid
- * lines only never waits for a record that will not come).
+ * the next record written. At most `heldBadLines` wait, plus one per valid record in flight (so
+ * that a mix of valid and invalid lines keeps the workers as busy as valid lines alone): past
+ * that, reading stops until every valid record pulled so far is written, then the invalid lines
+ * are written at once. The records in flight are bounded by map's window, so time is linear and
+ * memory flat whatever the mix of valid and invalid lines (an input of invalid lines only never
+ * waits for a record that will not come).
  */
 export async function runPipeline(
   orchestrator: Pick<Orchestrator, 'map'>,
@@ -67,7 +72,7 @@ export async function runPipeline(
         continue;
       }
       badLines.push(input.line, input.error);
-      if (badLines.length < heldBadLines) continue;
+      if (badLines.length < heldBadLines + unwritten) continue;
       // Every record before these lines must be out first; the loop below writes them.
       while (unwritten > 0) await new Promise<void>((resolve) => (wake = resolve));
       // Nothing is in flight, so the loop below is idle: these lines go out from here.
