@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark side by side, prints the tables, and writes
  * bench/results/latest.json and bench/results/REPORT.md with the machine they came from.
- * Pass names to run a subset: `npm run bench -- limiter overhead`.
+ * Pass names to run a subset: `npm run bench -- limiter overhead`. Long suites run only when
+ * named (`npm run bench:knee` names adaptive-knee).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -9,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { benchAbortLatency } from './abort-latency.bench.js';
 import { benchBatch, benchCoalesce, benchMapLatency, benchMapMemory } from './batch.bench.js';
 import { benchRealWorkers, benchSimulation } from './adaptive.bench.js';
+import { benchKnee } from './adaptive-knee.bench.js';
 import { benchLimiter } from './limiter.bench.js';
 import { benchOverhead } from './overhead.bench.js';
 import { benchRunMemory, benchScaling } from './scaling.bench.js';
@@ -42,6 +44,10 @@ const suites: Record<string, Suite> = {
   'adaptive-real': async () => {
     const result = await benchRealWorkers();
     return { name: 'adaptive-real', markdown: result.markdown, data: result.rows };
+  },
+  'adaptive-knee': async () => {
+    const result = await benchKnee();
+    return { name: 'adaptive-knee', markdown: result.markdown, data: result };
   },
   limiter: comparison('limiter', () => benchLimiter()),
   overhead: comparison('overhead', () => benchOverhead()),
@@ -127,8 +133,11 @@ export function machine(): Record<string, string | number> {
   };
 }
 
+/** Suites of many minutes, run only when named. */
+const LONG = new Set(['adaptive-knee']);
+
 const wanted = process.argv.slice(2);
-const names = wanted.length > 0 ? wanted : Object.keys(suites);
+const names = wanted.length > 0 ? wanted : Object.keys(suites).filter((name) => !LONG.has(name));
 const unknown = names.filter((name) => !(name in suites));
 if (unknown.length > 0) {
   console.error(`Unknown benchmark(s): ${unknown.join(', ')}. Known: ${Object.keys(suites).join(', ')}`);

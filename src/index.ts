@@ -49,7 +49,7 @@ export type {
   LatencySummary,
 } from './telemetry/dashboard/schema.js';
 export type { Outcome } from './telemetry/accumulators.js';
-export type { AdaptEvent, SignalsOptions } from './orchestrator/adaptation.js';
+export type { AdaptEvent, OrchestratorWarning, SignalsOptions } from './orchestrator/adaptation.js';
 export { thresholdController } from './control/threshold.js';
 export { createGradientController } from './control/gradient.js';
 export type { GradientOptions } from './control/gradient.js';

@@ -121,7 +121,7 @@ describe('SystemSampler', () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(sampler.latest().gpuUtilization).toBeUndefined();
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/GPU signal absent/);
+    expect(warnings[0]).toMatch(/GPU signal is absent/);
   });
 
   it('abandons a hanging nvidia-smi after probeTimeoutMs, goes on sampling CPU, and warns once', async () => {

@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { InvalidConfigError } from '../errors.js';
+import type { OrchestratorWarning } from '../orchestrator/adaptation.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
 import { serverOrigin } from '../telemetry/http.js';
 import { parseArgs, UsageError, type RunCommand } from './args.js';
@@ -19,7 +20,7 @@ import { listenMetrics, openInput, openOutput, systemErrorText } from './io.js';
 import { isMainModule } from './is-main.js';
 import { jsonLines } from './json-lines.js';
 import { runPipeline } from './pipeline.js';
-import { Progress, summary } from './report.js';
+import { Progress, summary, warningLine } from './report.js';
 import { EXIT_BROKEN_PIPE, RunStopped, stopOnSignals } from './stop.js';
 
 /** Runs the command line; resolves with the exit code. */
@@ -51,8 +52,6 @@ function createOrchestrator(command: RunCommand): Orchestrator {
       worker: command.module,
       controller: command.controller,
       defaultMetrics: true,
-      // One plain line on stderr, not Node's process warning with its --trace-warnings hint.
-      systemSampler: { onWarning: (message) => process.stderr.write(`orchestrator: note: ${message}\n`) },
       ...(command.base === undefined ? {} : { baseLimit: command.base }),
       ...(command.min === undefined ? {} : { minLimit: command.min }),
       ...(command.max === undefined ? {} : { maxLimit: command.max }),
@@ -95,6 +94,8 @@ async function run(command: RunCommand): Promise<number> {
     let inputError: unknown;
     input.on('error', (error) => (inputError ??= error));
     orchestrator = createOrchestrator(command);
+    // One plain line on stderr, not Node's process warning with its --trace-warnings hint.
+    orchestrator.on('warning', (warning: OrchestratorWarning) => process.stderr.write(warningLine(warning)));
     const tasks = await orchestrator.taskNames();
     if (!tasks.includes(command.task)) {
       throw new UsageError(

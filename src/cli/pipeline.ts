@@ -18,6 +18,11 @@ export interface PipelineOptions {
   ordered: boolean;
   batchSize: number;
   signal: AbortSignal;
+  /**
+   * Invalid lines held, beyond one per valid record in flight, before reading waits for them
+   * to be written. @default 1024
+   */
+  heldBadLines?: number;
 }
 
 /** Counts of a finished pipeline. */
@@ -32,9 +37,17 @@ export interface PipelineResult {
  * result JSON cannot encode becomes an error record). Invalid JSON never
  * reaches a worker; its error record takes its place in the output (in line order with
  * `ordered`). Lines are pulled only as results are written, so memory stays flat.
+ *
+ * An invalid line waits, in order, for the valid records before it (with `ordered`) or for
+ * the next record written. At most `heldBadLines` wait, plus one per valid record in flight (so
+ * that a mix of valid and invalid lines keeps the workers as busy as valid lines alone): past
+ * that, reading stops until every valid record pulled so far is written, then the invalid lines
+ * are written at once. The records in flight are bounded by map's window, so time is linear and
+ * memory flat whatever the mix of valid and invalid lines (an input of invalid lines only never
+ * waits for a record that will not come).
  */
 export async function runPipeline(
-  orchestrator: Orchestrator,
+  orchestrator: Pick<Orchestrator, 'map'>,
   lines: AsyncIterable<InputLine>,
   options: PipelineOptions,
   hooks: PipelineHooks,
@@ -42,17 +55,28 @@ export async function runPipeline(
   // Index → line, for the records in flight only: entries leave as their records are written.
   const lineOf = new Map<number, number>();
   let nextIndex = 0;
-  const badLines: { line: number; message: string }[] = [];
+  const badLines = new LineQueue();
+  const heldBadLines = options.heldBadLines ?? 1024;
+  /** Valid lines handed to map whose records are not written yet. */
+  let unwritten = 0;
+  let wake: (() => void) | undefined;
   let records = 0;
   let failed = 0;
 
   async function* valid(): AsyncGenerator {
     for await (const input of lines) {
-      if (input.error !== undefined) badLines.push({ line: input.line, message: input.error });
-      else {
+      if (input.error === undefined) {
         lineOf.set(nextIndex++, input.line);
+        unwritten++;
         yield input.value;
+        continue;
       }
+      badLines.push(input.line, input.error);
+      if (badLines.length < heldBadLines + unwritten) continue;
+      // Every record before these lines must be out first; the loop below writes them.
+      while (unwritten > 0) await new Promise<void>((resolve) => (wake = resolve));
+      // Nothing is in flight, so the loop below is idle: these lines go out from here.
+      await flushBad(Number.POSITIVE_INFINITY);
     }
   }
 
@@ -65,12 +89,15 @@ export async function runPipeline(
     await hooks.write(record.text);
     hooks.onRecord(record.ok);
   };
-  const flushBad = async (beforeLine: number): Promise<void> => {
-    while (badLines.length > 0 && (badLines[0] as { line: number }).line < beforeLine) {
-      const bad = badLines.shift() as { line: number; message: string };
+  async function flushBad(beforeLine: number): Promise<void> {
+    for (
+      let bad = badLines.shiftBefore(beforeLine);
+      bad !== undefined;
+      bad = badLines.shiftBefore(beforeLine)
+    ) {
       await emit(bad.line, encodeError(bad.line, bad.message, 'ERR_INVALID_JSON'));
     }
-  };
+  }
 
   const map = orchestrator.map(options.task, valid(), {
     ordered: options.ordered,
@@ -87,7 +114,40 @@ export async function runPipeline(
       const error = record.error as { message?: unknown; code?: unknown };
       await emit(line, encodeError(line, String(error.message), error.code));
     }
+    unwritten--;
+    const waiting = wake;
+    wake = undefined;
+    waiting?.();
   }
   await flushBad(Number.POSITIVE_INFINITY);
   return { records, failed };
+}
+
+/**
+ * Invalid lines in input order: push and shift in O(1) each (Array#shift moves every element,
+ * which made an input of many invalid lines quadratic).
+ */
+class LineQueue {
+  #lines: { line: number; message: string }[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#lines.length - this.#head;
+  }
+
+  push(line: number, message: string): void {
+    this.#lines.push({ line, message });
+  }
+
+  /** Takes the oldest line if its number is below `beforeLine`. */
+  shiftBefore(beforeLine: number): { line: number; message: string } | undefined {
+    const first = this.#lines[this.#head];
+    if (first === undefined || first.line >= beforeLine) return undefined;
+    this.#head++;
+    if (this.#head === this.#lines.length) {
+      this.#lines = [];
+      this.#head = 0;
+    }
+    return first;
+  }
 }

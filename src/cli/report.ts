@@ -1,4 +1,13 @@
 import type { Registry } from 'prom-client';
+import type { OrchestratorWarning } from '../orchestrator/adaptation.js';
+
+/**
+ * An orchestrator's warning as one stderr line, whatever its message holds (a controller's error
+ * may span lines): a multi-line warning would break the progress line and read as several.
+ */
+export function warningLine(warning: OrchestratorWarning): string {
+  return `orchestrator: warning: ${warning.message.replace(/\s*\n\s*/g, ' ').trim()}\n`;
+}
 
 /** Quantile of a Prometheus histogram from its cumulative buckets (linear within a bucket). */
 export function histogramQuantile(

@@ -74,6 +74,11 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
         this.#metrics?.recordLimitChange(event.to > event.from ? 'up' : 'down', event.reason);
         this.emit('adapt', event);
       },
+      onWarning: (warning) => {
+        // With nobody listening, a warning still reaches someone, as Node's own do.
+        if (this.listenerCount('warning') > 0) this.emit('warning', warning);
+        else process.emitWarning(warning.message, { code: warning.code });
+      },
     });
     this.#recorder = new RunRecorder(this.#metrics, this.#adaptation, (task) => this.#engine.isTask(task));
     this.#engine.observe((run, outcome, error) => this.#recorder.recordRun(run, outcome, error));
