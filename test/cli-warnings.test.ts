@@ -24,7 +24,7 @@ describe('the CLI prints an orchestrator warning', () => {
     const [warning] = await warned;
     expect(warning.message).toContain('\n');
     expect(warningLine(warning)).toBe(
-      'orchestrator: warning: The "broken" controller threw Error: first line second line; the limit holds at 4\n',
+      `orchestrator: warning: The "broken" controller threw Error: first line second line; the limit holds at ${orchestrator.limit}\n`,
     );
   });
 });
