@@ -16,6 +16,7 @@ export {
   WorkerNotFoundError,
   DataCloneError,
   InvalidConfigError,
+  ClientDisconnectedError,
   ErrorCodes,
 } from './errors.js';
 export type { ErrorCode, ConfigIssue, OrchestratorErrorOptions } from './errors.js';
@@ -42,6 +43,9 @@ export type { GaugeSnapshot, MetricsOptions } from './telemetry/metrics.js';
 export { serveMetrics, createMetricsHandler } from './telemetry/http.js';
 export type { ServeMetricsOptions, MetricsHandlerOptions, Readiness } from './telemetry/http.js';
 export type { Outcome } from './telemetry/accumulators.js';
+export { requestSignal } from './http/request-signal.js';
+export { httpErrorFor } from './http/http-error.js';
+export type { HttpError, HttpErrorBody, HttpErrorOptions } from './http/http-error.js';
 export type { AdaptEvent, SignalsOptions } from './orchestrator/adaptation.js';
 export { thresholdController } from './control/threshold.js';
 export { createGradientController } from './control/gradient.js';
