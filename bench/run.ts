@@ -12,6 +12,7 @@ import { benchRealWorkers, benchSimulation } from './adaptive.bench.js';
 import { benchLimiter } from './limiter.bench.js';
 import { benchOverhead } from './overhead.bench.js';
 import { benchRunMemory, benchScaling } from './scaling.bench.js';
+import { benchService, serviceMarkdown } from './service.bench.js';
 import { benchTelemetry } from './telemetry.bench.js';
 import { toMarkdown, type ComparisonResult } from './support/compare.js';
 
@@ -100,6 +101,10 @@ const suites: Record<string, Suite> = {
         ...rows.map((r) => `| ${r.items.toLocaleString('en-US')} | ${r.heapMiB} | ${r.rssMiB} |`),
       ].join('\n'),
     };
+  },
+  service: async () => {
+    const report = await benchService();
+    return { name: 'service', data: report, markdown: serviceMarkdown(report) };
   },
   'abort-latency': async () => {
     const result = await benchAbortLatency();
