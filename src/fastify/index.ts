@@ -8,4 +8,3 @@
 export { orchestratorPlugin, orchestratorPlugin as default } from './plugin.js';
 export type { FastifyOrchestratorTasks, RegisteredTasks, RequestRun } from './plugin.js';
 export type { OrchestratorPluginOptions, OrchestratorRoutesOptions } from './options.js';
-export type { Readiness } from './request-runs.js';

@@ -26,7 +26,8 @@ export interface OrchestratorPluginOptions {
   /**
    * How long, once the server is closing, accepted runs may finish before they are cancelled
    * (their requests then get 503). An orchestrator the plugin creates gets it as its own
-   * `closeTimeoutMs`; with one of yours it bounds the runs started with `request.run`.
+   * `closeTimeoutMs`; with one of yours that the plugin does not close, it bounds the runs
+   * started with `request.run` (one it closes applies its own `closeTimeoutMs`).
    * @default the orchestrator options' closeTimeoutMs, else 10000
    */
   closeTimeoutMs?: number | undefined;
