@@ -164,6 +164,29 @@ function probe(port: number, path: string, everyMs: number): { stop: () => Promi
   };
 }
 
+/**
+ * Waits until a service has no task running or waiting: a run's abandoned requests must not slow
+ * the next. Bare Piscina and the main thread keep working on requests whose client has gone
+ * (nothing cancels them); the plugin cancels them, which is part of what it is for, but the
+ * comparison is between steady states, so every run starts idle.
+ */
+async function waitIdle(variant: Variant, service: Service): Promise<void> {
+  for (;;) {
+    if (VARIANTS[variant] === undefined) {
+      const metrics = await fetch(`${service.url}/metrics`).then((r) => r.text());
+      const value = (name: string): number =>
+        Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? 0);
+      if (value('orchestrator_queue_depth') === 0 && value('orchestrator_tasks_in_flight') === 0) return;
+    } else {
+      const { pending } = (await fetch(`${service.url}/pending`).then((r) => r.json())) as {
+        pending: number;
+      };
+      if (pending === 0) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function stop(service: Service): Promise<void> {
   service.child.kill('SIGTERM');
   await service.exited;
@@ -181,7 +204,11 @@ async function measureLevels(
       for (const route of Object.keys(ROUTES) as Route[]) {
         const ordered = round % 2 === 0 ? variants : [...variants].reverse();
         for (const variant of ordered) {
+          await waitIdle(variant, services[variant]);
           const result = await load(services[variant].url, route, { connections, duration: seconds });
+          process.stderr.write(
+            `      ${variant}: ${result['2xx']} × 2xx, ${result.non2xx} other, ${result.errors} errors in ${result.duration} s\n`,
+          );
           const key = `${variant}|${route}|${connections}`;
           const total = result['2xx'] + result.non2xx;
           const list = samples.get(key) ?? [];
