@@ -250,10 +250,10 @@ async function measureOverload(
   const ok: number[] = [];
   const healthz = probe(service.port, '/healthz', 50);
   const offered = Math.round(10 * capacity);
-  // Open loop: requests leave at the offered rate whatever the answers. autocannon gives each
-  // connection an equal share of the rate, and a connection waiting for a queued answer sends
-  // nothing; with 4000 connections against a queue of 512 most of them stay free, and the
-  // report says which rate was reached.
+  // Open loop: requests leave at the offered rate whatever the answers. autocannon splits the
+  // rate into whole requests per second per connection (at most `overallRate` connections), and
+  // a connection waiting for a queued answer sends nothing: with up to 4000 connections against
+  // a queue of 512 most of them stay free, and the report gives the rate actually reached.
   const result = await load(
     service.url,
     '/hash (~5 ms CPU)',
