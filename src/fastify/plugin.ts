@@ -43,7 +43,8 @@ export type RequestRun<M extends TaskMap = RegisteredTasks> = <K extends TaskNam
 declare module 'fastify' {
   interface FastifyInstance {
     /** The orchestrator of the `node-orchestrator/fastify` plugin. */
-    orchestrator: Orchestrator;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-arguments -- TaskMap only until a user augments FastifyOrchestratorTasks
+    orchestrator: Orchestrator<RegisteredTasks>;
   }
   interface FastifyRequest {
     /**
