@@ -14,6 +14,7 @@ import { benchKnee } from './adaptive-knee.bench.js';
 import { benchLimiter } from './limiter.bench.js';
 import { benchOverhead } from './overhead.bench.js';
 import { benchRunMemory, benchScaling } from './scaling.bench.js';
+import { benchService, serviceMarkdown } from './service.bench.js';
 import { benchTelemetry } from './telemetry.bench.js';
 import { toMarkdown, type ComparisonResult } from './support/compare.js';
 
@@ -106,6 +107,10 @@ const suites: Record<string, Suite> = {
         ...rows.map((r) => `| ${r.items.toLocaleString('en-US')} | ${r.heapMiB} | ${r.rssMiB} |`),
       ].join('\n'),
     };
+  },
+  service: async () => {
+    const report = await benchService();
+    return { name: 'service', data: report, markdown: serviceMarkdown(report) };
   },
   'abort-latency': async () => {
     const result = await benchAbortLatency();

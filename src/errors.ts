@@ -24,6 +24,7 @@ export const ErrorCodes = {
   WORKER_NOT_FOUND: 'ERR_WORKER_NOT_FOUND',
   DATA_CLONE: 'ERR_DATA_CLONE',
   INVALID_CONFIG: 'ERR_INVALID_CONFIG',
+  CLIENT_DISCONNECTED: 'ERR_CLIENT_DISCONNECTED',
 } as const;
 
 /** The union of every code in {@link ErrorCodes}. */
@@ -174,6 +175,16 @@ export class InvalidConfigError extends codedError(
   /** One entry per bad field: the field, the value given, and what was expected. */
   issues: readonly ConfigIssue[] = [];
 }
+
+/**
+ * The HTTP client went away before its response was sent: the reason of a signal made by
+ * `requestSignal(req, res)` (and so of `request.run` in the Fastify plugin). Code `ERR_CLIENT_DISCONNECTED`.
+ */
+export class ClientDisconnectedError extends codedError(
+  ErrorCodes.CLIENT_DISCONNECTED,
+  'ClientDisconnectedError',
+  'The client disconnected before the response was sent',
+) {}
 
 /** One invalid field of a configuration object. */
 export interface ConfigIssue {

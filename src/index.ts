@@ -16,6 +16,7 @@ export {
   WorkerNotFoundError,
   DataCloneError,
   InvalidConfigError,
+  ClientDisconnectedError,
   ErrorCodes,
 } from './errors.js';
 export type { ErrorCode, ConfigIssue, OrchestratorErrorOptions } from './errors.js';
@@ -49,6 +50,9 @@ export type {
   LatencySummary,
 } from './telemetry/dashboard/schema.js';
 export type { Outcome } from './telemetry/accumulators.js';
+export { requestSignal } from './http/request-signal.js';
+export { httpErrorFor } from './http/http-error.js';
+export type { HttpError, HttpErrorBody, HttpErrorOptions } from './http/http-error.js';
 export type { AdaptEvent, OrchestratorWarning, SignalsOptions } from './orchestrator/adaptation.js';
 export { thresholdController } from './control/threshold.js';
 export { createGradientController } from './control/gradient.js';

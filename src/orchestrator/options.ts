@@ -104,8 +104,9 @@ export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
  * The limits' defaults follow the machine and whatever the user did set: `baseLimit` is the
  * cores clamped into [minLimit, maxLimit], and `maxLimit` never falls below a `minLimit` or
  * `baseLimit` the user gave. Only values the user set can contradict each other.
+ * @internal
  */
-function limitDefaults(options: ExecutionOptions): {
+export function limitDefaults(options: Pick<ExecutionOptions, 'baseLimit' | 'minLimit' | 'maxLimit'>): {
   baseLimit: unknown;
   minLimit: unknown;
   maxLimit: unknown;

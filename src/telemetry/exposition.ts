@@ -6,6 +6,14 @@ export const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_TEXT = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
 /**
+ * Whether an Accept header asks for OpenMetrics, as Prometheus's does when it can read it.
+ * @internal
+ */
+export function acceptsOpenMetrics(accept: string | undefined): boolean {
+  return (accept ?? '').includes('application/openmetrics-text');
+}
+
+/**
  * Renders a registry in either format without touching the registry's metric objects.
  *
  * prom-client 15 renders OpenMetrics by renaming every counter *in place* (it drops `_total`

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { describe } from '../internal/validate.js';
 import { DashboardRoutes } from './dashboard/serve.js';
-import { OPENMETRICS_TEXT, PROMETHEUS_TEXT, renderRegistry } from './exposition.js';
+import { acceptsOpenMetrics, OPENMETRICS_TEXT, PROMETHEUS_TEXT, renderRegistry } from './exposition.js';
 import { send } from './send.js';
 
 /** Something that says whether it accepts work: an Orchestrator, or a function. */
@@ -100,7 +100,7 @@ async function respond(
     else send(res, 503, 'not ready\n');
     return;
   }
-  const openMetrics = (req.headers.accept ?? '').includes('application/openmetrics-text');
+  const openMetrics = acceptsOpenMetrics(req.headers.accept);
   try {
     const body = await renderRegistry(registry, openMetrics);
     send(res, 200, body, openMetrics ? OPENMETRICS_TEXT : PROMETHEUS_TEXT);
