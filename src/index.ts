@@ -16,6 +16,12 @@ export {
   WorkerNotFoundError,
   DataCloneError,
   InvalidConfigError,
+  PayloadTooLargeError,
+  BadPayloadError,
+  RedisAuthError,
+  RedisUnavailableError,
+  MissingPeerError,
+  JobFailedError,
   ErrorCodes,
 } from './errors.js';
 export type { ErrorCode, ConfigIssue, OrchestratorErrorOptions } from './errors.js';
