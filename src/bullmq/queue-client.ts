@@ -77,6 +77,7 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
   };
   readonly #closing = new AbortController();
   #parts: Promise<Parts> | undefined;
+  #tracker: JobTracker | undefined;
   #closed: Promise<void> | undefined;
   #active = 0;
   #idle: (() => void) | undefined;
@@ -125,9 +126,9 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
     return this.#options.queue;
   }
 
-  /** Jobs submitted and not yet ended. */
+  /** Jobs in Redis (queued or running) that this client waits for. */
   get jobsInFlight(): number {
-    return this.#active;
+    return this.#tracker?.size ?? 0;
   }
 
   /**
@@ -175,6 +176,7 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
       publishCancel: (ids) => publishCancel(control, channel, ids),
       sweepIntervalMs: this.#settings.sweepIntervalMs,
     });
+    this.#tracker = tracker;
     const jobs = new ClientJobs(new AddBatcher(queue), tracker, payload, this.#settings.retention);
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     return { queue, events, control, tracker, jobs };

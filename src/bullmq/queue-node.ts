@@ -55,9 +55,8 @@ const COUNT_TIMEOUT_MS = 1000;
  * Redis.
  *
  * It connects at once. `ready()` resolves when it consumes, or rejects with ERR_REDIS_AUTH /
- * ERR_REDIS_UNAVAILABLE; when nobody awaits `ready()`, that error is emitted as `'error'` (and,
- * as for any EventEmitter, thrown if nobody listens). Redis errors while reconnecting later are
- * `'error'` events too (a process warning, once, when nobody listens).
+ * ERR_REDIS_UNAVAILABLE. Redis errors (that one, when nobody has called `ready()`, and errors
+ * while reconnecting later) are `'error'` events when someone listens, else one process warning.
  *
  * `close()` stops taking jobs, lets the jobs it holds finish within `closeTimeoutMs`, then stops
  * the rest: idempotent ones go back to the queue for another node, others fail with
@@ -155,8 +154,7 @@ export class QueueNode<M extends TaskMap = TaskMap> extends EventEmitter {
     }
     this.#ready = this.#start();
     this.#ready.catch((error: unknown) => {
-      if (this.#readyObserved) return;
-      this.emit('error', error);
+      if (!this.#readyObserved) this.#redisError(error as Error);
     });
   }
 

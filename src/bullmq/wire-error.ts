@@ -126,7 +126,9 @@ export function fromFailedReason(reason: unknown, jobId: string): Error {
   const given = text(reason) ?? '';
   const match = /^(ERR_[A-Z_]+): ([\s\S]*)$/.exec(given);
   if (match !== null && Object.hasOwn(CLASSES, match[1] as string)) {
-    return new CLASSES[match[1] as ErrorCode](match[2]);
+    const error = new CLASSES[match[1] as ErrorCode](match[2]);
+    if (error instanceof JobFailedError) error.jobId = jobId;
+    return error;
   }
   if (given === STALLED_TOO_OFTEN) {
     return new WorkerCrashedError(

@@ -164,17 +164,17 @@ async function launch(args: string[]): Promise<ChildProcess> {
     const onData = (chunk: Buffer): void => {
       log += chunk.toString();
       if (log.includes('Ready to accept connections')) {
-        child.stdout?.off('data', onData);
+        child.stdout.off('data', onData);
         resolve();
       }
     };
-    child.stdout?.on('data', onData);
+    child.stdout.on('data', onData);
     child.once('exit', (code) =>
       reject(new Error(`redis-server exited (${code}) before it was ready:\n${log}`)),
     );
   });
   // Keep draining its log so a full pipe never blocks it.
-  child.stdout?.resume();
-  child.stderr?.resume();
+  child.stdout.resume();
+  child.stderr.resume();
   return child;
 }
