@@ -8,6 +8,8 @@
  */
 export { QueueNode } from './queue-node.js';
 export type { QueueNodeOptions } from './queue-node.js';
+export type { JobEvent } from './job-processor.js';
+export type { JobOutcome } from './node-metrics.js';
 export { QueueClient } from './queue-client.js';
 export type { QueueClientOptions, QueueRunOptions } from './queue-client.js';
 export type { QueueMapOptions } from './client-map.js';

@@ -14,8 +14,19 @@ export interface ProcessorHost {
   readonly nodeName: string;
   /** Aborted when `close()` stops waiting for the jobs the node holds. */
   readonly closing: AbortSignal;
-  /** Told how each job ended, with its item count. */
-  onJob(outcome: JobOutcome, items: number): void;
+  /** Told how each job ended. */
+  onJob(event: JobEvent): void;
+}
+
+/** What a node reports of each job it finished (its `'job'` event). */
+export interface JobEvent {
+  readonly jobId: string;
+  /** The task, or undefined when the job's payload could not be read. */
+  readonly task: string | undefined;
+  readonly items: number;
+  /** Items that ended in an error: their own, or all of them when the job did not complete. */
+  readonly errors: number;
+  readonly outcome: JobOutcome;
 }
 
 /** The BullMQ processor signature: a third parameter makes BullMQ hand over its cancel signal. */
@@ -44,13 +55,15 @@ export function createProcessor(host: ProcessorHost): Processor {
     try {
       request = await decodeJob(id, job.name, job.data, host.payload);
     } catch (error) {
-      host.onJob('failed', 0);
+      host.onJob({ jobId: id, task: undefined, items: 0, errors: 0, outcome: 'failed' });
       throw unrecoverable(error as OrchestratorError);
     }
     const { task, items } = request;
+    const report = (outcome: JobOutcome, errors = items.length): void =>
+      host.onJob({ jobId: id, task, items: items.length, errors, outcome });
     const idempotent = (): Promise<boolean> => host.orchestrator.isIdempotent(task);
     if (job.stalledCounter > 0 && !(await idempotent())) {
-      host.onJob('failed', items.length);
+      report('failed');
       throw unrecoverable(
         new WorkerCrashedError(
           `job ${id} of task "${task}" was running on a node that stopped answering (its lock expired); ` +
@@ -76,15 +89,15 @@ export function createProcessor(host: ProcessorHost): Processor {
     if (stop.signal.aborted) {
       if (signal?.aborted !== true && token !== undefined && (await idempotent())) {
         await job.moveToWait(token);
-        host.onJob('handed_back', items.length);
+        report('handed_back', 0);
         throw new bullmq.WaitingError();
       }
-      host.onJob(signal?.aborted === true ? 'cancelled' : 'failed', items.length);
+      report(signal?.aborted === true ? 'cancelled' : 'failed');
       throw unrecoverable(stop.signal.reason as OrchestratorError);
     }
     const ms = performance.now() - started;
     const result = await encodeResult(values, errors, { ms, node: host.nodeName, task }, host.payload);
-    host.onJob('completed', items.length);
+    report('completed', errors.size);
     return result;
   };
 }

@@ -58,6 +58,10 @@ const COUNT_TIMEOUT_MS = 1000;
  * ERR_REDIS_UNAVAILABLE. Redis errors (that one, when nobody has called `ready()`, and errors
  * while reconnecting later) are `'error'` events when someone listens, else one process warning.
  *
+ * Each job it finishes is a `'job'` event: `{ jobId, task, items, errors, outcome }`, where
+ * outcome is `completed` (its items' own errors are results, counted in `errors`), `failed`,
+ * `cancelled` or `handed_back`.
+ *
  * `close()` stops taking jobs, lets the jobs it holds finish within `closeTimeoutMs`, then stops
  * the rest: idempotent ones go back to the queue for another node, others fail with
  * ERR_ABORTED. Then every connection, thread and timer is closed.
@@ -199,9 +203,10 @@ export class QueueNode<M extends TaskMap = TaskMap> extends EventEmitter {
       payload,
       nodeName: this.name,
       closing: this.#closing.signal,
-      onJob: (outcome, items) => {
-        this.#metrics?.job(outcome);
-        if (outcome === 'completed') this.#backlog.record(items);
+      onJob: (event) => {
+        this.#metrics?.job(event.outcome);
+        if (event.outcome === 'completed') this.#backlog.record(event.items);
+        this.emit('job', event);
       },
     });
     const { lockDurationMs, stalledIntervalMs, maxStalledCount, jobsPerSlot, retention } = this.#own;

@@ -34,7 +34,7 @@ export interface PipelineResult {
  * `ordered`). Lines are pulled only as results are written, so memory stays flat.
  */
 export async function runPipeline(
-  orchestrator: Orchestrator,
+  orchestrator: Pick<Orchestrator, 'map'>,
   lines: AsyncIterable<InputLine>,
   options: PipelineOptions,
   hooks: PipelineHooks,
