@@ -13,6 +13,7 @@ import { benchLimiter } from './limiter.bench.js';
 import { benchOverhead } from './overhead.bench.js';
 import { benchRunMemory, benchScaling } from './scaling.bench.js';
 import { benchTelemetry } from './telemetry.bench.js';
+import { queueSuites } from './queue-report.js';
 import { toMarkdown, type ComparisonResult } from './support/compare.js';
 
 /** One section of the report. */
@@ -101,6 +102,7 @@ const suites: Record<string, Suite> = {
       ].join('\n'),
     };
   },
+  ...queueSuites,
   'abort-latency': async () => {
     const result = await benchAbortLatency();
     return {

@@ -91,6 +91,11 @@ export class ClientJobs {
     return { jobId, count: items.length, bytes, ended };
   }
 
+  /** Jobs added so far. */
+  get submitted(): number {
+    return this.#sequence;
+  }
+
   /** Waits for a job's end and decodes its outcomes. Never rejects. */
   async finish(started: Started): Promise<Finished> {
     const end = await started.ended;

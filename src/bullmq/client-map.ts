@@ -19,6 +19,9 @@ export interface QueueMapOptions {
   tenant?: string | undefined;
 }
 
+/** Jobs in flight before the first result tells what an item costs. */
+const PROBE_JOBS = 4;
+
 /** What a client map needs from its client. @internal */
 export interface ClientMapHost {
   readonly jobs: ClientJobs;
@@ -27,13 +30,16 @@ export interface ClientMapHost {
   readonly jobTargetMs: number;
   readonly maxJobsInFlight: number;
   readonly maxPayloadBytes: number;
+  /** Per task: the node work per item and the bytes per item seen so far, shared by the client's maps. */
+  readonly costs: Map<string, { perItemMs: number; bytesPerItem: number }>;
 }
 
 /**
  * The engine of `QueueClient.map`: packs inputs into jobs sized to about `jobTargetMs` of node
- * time each (from the time per item the nodes report, at most `batchSize` items and a quarter of
- * `maxPayloadBytes`), keeps at most `maxJobsInFlight` jobs queued or running, and yields one
- * record per input as results come back. Inputs are pulled only while the window has room, so
+ * work each (from the worker time per item the nodes report, remembered per task across the
+ * client's maps; at most `batchSize` items and a quarter of `maxPayloadBytes`), keeps at most
+ * `maxJobsInFlight` jobs queued or running (four one-item jobs while the cost of an item is still
+ * unknown), and yields one record per input as results come back. Inputs are pulled only while the window has room, so
  * memory stays flat. Leaving the loop early or aborting `signal` cancels the jobs in flight and
  * waits until each has ended.
  * @internal
@@ -57,8 +63,10 @@ export async function* mapOverQueue(
   const source = new ItemSource(inputs);
   const live = new Set<string>();
   let inFlight = 0;
-  let perItemMs: number | undefined;
-  let bytesPerItem = 0;
+  // What the client learnt of this task in earlier maps: a new map starts with jobs of the right size.
+  const known = host.costs.get(task);
+  let perItemMs = known?.perItemMs;
+  let bytesPerItem = known?.bytesPerItem ?? 0;
   let sourceError: { error: unknown } | undefined;
 
   const nextSize = (): number => {
@@ -71,6 +79,7 @@ export async function* mapOverQueue(
     const sample = finished.ms / count;
     perItemMs = perItemMs === undefined ? sample : 0.7 * perItemMs + 0.3 * sample;
     bytesPerItem = Math.max(bytesPerItem * 0.9, inputBytes / count, finished.bytes / count);
+    host.costs.set(task, { perItemMs, bytesPerItem });
   };
 
   const runJob = async (first: number, values: readonly unknown[]): Promise<void> => {
@@ -113,8 +122,13 @@ export async function* mapOverQueue(
     });
   };
 
-  const windowOpen = (): boolean =>
-    inFlight < host.maxJobsInFlight && flow.buffered < host.maxJobsInFlight * nextSize();
+  // Until a job has come back, the cost of an item is unknown: a few one-item jobs probe it,
+  // rather than a window of tiny jobs whose overhead would dwarf fast items.
+  const windowOpen = (): boolean => {
+    const window =
+      perItemMs === undefined ? Math.min(PROBE_JOBS, host.maxJobsInFlight) : host.maxJobsInFlight;
+    return inFlight < window && flow.buffered < window * nextSize();
+  };
   const fill = (): void => {
     while (!source.exhausted && !source.pulling && windowOpen() && !stop.signal.aborted) {
       const pulled = source.pull(nextSize());

@@ -37,7 +37,7 @@ export interface ResultData {
   readonly no: typeof FORMAT;
   readonly z: Packing;
   readonly p: string;
-  /** The node's wall-clock time on the job, for the client's job sizing. */
+  /** The job's work on the node in ms (worker time of its items), for the client's job sizing. */
   readonly ms: number;
   /** The node that ran it. */
   readonly node: string;

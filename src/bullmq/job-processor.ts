@@ -6,6 +6,7 @@ import { decodeJob, encodeResult, type JobRequest, type ResultData } from './env
 import type { JobOutcome } from './node-metrics.js';
 import { bullmq } from './peers.js';
 import { failedReason } from './wire-error.js';
+import { WorkClock } from './work-clock.js';
 
 /** What a node's job processor needs. @internal */
 export interface ProcessorHost {
@@ -14,6 +15,8 @@ export interface ProcessorHost {
   readonly nodeName: string;
   /** Aborted when `close()` stops waiting for the jobs the node holds. */
   readonly closing: AbortSignal;
+  /** Measures the work of a job, for the client's job sizing. */
+  readonly clock: WorkClock;
   /** Told how each job ended. */
   onJob(event: JobEvent): void;
 }
@@ -72,6 +75,7 @@ export function createProcessor(host: ProcessorHost): Processor {
       );
     }
     const started = performance.now();
+    const before = await host.clock.read(task);
     const stop = new AbortController();
     const onCancel = (): void => stop.abort(new AbortedError(`job ${id} was cancelled by its client`));
     const onClose = (): void => stop.abort(host.closing.reason);
@@ -95,7 +99,12 @@ export function createProcessor(host: ProcessorHost): Processor {
       report(signal?.aborted === true ? 'cancelled' : 'failed');
       throw unrecoverable(stop.signal.reason as OrchestratorError);
     }
-    const ms = performance.now() - started;
+    const ms = WorkClock.workMs(
+      before,
+      await host.clock.read(task),
+      items.length,
+      performance.now() - started,
+    );
     const result = await encodeResult(values, errors, { ms, node: host.nodeName, task }, host.payload);
     report('completed', errors.size);
     return result;

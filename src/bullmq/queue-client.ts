@@ -22,7 +22,7 @@ export interface QueueClientOptions extends QueueOptions {
   eventsMaxLen?: number | undefined;
   /** Node time a `map` job aims for, in ms; jobs of fast items carry more items. @default 50 */
   jobTargetMs?: number | undefined;
-  /** The most inputs per `map` job. @default 512 */
+  /** The most inputs per `map` job. @default 4096 */
   maxItemsPerJob?: number | undefined;
   /** Jobs one `map` keeps queued or running at once: its window. @default 64 */
   maxJobsInFlight?: number | undefined;
@@ -78,8 +78,10 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
   readonly #closing = new AbortController();
   #parts: Promise<Parts> | undefined;
   #tracker: JobTracker | undefined;
+  #jobs: ClientJobs | undefined;
   #closed: Promise<void> | undefined;
   #active = 0;
+  readonly #costs = new Map<string, { perItemMs: number; bytesPerItem: number }>();
   #idle: (() => void) | undefined;
 
   /**
@@ -92,7 +94,7 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
     const {
       eventsMaxLen = 10_000,
       jobTargetMs = 50,
-      maxItemsPerJob = 512,
+      maxItemsPerJob = 4096,
       maxJobsInFlight = 64,
       sweepIntervalMs = 5000,
       closeTimeoutMs = 10_000,
@@ -124,6 +126,11 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
   /** The queue's name. */
   get queue(): string {
     return this.#options.queue;
+  }
+
+  /** Jobs this client has submitted so far (a `map` packs many inputs per job). */
+  get jobsSubmitted(): number {
+    return this.#jobs?.submitted ?? 0;
   }
 
   /** Jobs in Redis (queued or running) that this client waits for. */
@@ -178,6 +185,7 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
     });
     this.#tracker = tracker;
     const jobs = new ClientJobs(new AddBatcher(queue), tracker, payload, this.#settings.retention);
+    this.#jobs = jobs;
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     return { queue, events, control, tracker, jobs };
   }
@@ -290,6 +298,7 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
         jobTargetMs: this.#settings.jobTargetMs,
         maxJobsInFlight: this.#settings.maxJobsInFlight,
         maxPayloadBytes: this.#options.payload.maxPayloadBytes,
+        costs: this.#costs,
       };
       yield* mapOverQueue(host, task, inputs, { ...options, batchSize });
     } finally {

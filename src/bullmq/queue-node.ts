@@ -12,6 +12,7 @@ import { NodeMetrics } from './node-metrics.js';
 import { Issues, resolveQueue, type QueueOptions, type ResolvedQueue } from './options.js';
 import { bullmq } from './peers.js';
 import { BacklogSource, readCounts } from './queue-counts.js';
+import { WorkClock } from './work-clock.js';
 
 /** Options of {@link QueueNode}: the local Orchestrator's, plus the queue's. */
 export interface QueueNodeOptions extends OrchestratorOptions, QueueOptions {
@@ -85,6 +86,7 @@ export class QueueNode<M extends TaskMap = TaskMap> extends EventEmitter {
   > &
     Pick<QueueNodeOptions, 'retention'>;
   readonly #closeTimeoutMs: number;
+  readonly #prefix: string;
   readonly #closing = new AbortController();
   readonly #backlog: BacklogSource;
   readonly #metrics: NodeMetrics | undefined;
@@ -129,6 +131,7 @@ export class QueueNode<M extends TaskMap = TaskMap> extends EventEmitter {
     this.#options = resolved as ResolvedQueue;
     this.#own = { lockDurationMs, stalledIntervalMs, maxStalledCount, jobsPerSlot, retention };
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+    this.#prefix = options.metricsPrefix ?? 'orchestrator_';
     this.#backlog = new BacklogSource(() => this.#counts());
     const own = new Set<string>(OWN);
     const local = Object.fromEntries(Object.entries(options).filter(([key]) => !own.has(key)));
@@ -203,6 +206,7 @@ export class QueueNode<M extends TaskMap = TaskMap> extends EventEmitter {
       payload,
       nodeName: this.name,
       closing: this.#closing.signal,
+      clock: new WorkClock(this.orchestrator.registry, this.#prefix),
       onJob: (event) => {
         this.#metrics?.job(event.outcome);
         if (event.outcome === 'completed') this.#backlog.record(event.items);
