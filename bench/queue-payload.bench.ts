@@ -18,8 +18,8 @@ export interface PayloadRow {
 const ENCODINGS: Record<string, PayloadOptions['compression']> = {
   none: false,
   'gzip 1': { algorithm: 'gzip', level: 1 },
-  'brotli 1': { algorithm: 'brotli', level: 1 },
-  'brotli 4 (default)': {},
+  'brotli 1 (default)': {},
+  'brotli 4': { algorithm: 'brotli', level: 4 },
   'brotli 6': { algorithm: 'brotli', level: 6 },
 };
 
