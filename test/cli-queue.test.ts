@@ -83,6 +83,7 @@ describe.runIf(requireRedis())('orchestrator node and orchestrator run --redis',
     expect(stopped.code).toBe(0);
     expect(stopped.stderr).toMatch(/node cli-node: stopping/);
     expect(stopped.stderr).toMatch(/summary: 302 records, 1 failed/);
+    expect(stopped.stderr).toMatch(/task latency p50 \d+\.\d+ ms, p99 \d+\.\d+ ms/);
   });
 
   it('usage errors name the flag: a bad URL, --redis without --queue, pool flags on a remote run, a wrong password', async () => {

@@ -6,7 +6,7 @@ import { listenMetrics } from './io.js';
 import { fromFlags, poolOptions } from './pool-flags.js';
 import type { NodeCommand } from './queue-args.js';
 import { loadQueueModule, redact } from './remote-run.js';
-import { Progress, summary } from './report.js';
+import { durationQuantiles, Progress, summary } from './report.js';
 import { stopOnSignals } from './stop.js';
 
 /** The same Redis error is printed at most this often, so a Redis outage is a few lines, not a flood. */
@@ -53,6 +53,7 @@ export async function runNode(command: NodeCommand): Promise<number> {
   });
   node.orchestrator.on('adapt', () => progress.limitChanges++);
   let server: Server | undefined;
+  let quantiles: { p50?: number; p99?: number } = {};
   try {
     try {
       await node.ready();
@@ -75,8 +76,17 @@ export async function runNode(command: NodeCommand): Promise<number> {
     progress.stop();
     removeSignalHandlers();
     server?.close();
-    await node.close();
+    // Closing removes the node's metrics: read the latencies while the last jobs finish.
+    const registry = node.orchestrator.registry;
+    const closed = node.close();
+    node.on('job', () => void readQuantiles());
+    const readQuantiles = async (): Promise<void> => {
+      const read = registry === undefined ? {} : await durationQuantiles(registry);
+      if (read.p50 !== undefined) quantiles = read;
+    };
+    await readQuantiles();
+    await closed;
   }
-  process.stderr.write(`${await summary(progress, node.orchestrator.registry)}\n`);
+  process.stderr.write(`${await summary(progress, undefined, quantiles)}\n`);
   return 0;
 }
