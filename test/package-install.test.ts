@@ -50,5 +50,14 @@ describe('the packed package', () => {
     );
     const output = execFileSync(process.execPath, ['main.js'], { cwd: app, encoding: 'utf8' });
     expect(output.trim()).toBe('sum 42');
+    // bullmq and ioredis are optional peers: without them the queue subpath names what to install.
+    writeFileSync(
+      join(app, 'peer.js'),
+      `import('node-orchestrator/bullmq').catch((e) => console.log(e.name, e.code, e.packages.join(' '), e.message));\n`,
+    );
+    const peer = execFileSync(process.execPath, ['peer.js'], { cwd: app, encoding: 'utf8' });
+    expect(peer.trim()).toMatch(
+      /^MissingPeerError ERR_MISSING_PEER bullmq ioredis .*npm install bullmq ioredis$/,
+    );
   }, 180_000);
 });
