@@ -19,9 +19,6 @@ export interface QueueMapOptions {
   tenant?: string | undefined;
 }
 
-/** Jobs in flight before the first result tells what an item costs. */
-const PROBE_JOBS = 4;
-
 /** What a client map needs from its client. @internal */
 export interface ClientMapHost {
   readonly jobs: ClientJobs;
@@ -38,8 +35,8 @@ export interface ClientMapHost {
  * The engine of `QueueClient.map`: packs inputs into jobs sized to about `jobTargetMs` of node
  * work each (from the worker time per item the nodes report, remembered per task across the
  * client's maps; at most `batchSize` items and a quarter of `maxPayloadBytes`), keeps at most
- * `maxJobsInFlight` jobs queued or running (four one-item jobs while the cost of an item is still
- * unknown), and yields one record per input as results come back. Inputs are pulled only while the window has room, so
+ * `maxJobsInFlight` jobs queued or running (of one item each until the first result tells what
+ * an item costs), and yields one record per input as results come back. Inputs are pulled only while the window has room, so
  * memory stays flat. Leaving the loop early or aborting `signal` cancels the jobs in flight and
  * waits until each has ended.
  * @internal
@@ -122,13 +119,10 @@ export async function* mapOverQueue(
     });
   };
 
-  // Until a job has come back, the cost of an item is unknown: a few one-item jobs probe it,
-  // rather than a window of tiny jobs whose overhead would dwarf fast items.
-  const windowOpen = (): boolean => {
-    const window =
-      perItemMs === undefined ? Math.min(PROBE_JOBS, host.maxJobsInFlight) : host.maxJobsInFlight;
-    return inFlight < window && flow.buffered < window * nextSize();
-  };
+  // Until a job has come back, an item's cost is unknown and jobs carry one item each: a slow
+  // task fills the cluster at once, and fast ones pay this once per task and client.
+  const windowOpen = (): boolean =>
+    inFlight < host.maxJobsInFlight && flow.buffered < host.maxJobsInFlight * nextSize();
   const fill = (): void => {
     while (!source.exhausted && !source.pulling && windowOpen() && !stop.signal.aborted) {
       const pulled = source.pull(nextSize());

@@ -11,11 +11,15 @@ import { ioredis } from './peers.js';
 export interface RedisConnectionOptions {
   /** `redis://[user[:password]@]host[:port][/db]`, or `rediss://…` for TLS. Fields below override it. */
   url?: string | undefined;
+  /** @default '127.0.0.1' */
   host?: string | undefined;
+  /** @default 6379 */
   port?: number | undefined;
   /** The Redis 6+ ACL user. @default 'default' */
   username?: string | undefined;
+  /** The ACL user's password, or `requirepass`'s. */
   password?: string | undefined;
+  /** The database number. @default 0 */
   db?: number | undefined;
   /** TLS options (node:tls `connect` options: `ca`, `cert`, `key`, `servername`, …); `true` for defaults. */
   tls?: TlsOptions | boolean | undefined;

@@ -215,10 +215,10 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
 
   async #run(task: string, input: unknown, options: QueueRunOptions): Promise<unknown> {
     const { signal, priority = 0, timeoutMs, tenant } = options;
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     signal?.throwIfAborted();
     const { jobs } = await this.#connect();
     signal?.throwIfAborted();
-    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     const started = await jobs.start(task, [input], { priority, deadline, tenant });
     const stop = new AbortController();
     const onAbort = (): void => {
