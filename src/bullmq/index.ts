@@ -8,8 +8,7 @@
  */
 export { QueueNode } from './queue-node.js';
 export type { QueueNodeOptions } from './queue-node.js';
-export type { JobEvent } from './job-processor.js';
-export type { JobOutcome } from './node-metrics.js';
+export type { JobEvent, JobOutcome } from './job-processor.js';
 export { QueueClient } from './queue-client.js';
 export type { QueueClientOptions, QueueRunOptions } from './queue-client.js';
 export type { QueueMapOptions } from './client-map.js';

@@ -3,7 +3,6 @@ import { AbortedError, OrchestratorError, TaskTimeoutError, WorkerCrashedError }
 import type { Orchestrator, RunOptions } from '../orchestrator/orchestrator.js';
 import type { PayloadSettings } from './codec.js';
 import { decodeJob, encodeResult, type JobRequest, type ResultData } from './envelope.js';
-import type { JobOutcome } from './node-metrics.js';
 import { bullmq } from './peers.js';
 import { failedReason } from './wire-error.js';
 import { WorkClock } from './work-clock.js';
@@ -20,6 +19,9 @@ export interface ProcessorHost {
   /** Told how each job ended. */
   onJob(event: JobEvent): void;
 }
+
+/** How a node finished with a job. */
+export type JobOutcome = 'completed' | 'failed' | 'cancelled' | 'handed_back';
 
 /** What a node reports of each job it finished (its `'job'` event). */
 export interface JobEvent {

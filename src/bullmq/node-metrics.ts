@@ -1,9 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { configError } from '../internal/config-error.js';
+import type { JobOutcome } from './job-processor.js';
 import { CLUSTER_STATES, type JobCounts } from './queue-counts.js';
-
-/** How a node finished with a job. @internal */
-export type JobOutcome = 'completed' | 'failed' | 'cancelled' | 'handed_back';
 
 /** What the node's gauges read at scrape time. @internal */
 export interface NodeGauges {
