@@ -34,7 +34,7 @@ export interface JobEvent {
   readonly outcome: JobOutcome;
 }
 
-/** The BullMQ processor signature: a third parameter makes BullMQ hand over its cancel signal. */
+/** The BullMQ processor signature: a third parameter makes BullMQ hand over its cancel signal. @internal */
 export type Processor = (
   job: Job,
   token: string | undefined,
