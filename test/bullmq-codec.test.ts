@@ -5,6 +5,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { BadPayloadError, DataCloneError, PayloadTooLargeError } from 'node-orchestrator';
 import * as api from '../src/errors.js';
+import { errorClasses } from './support/error-classes.js';
 import { pack, resolvePayload, unpack } from '../src/bullmq/codec.js';
 import { decodeResult, encodeResult } from '../src/bullmq/envelope.js';
 import { failedReason, fromFailedReason, fromWire, toWire } from '../src/bullmq/wire-error.js';
@@ -133,16 +134,7 @@ describe('results', () => {
 });
 
 describe('errors across the wire', () => {
-  type ErrorClass = new (message?: string) => api.OrchestratorError;
-  const classes = Object.entries(api as Record<string, unknown>).filter(
-    (entry): entry is [string, ErrorClass] =>
-      typeof entry[1] === 'function' &&
-      Object.prototype.isPrototypeOf.call(
-        api.OrchestratorError.prototype,
-        (entry[1] as ErrorClass).prototype,
-      ) &&
-      entry[0] !== 'OrchestratorError',
-  );
+  const classes = errorClasses<api.OrchestratorError>(api);
 
   it('every error class comes back as itself, with its name, code, message and the remote stack', () => {
     expect(classes.length).toBe(Object.keys(api.ErrorCodes).length);
