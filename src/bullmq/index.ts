@@ -10,7 +10,7 @@ export { QueueNode } from './queue-node.js';
 export type { QueueNodeOptions } from './queue-node.js';
 export type { JobEvent, JobOutcome } from './job-processor.js';
 export { QueueClient } from './queue-client.js';
-export type { QueueClientOptions, QueueRunOptions } from './queue-client.js';
+export type { QueueClientOptions, QueueRunOptions } from './client-options.js';
 export type { QueueMapOptions } from './client-map.js';
 export type { RetentionOptions } from './client-jobs.js';
 export type { QueueOptions } from './options.js';

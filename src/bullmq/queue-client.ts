@@ -2,47 +2,25 @@ import { EventEmitter } from 'node:events';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AbortedError, ClosedError, TaskTimeoutError } from '../errors.js';
-import { assertInteger, assertOptionalSignal, describe } from '../internal/validate.js';
+import { assertInteger, describe } from '../internal/validate.js';
 import type { MapRecord } from '../orchestrator/map.js';
 import type { TaskInput, TaskMap, TaskName, TaskOutput } from '../orchestrator/orchestrator.js';
 import { AddBatcher } from './add-batcher.js';
 import { cancelChannel, publishCancel } from './cancel-channel.js';
-import { ClientJobs, MAX_PRIORITY, type RetentionOptions } from './client-jobs.js';
+import { ClientJobs } from './client-jobs.js';
+import {
+  checkRun,
+  checkTask,
+  resolveClient,
+  type ClientSettings,
+  type QueueClientOptions,
+  type QueueRunOptions,
+} from './client-options.js';
 import { mapOverQueue, type QueueMapOptions } from './client-map.js';
 import { checkConnection, createClient, bullmqConnection } from './connection.js';
 import { JobTracker } from './job-tracker.js';
-import { Issues, resolveQueue, type QueueOptions, type ResolvedQueue } from './options.js';
+import type { ResolvedQueue } from './options.js';
 import { bullmq } from './peers.js';
-
-/** Options of {@link QueueClient}. */
-export interface QueueClientOptions extends QueueOptions {
-  /** How long finished jobs stay in Redis (see README: a vanished client's results expire). */
-  retention?: RetentionOptions | undefined;
-  /** Approximate length BullMQ trims the queue's event stream to (events carry results). @default 10000 */
-  eventsMaxLen?: number | undefined;
-  /** Node time a `map` job aims for, in ms; jobs of fast items carry more items. @default 50 */
-  jobTargetMs?: number | undefined;
-  /** The most inputs per `map` job. @default 4096 */
-  maxItemsPerJob?: number | undefined;
-  /** Jobs one `map` keeps queued or running at once: its window. @default 64 */
-  maxJobsInFlight?: number | undefined;
-  /** How often jobs with no news are looked up in Redis, and cancels repeated, in ms. @default 5000 */
-  sweepIntervalMs?: number | undefined;
-  /** How long `close()` lets jobs in flight finish before cancelling them. @default 10000 */
-  closeTimeoutMs?: number | undefined;
-}
-
-/** Options of {@link QueueClient.run}. */
-export interface QueueRunOptions {
-  /** Aborting it cancels the job: removed if waiting, cancelled on its node if running. */
-  signal?: AbortSignal | undefined;
-  /** Higher first; an integer within ±1,048,575. @default 0 */
-  priority?: number | undefined;
-  /** A deadline from submission (queue time included); then ERR_TASK_TIMEOUT. */
-  timeoutMs?: number | undefined;
-  /** Carried to the node with the job (see README). */
-  tenant?: string | undefined;
-}
 
 interface Parts {
   readonly queue: Queue;
@@ -72,9 +50,7 @@ interface Parts {
  */
 export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
   readonly #options: ResolvedQueue;
-  readonly #settings: Required<Omit<QueueClientOptions, keyof QueueOptions | 'retention'>> & {
-    retention: Required<RetentionOptions>;
-  };
+  readonly #settings: ClientSettings;
   readonly #closing = new AbortController();
   #parts: Promise<Parts> | undefined;
   #tracker: JobTracker | undefined;
@@ -89,38 +65,9 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
    */
   constructor(options: QueueClientOptions) {
     super();
-    const issues = new Issues();
-    const resolved = resolveQueue(options, issues);
-    const {
-      eventsMaxLen = 10_000,
-      jobTargetMs = 50,
-      maxItemsPerJob = 4096,
-      maxJobsInFlight = 64,
-      sweepIntervalMs = 5000,
-      closeTimeoutMs = 10_000,
-      retention = {},
-    } = options;
-    issues.integer('eventsMaxLen', eventsMaxLen, 1);
-    issues.integer('jobTargetMs', jobTargetMs, 1);
-    issues.integer('maxItemsPerJob', maxItemsPerJob, 1);
-    issues.check('maxItemsPerJob', maxItemsPerJob, maxItemsPerJob <= 100_000, 'at most 100000');
-    issues.integer('maxJobsInFlight', maxJobsInFlight, 1);
-    issues.integer('sweepIntervalMs', sweepIntervalMs, 1);
-    issues.integer('closeTimeoutMs', closeTimeoutMs, 0);
-    issues.throwIfAny('QueueClient');
-    this.#options = resolved as ResolvedQueue;
-    this.#settings = {
-      eventsMaxLen,
-      jobTargetMs,
-      maxItemsPerJob,
-      maxJobsInFlight,
-      sweepIntervalMs,
-      closeTimeoutMs,
-      retention: {
-        completed: retention.completed ?? { age: 3600, count: 1000 },
-        failed: retention.failed ?? { age: 86_400, count: 5000 },
-      },
-    };
+    const { queue, settings } = resolveClient(options);
+    this.#options = queue;
+    this.#settings = settings;
   }
 
   /** The queue's name. */
@@ -350,28 +297,5 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
     if (parts === undefined) return;
     await parts.tracker.close(new AbortedError('The QueueClient closed before the job ended'));
     await Promise.allSettled([parts.events.close(), parts.queue.close(), parts.control.quit()]);
-  }
-}
-
-function checkTask(task: unknown): void {
-  if (typeof task !== 'string' || task.length === 0) {
-    throw new TypeError(`task must be a non-empty string, got ${describe(task)}`);
-  }
-}
-
-function checkRun(options: QueueRunOptions): void {
-  if (typeof options !== 'object' || (options as unknown) === null) {
-    throw new TypeError(`options must be an object, got ${describe(options)}`);
-  }
-  assertOptionalSignal('signal', options.signal);
-  const { priority, timeoutMs, tenant } = options;
-  if (priority !== undefined && !(Number.isInteger(priority) && Math.abs(priority) <= MAX_PRIORITY)) {
-    throw new RangeError(
-      `priority must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}, got ${describe(priority)}`,
-    );
-  }
-  if (timeoutMs !== undefined) assertInteger('timeoutMs', timeoutMs, 1);
-  if (tenant !== undefined && typeof tenant !== 'string') {
-    throw new TypeError(`tenant must be a string, got ${describe(tenant)}`);
   }
 }
