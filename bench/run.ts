@@ -16,6 +16,7 @@ import { benchOverhead } from './overhead.bench.js';
 import { benchRunMemory, benchScaling } from './scaling.bench.js';
 import { benchService, serviceMarkdown } from './service.bench.js';
 import { benchTelemetry } from './telemetry.bench.js';
+import { queueSuites } from './queue-report.js';
 import { toMarkdown, type ComparisonResult } from './support/compare.js';
 
 /** One section of the report. */
@@ -112,6 +113,7 @@ const suites: Record<string, Suite> = {
     const report = await benchService();
     return { name: 'service', data: report, markdown: serviceMarkdown(report) };
   },
+  ...queueSuites,
   'abort-latency': async () => {
     const result = await benchAbortLatency();
     return {

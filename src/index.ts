@@ -17,6 +17,12 @@ export {
   DataCloneError,
   InvalidConfigError,
   ClientDisconnectedError,
+  PayloadTooLargeError,
+  BadPayloadError,
+  RedisAuthError,
+  RedisUnavailableError,
+  MissingPeerError,
+  JobFailedError,
   ErrorCodes,
 } from './errors.js';
 export type { ErrorCode, ConfigIssue, OrchestratorErrorOptions } from './errors.js';

@@ -29,6 +29,12 @@ const expected: Record<api.ErrorCode, number> = {
   ERR_DATA_CLONE: 500,
   ERR_WORKER_NOT_FOUND: 500,
   ERR_INVALID_CONFIG: 500,
+  ERR_PAYLOAD_TOO_LARGE: 413,
+  ERR_REDIS_UNAVAILABLE: 503,
+  ERR_BAD_PAYLOAD: 502,
+  ERR_JOB_FAILED: 502,
+  ERR_REDIS_AUTH: 500,
+  ERR_MISSING_PEER: 500,
 };
 
 describe('httpErrorFor', () => {

@@ -105,4 +105,16 @@ describe('the packed package', () => {
     expect(output.eventsType).toBe('text/event-stream; charset=utf-8');
     expect(output.text).toMatch(/^retry: 2000\n\nid: \d+\ndata: \{"v":1,/);
   });
+
+  it('names the optional peers to install when node-orchestrator/bullmq is imported without them', () => {
+    // bullmq and ioredis are optional peers: without them the queue subpath names what to install.
+    writeFileSync(
+      join(app, 'peer.js'),
+      `import('node-orchestrator/bullmq').catch((e) => console.log(e.name, e.code, e.packages.join(' '), e.message));\n`,
+    );
+    const peer = execFileSync(process.execPath, ['peer.js'], { cwd: app, encoding: 'utf8' });
+    expect(peer.trim()).toMatch(
+      /^MissingPeerError ERR_MISSING_PEER bullmq ioredis .*npm install bullmq ioredis$/,
+    );
+  });
 });

@@ -216,6 +216,15 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   }
 
   /**
+   * Whether the worker module declares `task` with `defineTask(fn, { idempotent: true })`, as a
+   * pool thread sees it (a thread is started if none runs). False for a task it does not export.
+   */
+  async isIdempotent(task: string): Promise<boolean> {
+    await this.taskNames();
+    return this.#engine.isIdempotent(task);
+  }
+
+  /**
    * Runs a task over many inputs, in batches, and yields one record per input as results come.
    *
    * Inputs are pulled lazily (an iterable or async iterable of any length; memory stays flat);
