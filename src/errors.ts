@@ -24,6 +24,7 @@ export const ErrorCodes = {
   WORKER_NOT_FOUND: 'ERR_WORKER_NOT_FOUND',
   DATA_CLONE: 'ERR_DATA_CLONE',
   INVALID_CONFIG: 'ERR_INVALID_CONFIG',
+  NOT_CACHEABLE: 'ERR_NOT_CACHEABLE',
 } as const;
 
 /** The union of every code in {@link ErrorCodes}. */
@@ -174,6 +175,18 @@ export class InvalidConfigError extends codedError(
   /** One entry per bad field: the field, the value given, and what was expected. */
   issues: readonly ConfigIssue[] = [];
 }
+
+/**
+ * A run of a cached task has an input that cannot be made into a cache key: it holds a function,
+ * a symbol, a SharedArrayBuffer (whose bytes may change under the key) or another value that
+ * cannot be structured-cloned. The message names the part. Pass `cache: false` for that run, or
+ * give the task a `cacheKey`. Code `ERR_NOT_CACHEABLE`.
+ */
+export class NotCacheableError extends codedError(
+  ErrorCodes.NOT_CACHEABLE,
+  'NotCacheableError',
+  'The input cannot be made into a cache key',
+) {}
 
 /** One invalid field of a configuration object. */
 export interface ConfigIssue {

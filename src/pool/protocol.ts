@@ -4,6 +4,7 @@
  * @module
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { WorkerCacheOptions } from '../cache/options.js';
 
 /** The `workerData` every runner thread starts with. */
 export interface RunnerData {
@@ -118,6 +119,8 @@ export interface ControlPortHello {
   readonly tasks: readonly string[];
   /** The module's tasks marked idempotent (safe to run again after a crash). */
   readonly idempotent: readonly string[];
+  /** The module's `defineTask(fn, { cache })` declarations, by task. */
+  readonly cache: Readonly<Record<string, WorkerCacheOptions>>;
 }
 
 /** Main thread → runner, over the control port: stop task `abort`. */
@@ -136,6 +139,9 @@ export const kTransferBrand: unique symbol = Symbol.for('node-orchestrator.trans
 
 /** The brand `defineTask(fn, { idempotent: true })` adds. */
 export const kIdempotentBrand: unique symbol = Symbol.for('node-orchestrator.idempotent') as never;
+
+/** The brand `defineTask(fn, { cache })` adds; its value is the declared settings. */
+export const kCacheBrand: unique symbol = Symbol.for('node-orchestrator.cache') as never;
 
 /** True if a message from a worker is a {@link ControlPortHello}. */
 export function isControlPortHello(message: unknown): message is ControlPortHello {

@@ -7,7 +7,7 @@
 import { MessageChannel, parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import Piscina from 'piscina';
-import { isIdempotent, isTask, isTransfer } from '../worker/define-task.js';
+import { cacheOf, isIdempotent, isTask, isTransfer } from '../worker/define-task.js';
 import { AbortBook } from '../worker/task-context.js';
 import { runBatch, type BatchAnswer, type BatchThread } from './batch-runner.js';
 import { cloneIssue } from './clone-check.js';
@@ -33,6 +33,12 @@ const hello: ControlPortHello = {
   port: channel.port2,
   tasks: taskNames,
   idempotent: taskNames.filter((name) => isIdempotent(userModule[name])),
+  cache: Object.fromEntries(
+    taskNames.flatMap((name) => {
+      const declared = cacheOf(userModule[name]);
+      return declared === undefined ? [] : [[name, declared]];
+    }),
+  ),
 };
 parentPort?.postMessage(hello, [channel.port2]);
 
