@@ -55,12 +55,19 @@ export interface BatchRequest {
    * items would share one copy; the runner gives each its own before any item runs.
    */
   readonly aliases: Int32Array | undefined;
+  /**
+   * Set for fused pipeline stages: the tasks each item goes through, in order, inside this
+   * thread (each stage's output is the next one's input, with no copy). The answer then carries
+   * the time spent in each stage.
+   */
+  readonly chain?: readonly string[] | undefined;
 }
 
 /** One item's outcome in a batch; `ms` is the time the item itself took in the worker. */
 export type ItemOutcome =
   | { readonly value: unknown; readonly ms: number }
-  | { readonly error: SerializedError; readonly ms: number }
+  /** `stage`: for a chain, the position of the stage that threw. */
+  | { readonly error: SerializedError; readonly ms: number; readonly stage?: number }
   | { readonly skipped: true };
 
 /**
@@ -70,6 +77,8 @@ export type ItemOutcome =
 export interface BatchResult {
   readonly from: number;
   readonly items: readonly ItemOutcome[];
+  /** For a chain: ms spent in each stage, summed over the batch's items. */
+  readonly stageMs?: readonly number[] | undefined;
 }
 
 /**
