@@ -46,7 +46,7 @@ export interface CacheOptions extends TaskCacheOptions {
   tasks?: readonly string[] | Readonly<Record<string, TaskCacheOptions | boolean>> | undefined;
 }
 
-/** One task's settings after defaults. @internal */
+/** One task's settings after defaults. */
 export interface CacheSettings {
   readonly maxEntries: number;
   readonly maxBytes: number;

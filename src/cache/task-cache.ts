@@ -26,7 +26,7 @@ export interface Caller {
   readonly timeoutMs: number | undefined;
 }
 
-/** Counts of one task's cache, read at scrape time. @internal */
+/** Counts of one task's cache, read at scrape time. */
 export class CacheStats {
   hits = 0;
   misses = 0;

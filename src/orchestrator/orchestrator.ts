@@ -2,6 +2,9 @@ import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import { cachedRun, type CachedRunHost } from '../cache/cached-run.js';
 import { RunCache } from '../cache/run-cache.js';
+import { Pipeline, pipelineSettings, type PipelineOptions } from '../pipeline/pipeline.js';
+import type { PipelineHost } from '../pipeline/segments.js';
+import { StageStats } from '../telemetry/feature-families.js';
 import { AbortedError, ClosedError } from '../errors.js';
 import { describe } from '../internal/validate.js';
 import { LIST_TASKS } from '../pool/protocol.js';
@@ -293,6 +296,19 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   }
 
   /**
+   * Starts a pipeline over `source`: add stages with `.map(task)`, `.filter(fn)` and
+   * `.batch(n)`, then iterate it for one record per input (see {@link Pipeline}). Consecutive
+   * map stages run fused inside one thread. Once `close()` is called, iterating it rejects with
+   * ERR_CLOSED.
+   * @param source - the inputs, pulled as records are consumed.
+   * @param options - ordered, signal, priority, fuse.
+   * @throws TypeError or RangeError for a bad argument, naming it and the value.
+   */
+  pipeline<I>(source: Iterable<I> | AsyncIterable<I>, options: PipelineOptions = {}): Pipeline<I, M> {
+    return new Pipeline<I, M>(this.#pipelineHost(), source, pipelineSettings(source, options));
+  }
+
+  /**
    * Runs `fn(ctx)` on the main thread as a task of the orchestrator's root {@link TaskGroup}, in
    * the manner of errgroup's `Go`. `fn` holds no slot itself — only its `ctx.run` calls pass the
    * limiter — so nothing deadlocks at limit 1. If `fn` fails, the root group aborts: every run
@@ -378,6 +394,24 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     };
   }
 
+  /** What pipelines need besides the map plumbing: chain telemetry and bounded stage counters. */
+  #pipelineHost(): PipelineHost {
+    const recorder = this.#recorder;
+    const stages = this.#metrics?.stages;
+    return Object.assign(Object.create(this.#host) as MapHost, {
+      recordChain: recorder.recordChain.bind(recorder),
+      stageStats: (label: string): StageStats => {
+        if (stages === undefined) return new StageStats();
+        let stats = stages.get(label);
+        if (stats !== undefined) return stats;
+        const key = stages.size < MAX_STAGE_LABELS ? label : 'other';
+        stats = stages.get(key) ?? new StageStats();
+        stages.set(key, stats);
+        return stats;
+      },
+    });
+  }
+
   /** The batch plumbing map and coalesced runs share: the engine's, plus per-item telemetry. */
   #createHost(): MapHost & ConstructorParameters<typeof Coalescer>[0] {
     const engine = this.#engine;
@@ -407,6 +441,9 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     };
   }
 }
+
+/** Distinct `stage` label values kept; later new stages count as `stage="other"`. */
+const MAX_STAGE_LABELS = 64;
 
 /** An iteration that rejects at once: what map() returns once the orchestrator is closed. */
 async function* rejectingGenerator(error: Error): AsyncGenerator<never, void, undefined> {

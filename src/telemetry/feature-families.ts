@@ -6,7 +6,7 @@
 import type { CacheStats } from '../cache/task-cache.js';
 import { FamilyMetric, type MetricType, type Sample } from './family-metric.js';
 
-/** Counts of one pipeline stage (by `stage` label), read at scrape time. @internal */
+/** Counts of one pipeline stage (by `stage` label), read at scrape time. */
 export class StageStats {
   /** Items that reached the stage. */
   in = 0;

@@ -92,9 +92,9 @@ export class OrchestratorMetrics implements Source {
   readonly tasks = new Map<string, TaskAccumulator>();
   readonly limitChanges = new Map<string, { direction: string; reason: string; count: number }>();
   readonly batchSizes = new HistogramAccumulator(BATCH_BUCKETS);
-  /** Result caches by task (the orchestrator's cache sets it). @internal */
+  /** Result caches by task (the orchestrator's cache sets it). */
   caches: ReadonlyMap<string, CacheStats> = new Map();
-  /** Pipeline stages by `stage` label. @internal */
+  /** Pipeline stages by `stage` label. */
   readonly stages = new Map<string, StageStats>();
   readonly #families: Families;
   #snapshot: () => GaugeSnapshot;
