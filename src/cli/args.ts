@@ -10,7 +10,8 @@ export class UsageError extends Error {
 /** What `orchestrator run` was asked to do. */
 export interface RunCommand {
   module: string;
-  task: string;
+  /** The tasks to run, in order: one is a map, several a pipeline (each output the next input). */
+  tasks: readonly string[];
   input: string;
   output: string;
   ordered: boolean;
@@ -52,7 +53,11 @@ export function parseArgs(argv: readonly string[], write: (text: string) => void
     .command('run')
     .description('map a worker task over JSON lines: one input line in, one output line out')
     .argument('<module>', 'the worker module (a file exporting defineTask tasks)')
-    .requiredOption('--task <export>', 'the task to run')
+    .requiredOption(
+      '--task <export>',
+      'the task to run; repeat it to chain tasks (each output is the next input, fused in the worker)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--input <file>', 'JSON lines to read, or - for stdin', '-')
     .option('--output <file>', 'where to write results, or - for stdout', '-')
     .option('--ordered', 'write results in input order', false)
@@ -69,7 +74,7 @@ export function parseArgs(argv: readonly string[], write: (text: string) => void
     .action((module: string, options: Record<string, unknown>) => {
       parsed = {
         module,
-        task: options['task'] as string,
+        tasks: options['task'] as string[],
         input: options['input'] as string,
         output: options['output'] as string,
         ordered: options['ordered'] === true,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `orchestrator` command. `orchestrator run <module> --task <export>` maps a worker task
- * over JSON lines. Exit codes: 0 every record succeeded, 1 some failed, 2 usage error,
+ * over JSON lines (`--task a --task b` chains tasks). Exit codes: 0 every record succeeded, 1 some failed, 2 usage error,
  * 130 interrupted (SIGINT), 141 stdout closed early (e.g. `| head -1`), 143 terminated (SIGTERM).
  * @module
  */
@@ -95,9 +95,10 @@ async function run(command: RunCommand): Promise<number> {
     input.on('error', (error) => (inputError ??= error));
     orchestrator = createOrchestrator(command);
     const tasks = await orchestrator.taskNames();
-    if (!tasks.includes(command.task)) {
+    const missing = command.tasks.find((task) => !tasks.includes(task));
+    if (missing !== undefined) {
       throw new UsageError(
-        `${command.module} exports no task "${command.task}"; its tasks are: ${tasks.join(', ') || '(none)'}`,
+        `${command.module} exports no task "${missing}"; its tasks are: ${tasks.join(', ') || '(none)'}`,
       );
     }
     const registry = orchestrator.registry;
@@ -115,7 +116,7 @@ async function run(command: RunCommand): Promise<number> {
     const result = await runPipeline(
       orchestrator,
       jsonLines(input, signal),
-      { task: command.task, ordered: command.ordered, batchSize: command.batchSize, signal },
+      { tasks: command.tasks, ordered: command.ordered, batchSize: command.batchSize, signal },
       {
         write: async (line) => {
           // Once stopped (a signal, a closed stdout) nothing more is written.
