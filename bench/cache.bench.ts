@@ -6,25 +6,7 @@
 import { Orchestrator } from 'node-orchestrator';
 import { iterationsForMs } from './support/calibrate.js';
 import { compare, type ComparisonResult } from './support/compare.js';
-
-const THREADS = 2;
-const IN_FLIGHT = 64;
-const FIXED = {
-  worker: new URL('./fixtures/tasks.mjs', import.meta.url),
-  baseLimit: THREADS,
-  minLimit: THREADS,
-  maxLimit: THREADS,
-  adaptive: false,
-} as const;
-
-/** Runs `count` calls of `fn(i)`, keeping `IN_FLIGHT` of them pending. */
-async function pump(count: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < count) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-}
+import { FIXED, memoryMiB, pump, THREADS } from './support/fixed-pool.js';
 
 /** A request-like input of about 900 bytes (as JSON): a document to tokenize and its settings. */
 const SMALL_INPUT = {
@@ -111,14 +93,11 @@ export async function benchCacheMemory(
     ...FIXED,
     cache: { tasks: ['trivial'], maxBytes, maxEntries: 10_000_000 },
   });
-  const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
   const rows: { calls: number; heapMiB: number; rssMiB: number; cacheMiB: number }[] = [];
   const sample = async (calls: number): Promise<void> => {
-    (globalThis as { gc?: () => void }).gc?.();
-    const usage = process.memoryUsage();
     const text = await orchestrator.registry!.metrics();
     const cached = Number(/orchestrator_cache_bytes\{task="trivial"\} (\d+)/.exec(text)?.[1] ?? 0);
-    rows.push({ calls, heapMiB: mib(usage.heapUsed), rssMiB: mib(usage.rss), cacheMiB: mib(cached) });
+    rows.push({ calls, ...memoryMiB(), cacheMiB: Math.round((cached / 2 ** 20) * 10) / 10 });
   };
   try {
     await sample(0);

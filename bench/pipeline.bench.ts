@@ -6,29 +6,7 @@
 import { Orchestrator, type MapRecord } from 'node-orchestrator';
 import { iterationsForMs } from './support/calibrate.js';
 import { compare, type ComparisonResult } from './support/compare.js';
-
-const THREADS = 2;
-const FIXED = {
-  worker: new URL('./fixtures/tasks.mjs', import.meta.url),
-  baseLimit: THREADS,
-  minLimit: THREADS,
-  maxLimit: THREADS,
-  adaptive: false,
-} as const;
-
-/** Consumes records, checking that every item came back and succeeded. */
-async function drain(records: AsyncIterable<{ ok: boolean }>, expected: number): Promise<void> {
-  let count = 0;
-  for await (const record of records) {
-    if (!record.ok) throw new Error('item failed');
-    count++;
-  }
-  if (count !== expected) throw new Error(`${count} records for ${expected} inputs`);
-}
-
-function* repeat<T>(value: T, count: number): Generator<T> {
-  for (let i = 0; i < count; i++) yield value;
-}
+import { drain, FIXED, memoryMiB, repeat, THREADS } from './support/fixed-pool.js';
 
 /** What a user writes without pipelines: the next map's inputs are the last one's values. */
 async function* values(records: AsyncIterable<MapRecord>): AsyncGenerator {
@@ -82,12 +60,9 @@ export async function benchPipelineMemory(
   total = 5_000_000,
 ): Promise<{ items: number; heapMiB: number; rssMiB: number }[]> {
   const orchestrator = new Orchestrator(FIXED);
-  const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
   const rows: { items: number; heapMiB: number; rssMiB: number }[] = [];
   const sample = (items: number): void => {
-    (globalThis as { gc?: () => void }).gc?.();
-    const usage = process.memoryUsage();
-    rows.push({ items, heapMiB: mib(usage.heapUsed), rssMiB: mib(usage.rss) });
+    rows.push({ items, ...memoryMiB() });
   };
   try {
     sample(0);
