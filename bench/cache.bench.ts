@@ -87,11 +87,11 @@ export async function benchCacheRepeat(rounds = 5): Promise<ComparisonResult> {
 /** Heap, RSS and the cache's bytes while `total` distinct inputs stream through a cached task. */
 export async function benchCacheMemory(
   total = 1_000_000,
-  maxBytes = 16 * 2 ** 20,
+  maxBytes = 8 * 2 ** 20,
 ): Promise<{ calls: number; heapMiB: number; rssMiB: number; cacheMiB: number }[]> {
   const orchestrator = new Orchestrator({
     ...FIXED,
-    cache: { tasks: ['trivial'], maxBytes, maxEntries: 10_000_000 },
+    cache: { tasks: ['trivial'], maxBytes, maxEntries: 200_000 },
   });
   const rows: { calls: number; heapMiB: number; rssMiB: number; cacheMiB: number }[] = [];
   const sample = async (calls: number): Promise<void> => {

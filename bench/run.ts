@@ -110,7 +110,7 @@ const suites: Record<string, Suite> = {
       name: 'cache-memory',
       data: rows,
       markdown: [
-        '### Memory while 1,000,000 distinct inputs stream through a cached task (maxBytes 16 MiB, 64 in flight)',
+        '### Memory while 1,000,000 distinct inputs stream through a cached task (maxBytes 8 MiB, maxEntries 200,000, 64 in flight)',
         '',
         '| calls | heap MiB | RSS MiB | cache MiB |',
         '| ---: | ---: | ---: | ---: |',

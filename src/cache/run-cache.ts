@@ -7,6 +7,8 @@ export interface CacheHost {
   readonly tasksKnown: boolean;
   /** The cache declaration of `task` in the worker module (`defineTask(fn, { cache })`). */
   workerCache(task: string): WorkerCacheOptions | undefined;
+  /** Whether `task` is one of the module's tasks (undefined until a thread has said). */
+  isTask(task: string): boolean | undefined;
 }
 
 /** The answer while no thread has said yet what the worker module declares. @internal */
@@ -44,6 +46,9 @@ export class RunCache {
       if (this.#options === undefined || this.#options.tasks.get(task) === false) return undefined;
       return PENDING;
     }
+    // A name the module does not export fails as ERR_UNKNOWN_TASK; not remembering it keeps
+    // this map as small as the module's task list, whatever names callers pass.
+    if (this.#host.isTask(task) !== true) return undefined;
     const settings = settingsFor(this.#options, task, this.#host.workerCache(task));
     if (settings === undefined) {
       this.#caches.set(task, null);
