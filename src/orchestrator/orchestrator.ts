@@ -96,7 +96,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       submit: (task, input, options, scope) => this.#submit(task, input, options, scope),
       whenTasksKnown: () =>
         (this.#tasksKnown ??= this.#listTasks().then(
-          () => this.#engine.hello,
+          () => undefined,
           () => undefined,
         )),
     };
@@ -236,7 +236,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   }
 
   /**
-   * The worker module's task names (its `defineTask` exports), as a pool thread sees them.
+   * The worker module's task names (its `defineTask` exports), as a pool thread sees them. Once
+   * it resolves, the module's `defineTask(fn, { cache })` declarations are in force too.
    * @returns the names, in the order the module exports them.
    */
   async taskNames(): Promise<string[]> {
@@ -257,7 +258,11 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       batch: undefined,
       internal: true,
     };
-    return (await this.#engine.submit(spec, 0)) as string[];
+    const names = (await this.#engine.submit(spec, 0)) as string[];
+    // The thread posted its hello (with the cache declarations) before it answered, but on
+    // another port: once this resolves, what the module declares is known.
+    await this.#engine.hello;
+    return names;
   }
 
   /**
