@@ -4,7 +4,7 @@ import { cachedRun, type CachedRunHost } from '../cache/cached-run.js';
 import { RunCache } from '../cache/run-cache.js';
 import { Pipeline, pipelineSettings, type PipelineOptions } from '../pipeline/pipeline.js';
 import type { PipelineHost } from '../pipeline/segments.js';
-import { StageStats } from '../telemetry/feature-families.js';
+import { stageStatsFor } from '../telemetry/feature-families.js';
 import { AbortedError, ClosedError } from '../errors.js';
 import { describe } from '../internal/validate.js';
 import { LIST_TASKS } from '../pool/protocol.js';
@@ -401,19 +401,10 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
 
   /** What pipelines need besides the map plumbing: chain telemetry and bounded stage counters. */
   #pipelineHost(): PipelineHost {
-    const recorder = this.#recorder;
     const stages = this.#metrics?.stages;
     return Object.assign(Object.create(this.#host) as MapHost, {
-      recordChain: recorder.recordChain.bind(recorder),
-      stageStats: (label: string): StageStats => {
-        if (stages === undefined) return new StageStats();
-        let stats = stages.get(label);
-        if (stats !== undefined) return stats;
-        const key = stages.size < MAX_STAGE_LABELS ? label : 'other';
-        stats = stages.get(key) ?? new StageStats();
-        stages.set(key, stats);
-        return stats;
-      },
+      recordChain: this.#recorder.recordChain.bind(this.#recorder),
+      stageStats: (label: string) => stageStatsFor(stages, label),
     });
   }
 
@@ -446,9 +437,6 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     };
   }
 }
-
-/** Distinct `stage` label values kept; later new stages count as `stage="other"`. */
-const MAX_STAGE_LABELS = 64;
 
 /** An iteration that rejects at once: what map() returns once the orchestrator is closed. */
 async function* rejectingGenerator(error: Error): AsyncGenerator<never, void, undefined> {

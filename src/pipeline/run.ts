@@ -2,9 +2,8 @@ import { ClosedError } from '../errors.js';
 import type { Producer } from '../orchestrator/lifecycle.js';
 import { RecordFlow } from '../orchestrator/record-flow.js';
 import { Source } from '../orchestrator/source.js';
+import { BatchSegment, FilterSegment } from './main-stages.js';
 import {
-  BatchSegment,
-  FilterSegment,
   WorkerSegment,
   type Envelope,
   type PipelineHost,

@@ -18,6 +18,25 @@ export class StageStats {
   seconds = 0;
 }
 
+/** Distinct `stage` label values kept; later new stages count as `stage="other"`. */
+const MAX_STAGE_LABELS = 64;
+
+/**
+ * The counters of the stage labelled `label` in `stages` (made on first use). Past
+ * {@link MAX_STAGE_LABELS} labels, new stages share one `other` entry, so pipelines built at will
+ * cannot grow the series without bound. Without telemetry (`stages` undefined), counters nobody reads.
+ * @internal
+ */
+export function stageStatsFor(stages: Map<string, StageStats> | undefined, label: string): StageStats {
+  if (stages === undefined) return new StageStats();
+  let stats = stages.get(label);
+  if (stats !== undefined) return stats;
+  const key = stages.size < MAX_STAGE_LABELS ? label : 'other';
+  stats = stages.get(key) ?? new StageStats();
+  stages.set(key, stats);
+  return stats;
+}
+
 interface FeatureSource {
   readonly caches: ReadonlyMap<string, CacheStats>;
   readonly stages: ReadonlyMap<string, StageStats>;
