@@ -1,6 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClosedError, type Pipeline, type PipelineRecord } from 'node-orchestrator';
+import { Gate } from './support/gate.js';
 import { closeAll, createOrchestrator } from './support/orchestrator.js';
 
 afterEach(closeAll);
@@ -154,6 +155,22 @@ describe('pipeline records', () => {
       { index: 4, ok: true, value: [5, 6, 7, 8] },
       { index: 8, ok: true, value: [9, 10] },
     ]);
+  });
+
+  it("a stage's limit caps its batches in flight; without it the stage fills the orchestrator's window", async () => {
+    const orchestrator = createOrchestrator({ baseLimit: 2, maxLimit: 2 });
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    for (const limit of [1, undefined]) {
+      const gate = new Gate();
+      const inputs = Array.from({ length: 6 }, () => ({ shared: gate.shared }));
+      const records = collect(orchestrator.pipeline(inputs).map('gate', { limit, batchSize: 1 }));
+      await gate.waitStarted(1);
+      for (let i = 0; i < 3; i++) await turn();
+      // limit 1: one batch in the pool; no limit: one running and staged per thread, the rest queued.
+      expect(orchestrator.inFlight + orchestrator.queued).toBe(limit === 1 ? 1 : 6);
+      gate.release();
+      expect((await records).every((record) => record.ok)).toBe(true);
+    }
   });
 
   it('pulls the source only as records are consumed', async () => {
