@@ -141,6 +141,25 @@ describe('pipeline records', () => {
     ]);
   });
 
+  it('ends when every item is merged or dropped, pulling on as dropped items free the window', async () => {
+    // Found by the property above (seed 1936604504): with no record to yield, the loop used to
+    // wait for one while the window, full of dropped items, kept the source from being read.
+    const orchestrator = createOrchestrator({ baseLimit: 2, maxLimit: 2 });
+    for (const ordered of [true, false]) {
+      const inputs = Array.from({ length: 1000 }, (_, i) => i);
+      const dropped = orchestrator
+        .pipeline(inputs, { ordered })
+        .batch(3)
+        .filter(() => false)
+        .map('echo');
+      expect(await collect(dropped)).toEqual([]);
+      const kept = await collect(orchestrator.pipeline(inputs, { ordered }).filter((n) => n % 100 === 0));
+      expect(kept.map((record) => record.index).sort((a, b) => a - b)).toEqual([
+        0, 100, 200, 300, 400, 500, 600, 700, 800, 900,
+      ]);
+    }
+  });
+
   it('batch(n) collects n items in input order when ordered; the last batch may be short', async () => {
     const orchestrator = createOrchestrator();
     const records = await collect(

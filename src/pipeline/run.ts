@@ -180,15 +180,20 @@ export async function* runPipeline(
   try {
     for (;;) {
       fill();
-      let done = endSegments();
+      endSegments();
       for (let record = flow.take(); record !== undefined; record = flow.take()) {
         yield record;
         fill();
-        done = endSegments();
+        endSegments();
       }
+      // take() also passes indices that yield no record (dropped, merged): that frees room in
+      // the window, and a pipeline with no map stage may produce records synchronously.
+      fill();
+      const done = endSegments();
+      if (flow.hasPending) continue;
       if (signal?.aborted === true) throw signal.reason;
       if (sourceError !== undefined) throw sourceError.error;
-      if (done && !flow.hasPending && flow.buffered === 0) break;
+      if (done && flow.buffered === 0) break;
       await flow.changed();
     }
     if (state.closing && !source.exhausted) {
