@@ -25,12 +25,12 @@ function plain(record: PipelineRecord): unknown {
   };
 }
 
-type Stage = { map: string } | { filter: 'even' | 'notMultipleOf3' } | { batch: number };
+type Stage = { map: string } | { filter: keyof typeof predicates } | { batch: number };
 
 const stages = fc.array(
   fc.oneof(
     fc.constantFrom<Stage>({ map: 'plusOne' }, { map: 'times2' }, { map: 'failOn7' }, { map: 'halfAsync' }),
-    fc.constantFrom<Stage>({ filter: 'even' }, { filter: 'notMultipleOf3' }),
+    fc.constantFrom<Stage>({ filter: 'even' }, { filter: 'asyncEven' }, { filter: 'notMultipleOf3' }),
     fc.integer({ min: 1, max: 4 }).map((size): Stage => ({ batch: size })),
   ),
   { minLength: 1, maxLength: 5 },
@@ -38,6 +38,7 @@ const stages = fc.array(
 
 const predicates = {
   even: (value: unknown) => typeof value === 'number' && value % 2 === 0,
+  asyncEven: (value: unknown) => Promise.resolve(typeof value === 'number' && value % 2 === 0),
   notMultipleOf3: (value: unknown) => typeof value !== 'number' || value % 3 !== 0,
 };
 
