@@ -39,8 +39,11 @@ export class ControlPlane {
     }
     this.#ports.add(port);
     port.on('message', (chunk: BatchChunk) => this.#deliver(chunk));
-    // Pool threads keep the process alive while they have work; a control port never should.
-    port.unref();
+    // A port keeps the process alive only while a batch waits for chunks: a batch whose answer
+    // came before its last chunks (a thread's first batch can beat its port) has nothing else
+    // keeping the loop alive — stdin paused by backpressure is no handle — and the process
+    // would exit with those results unread.
+    if (this.#sinks.size === 0) port.unref();
     // A thread may already be running a task cancelled before its port got here.
     if (this.#aborted.size > 0) {
       for (const id of this.#aborted) port.postMessage({ abort: id } satisfies ControlMessage);
@@ -59,11 +62,12 @@ export class ControlPlane {
   /** Routes the chunks of batch `id` to `sink` until {@link unroute}. */
   route(id: number, sink: ChunkSink): void {
     this.#sinks.set(id, sink);
+    if (this.#sinks.size === 1) for (const port of this.#ports) port.ref();
   }
 
   /** Stops routing chunks of batch `id`. */
   unroute(id: number): void {
-    this.#sinks.delete(id);
+    if (this.#sinks.delete(id) && this.#sinks.size === 0) for (const port of this.#ports) port.unref();
   }
 
   /**
