@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { benchAbortLatency } from './abort-latency.bench.js';
+import { benchCacheHit, benchCacheMemory, benchCacheRepeat } from './cache.bench.js';
+import { benchPipeline, benchPipelineMemory } from './pipeline.bench.js';
 import { benchBatch, benchCoalesce, benchMapLatency, benchMapMemory } from './batch.bench.js';
 import { benchRealWorkers, benchSimulation } from './adaptive.bench.js';
 import { benchKnee } from './adaptive-knee.bench.js';
@@ -114,6 +116,38 @@ const suites: Record<string, Suite> = {
     return { name: 'service', data: report, markdown: serviceMarkdown(report) };
   },
   ...queueSuites,
+  cache: comparison('cache', async () => [await benchCacheHit(), await benchCacheRepeat()]),
+  'cache-memory': async () => {
+    const rows = await benchCacheMemory();
+    return {
+      name: 'cache-memory',
+      data: rows,
+      markdown: [
+        '### Memory while 1,000,000 distinct inputs stream through a cached task (maxBytes 8 MiB, maxEntries 200,000, 64 in flight)',
+        '',
+        '| calls | heap MiB | RSS MiB | cache MiB |',
+        '| ---: | ---: | ---: | ---: |',
+        ...rows.map(
+          (r) => `| ${r.calls.toLocaleString('en-US')} | ${r.heapMiB} | ${r.rssMiB} | ${r.cacheMiB} |`,
+        ),
+      ].join('\n'),
+    };
+  },
+  pipeline: comparison('pipeline', () => benchPipeline()),
+  'pipeline-memory': async () => {
+    const rows = await benchPipelineMemory();
+    return {
+      name: 'pipeline-memory',
+      data: rows,
+      markdown: [
+        '### Pipeline memory: three fused trivial stages over 5,000,000 generated inputs',
+        '',
+        '| items | heap MiB | RSS MiB |',
+        '| ---: | ---: | ---: |',
+        ...rows.map((r) => `| ${r.items.toLocaleString('en-US')} | ${r.heapMiB} | ${r.rssMiB} |`),
+      ].join('\n'),
+    };
+  },
   'abort-latency': async () => {
     const result = await benchAbortLatency();
     return {

@@ -31,6 +31,7 @@ export const ErrorCodes = {
   REDIS_UNAVAILABLE: 'ERR_REDIS_UNAVAILABLE',
   MISSING_PEER: 'ERR_MISSING_PEER',
   JOB_FAILED: 'ERR_JOB_FAILED',
+  NOT_CACHEABLE: 'ERR_NOT_CACHEABLE',
 } as const;
 
 /** The union of every code in {@link ErrorCodes}. */
@@ -190,6 +191,18 @@ export class ClientDisconnectedError extends codedError(
   ErrorCodes.CLIENT_DISCONNECTED,
   'ClientDisconnectedError',
   'The client disconnected before the response was sent',
+) {}
+
+/**
+ * A run of a cached task has an input that cannot be made into a cache key: it holds a function,
+ * a symbol, a SharedArrayBuffer (whose bytes may change under the key) or another value that
+ * cannot be structured-cloned. The message names the part. Pass `cache: false` for that run, or
+ * give the task a `cacheKey`. Code `ERR_NOT_CACHEABLE`.
+ */
+export class NotCacheableError extends codedError(
+  ErrorCodes.NOT_CACHEABLE,
+  'NotCacheableError',
+  'The input cannot be made into a cache key',
 ) {}
 
 /** One invalid field of a configuration object. */

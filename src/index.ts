@@ -23,6 +23,7 @@ export {
   RedisUnavailableError,
   MissingPeerError,
   JobFailedError,
+  NotCacheableError,
   ErrorCodes,
 } from './errors.js';
 export type { ErrorCode, ConfigIssue, OrchestratorErrorOptions } from './errors.js';
@@ -76,3 +77,7 @@ export type { RegistrySourceOptions } from './signals/registry-source.js';
 export type { SignalSource, SignalReading } from './signals/signal-source.js';
 export type { MapOptions, MapRecord } from './orchestrator/map.js';
 export type { CoalesceOptions } from './orchestrator/coalescer.js';
+export type { Pipeline } from './pipeline/pipeline.js';
+export type { PipelineOptions, PipelineMapOptions } from './pipeline/pipeline.js';
+export type { PipelineRecord, PipelineStage } from './pipeline/run.js';
+export type { CacheOptions, TaskCacheOptions, WorkerCacheOptions } from './cache/options.js';

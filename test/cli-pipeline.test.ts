@@ -39,7 +39,7 @@ async function pipe(
   await runPipeline(
     orchestrator,
     lines(),
-    { task: 'echo', batchSize: 64, signal: new AbortController().signal, ...options },
+    { tasks: ['echo'], batchSize: 64, signal: new AbortController().signal, ...options },
     {
       write: (text) => {
         out.push(JSON.parse(text) as { line: number; result?: number });

@@ -35,6 +35,7 @@ const expected: Record<api.ErrorCode, number> = {
   ERR_JOB_FAILED: 502,
   ERR_REDIS_AUTH: 500,
   ERR_MISSING_PEER: 500,
+  ERR_NOT_CACHEABLE: 500,
 };
 
 describe('httpErrorFor', () => {

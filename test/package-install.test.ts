@@ -32,7 +32,11 @@ describe('the packed package', () => {
     npm(['install', '--prefer-offline', '--no-audit', '--no-fund', join(work, tarball)], app);
     writeFileSync(
       join(app, 'worker.js'),
-      `import { defineTask } from 'node-orchestrator/worker';\nexport const double = defineTask((n) => n * 2);\n`,
+      [
+        `import { defineTask } from 'node-orchestrator/worker';`,
+        `export const double = defineTask((n) => n * 2);`,
+        `export const square = defineTask((n) => n * n, { cache: true });`,
+      ].join('\n'),
     );
   }, 180_000);
 
@@ -48,12 +52,15 @@ describe('the packed package', () => {
         `await group.wait();`,
         `const orchestrator = new Orchestrator({ worker: new URL('./worker.js', import.meta.url) });`,
         `sum += await orchestrator.run('double', 11);`,
+        `const squares = await Promise.all([orchestrator.run('square', 3), orchestrator.run('square', 3)]);`,
+        `const staged = [];`,
+        `for await (const r of orchestrator.pipeline([1, 2], { ordered: true }).map('double').map('square')) staged.push(r.value);`,
         `await orchestrator.close();`,
-        `console.log('sum', sum);`,
+        `console.log('sum', sum, 'squares', squares.join(','), 'pipeline', staged.join(','));`,
       ].join('\n'),
     );
     const output = execFileSync(process.execPath, ['main.js'], { cwd: app, encoding: 'utf8' });
-    expect(output.trim()).toBe('sum 42');
+    expect(output.trim()).toBe('sum 42 squares 9,9 pipeline 4,16');
   });
 
   it('serves the dashboard page, with uPlot from its installed dependency, and its data', () => {

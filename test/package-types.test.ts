@@ -16,6 +16,7 @@ import {
   Orchestrator, AdaptiveLimiter, TaskGroup, OrchestratorError,
   type Outcome, type MapRecord, type RunOptions, type OrchestratorOptions, type AdaptEvent,
   type GaugeSnapshot, type ErrorCode, type ConfigIssue, type GoContext, type AdaptSample,
+  type PipelineRecord, type PipelineOptions, type CacheOptions, NotCacheableError,
 } from 'node-orchestrator';
 import { defineTask, transfer, type TaskContext, type Task } from 'node-orchestrator/worker';
 
@@ -24,6 +25,7 @@ type NoneAny<T extends readonly unknown[]> = { [K in keyof T]: IsAny<T[K]> }[num
 const typed: NoneAny<[
   Outcome, MapRecord, RunOptions, OrchestratorOptions, AdaptEvent, GaugeSnapshot, ErrorCode,
   ConfigIssue, GoContext, AdaptSample, TaskContext, Task<string, number>,
+  PipelineRecord, PipelineOptions, CacheOptions,
 ]> = true;
 
 export const double = defineTask((n: number, ctx: TaskContext) => { ctx.throwIfAborted(); return n * 2; });
@@ -33,7 +35,12 @@ const four: Promise<number> = orchestrator.run('double', 2);
 // @ts-expect-error -- the input of "double" is a number
 void orchestrator.run('double', 'two');
 const outcome: Outcome = 'success';
-console.log(typed, four, outcome, AdaptiveLimiter, TaskGroup, OrchestratorError);
+// A pipeline's records are typed from its stages: double gives numbers, batch(2) arrays of them.
+const piped: AsyncIterable<PipelineRecord<number[]>> = orchestrator.pipeline([1, 2]).map('double').batch(2);
+// @ts-expect-error -- "triple" is not a task of the module
+orchestrator.pipeline([1]).map('triple');
+const cache: CacheOptions = { tasks: { double: { cacheKey: (n) => String(n), maxBytes: 2 ** 20 } } };
+console.log(typed, four, outcome, piped, cache, AdaptiveLimiter, TaskGroup, OrchestratorError, NotCacheableError);
 `;
 
 describe('the shipped type declarations', () => {

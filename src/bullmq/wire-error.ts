@@ -10,6 +10,7 @@
  */
 import {
   ClientDisconnectedError,
+  NotCacheableError,
   AbortedError,
   BadPayloadError,
   ClosedError,
@@ -64,6 +65,7 @@ const CLASSES = {
   [ErrorCodes.MISSING_PEER]: MissingPeerError,
   [ErrorCodes.JOB_FAILED]: JobFailedError,
   [ErrorCodes.CLIENT_DISCONNECTED]: ClientDisconnectedError,
+  [ErrorCodes.NOT_CACHEABLE]: NotCacheableError,
 } satisfies Record<ErrorCode, ErrorClass>;
 
 /** Bounds what one error may carry from an untrusted result. */

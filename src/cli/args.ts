@@ -12,7 +12,8 @@ export class UsageError extends Error {
 export interface RunCommand {
   kind: 'run';
   module: string;
-  task: string;
+  /** The tasks to run, in order: one is a map, several a pipeline (each output the next input). */
+  tasks: readonly string[];
   input: string;
   output: string;
   ordered: boolean;
@@ -61,7 +62,11 @@ export function parseArgs(
     .command('run')
     .description('map a worker task over JSON lines: one input line in, one output line out')
     .argument('<module>', 'the worker module (a file exporting defineTask tasks)')
-    .requiredOption('--task <export>', 'the task to run')
+    .requiredOption(
+      '--task <export>',
+      'the task to run; repeat it to chain tasks (each output is the next input, fused in the worker)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--input <file>', 'JSON lines to read, or - for stdin', '-')
     .option('--output <file>', 'where to write results, or - for stdout', '-')
     .option('--ordered', 'write results in input order', false)
@@ -90,7 +95,7 @@ export function parseArgs(
       parsed = {
         kind: 'run',
         module,
-        task: options['task'] as string,
+        tasks: options['task'] as string[],
         input: options['input'] as string,
         output: options['output'] as string,
         ordered: options['ordered'] === true,

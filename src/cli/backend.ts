@@ -9,6 +9,8 @@ import type { Readiness } from '../telemetry/http.js';
 export interface RunBackend {
   /** `map` with the local Orchestrator's contract. */
   readonly map: Orchestrator['map'];
+  /** `pipeline`, for chained tasks (a local pool only). */
+  readonly pipeline?: Orchestrator['pipeline'] | undefined;
   /** Where the run's metrics are (none for a remote run). */
   readonly registry: Registry | undefined;
   /** For /readyz. */
@@ -24,6 +26,7 @@ export interface RunBackend {
 export function localBackend(orchestrator: Orchestrator): RunBackend {
   return {
     map: orchestrator.map.bind(orchestrator),
+    pipeline: orchestrator.pipeline.bind(orchestrator),
     registry: orchestrator.registry,
     ready: orchestrator,
     state: () => ({ inFlight: orchestrator.inFlight, limit: orchestrator.limit }),

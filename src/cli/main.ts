@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `orchestrator` command. `orchestrator run <module> --task <export>` maps a worker task
- * over JSON lines (on a local pool, or on queue nodes with `--redis`); `orchestrator node
- * <module> --redis URL --queue NAME` runs a queue node. Exit codes of `run`: 0 every record succeeded, 1 some failed, 2 usage error,
+ * over JSON lines (on a local pool, or on queue nodes with `--redis`; `--task a --task b` chains
+ * tasks); `orchestrator node <module> --redis URL --queue NAME` runs a queue node. Exit codes of
+ * `run`: 0 every record succeeded, 1 some failed, 2 usage error,
  * 130 interrupted (SIGINT), 141 stdout closed early (e.g. `| head -1`), 143 terminated (SIGTERM).
  * @module
  */
@@ -72,10 +73,11 @@ async function openLocal(command: RunCommand): Promise<RunBackend> {
     await orchestrator.close();
     throw error;
   });
-  if (!tasks.includes(command.task)) {
+  const missing = command.tasks.find((task) => !tasks.includes(task));
+  if (missing !== undefined) {
     await orchestrator.close();
     throw new UsageError(
-      `${command.module} exports no task "${command.task}"; its tasks are: ${tasks.join(', ') || '(none)'}`,
+      `${command.module} exports no task "${missing}"; its tasks are: ${tasks.join(', ') || '(none)'}`,
     );
   }
   return localBackend(orchestrator);
@@ -113,7 +115,7 @@ async function run(command: RunCommand): Promise<number> {
     const result = await runPipeline(
       backend,
       jsonLines(input, signal),
-      { task: command.task, ordered: command.ordered, batchSize: command.batchSize, signal },
+      { tasks: command.tasks, ordered: command.ordered, batchSize: command.batchSize, signal },
       {
         write: async (line) => {
           // Once stopped (a signal, a closed stdout) nothing more is written.

@@ -31,6 +31,8 @@ export async function loadQueueModule(): Promise<typeof import('../bullmq/index.
  */
 export async function openRemote(command: RunCommand & { redis: string }): Promise<RunBackend> {
   if (command.queue === undefined) throw new UsageError('--redis needs --queue <name>');
+  if (command.tasks.length > 1)
+    throw new UsageError('--redis runs one --task; chaining tasks needs a local pool');
   for (const [field, flag] of NODE_FLAGS) {
     if (command[field] !== undefined) {
       throw new UsageError(`${flag} configures a pool; with --redis, give it to "orchestrator node"`);

@@ -73,6 +73,7 @@ const RULES: Readonly<Record<ErrorCode, Rule>> = {
   [ErrorCodes.JOB_FAILED]: { status: 502, message: 'The queued job failed' },
   [ErrorCodes.REDIS_AUTH]: { status: 500, message: 'Internal Server Error' },
   [ErrorCodes.MISSING_PEER]: { status: 500, message: 'Internal Server Error' },
+  [ErrorCodes.NOT_CACHEABLE]: { status: 500, message: 'Internal Server Error' },
 };
 
 /** A shed submission that names a tenant: that tenant is over its own cap, not the service. */

@@ -6,7 +6,13 @@ import type { RunOutcome } from './task-run.js';
 /** How one item of a batch ended. @internal */
 export type ItemResult =
   | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly error: unknown; readonly outcome: Exclude<RunOutcome, 'success'> };
+  | {
+      readonly ok: false;
+      readonly error: unknown;
+      readonly outcome: Exclude<RunOutcome, 'success'>;
+      /** For fused pipeline stages: the position in the chain of the stage that threw. */
+      readonly stage?: number | undefined;
+    };
 
 /** Where an item reports how it ended (telemetry and the adaptive signals). @internal */
 export interface ItemHost {

@@ -40,6 +40,10 @@ export interface BatchOptions {
    * settled and every item in it has too. A map counts its batches in flight with it.
    */
   readonly tracker?: { opened(): void; closed(): void } | undefined;
+  /** Fused pipeline stages: each item goes through these tasks in order, in its thread. */
+  readonly chain?: readonly string[] | undefined;
+  /** Told the ms a chain's batch spent in each stage, when its answer comes. */
+  readonly onStageMs?: ((ms: readonly number[]) => void) | undefined;
 }
 
 /** Crashed batches an item that never started may go through before it fails too. */
@@ -95,7 +99,13 @@ export class Batch {
         timeoutMs: undefined,
         gpu: options.gpu ?? false,
         items: items.length,
-        batch: { progress: this.#progress, firstItemId, cancellable, aliases: findAliases(items) },
+        batch: {
+          progress: this.#progress,
+          firstItemId,
+          cancellable,
+          aliases: findAliases(items),
+          chain: options.chain,
+        },
       },
       options.priority,
     );
@@ -136,6 +146,7 @@ export class Batch {
 
   #onAnswer(result: BatchResult): void {
     this.#host.drainChunks();
+    if (result.stageMs !== undefined) this.#options.onStageMs?.(result.stageMs);
     result.items.forEach((outcome, i) => this.#settleFrom(result.from + i, outcome));
     this.#answered = true;
     // The chunks of a thread's first batch can beat its control port here (the port comes in
@@ -166,7 +177,7 @@ export class Batch {
    */
   #afterCrash(open: readonly BatchItem[], error: unknown): void {
     const running = this.#progress[0] ?? -1;
-    const idempotent = this.#host.isIdempotent(this.#task);
+    const idempotent = (this.#options.chain ?? [this.#task]).every((task) => this.#host.isIdempotent(task));
     const again: BatchItem[] = [];
     const crashed: ItemResult = { ok: false, error, outcome: 'crashed' };
     for (const item of open) {
@@ -186,8 +197,10 @@ export class Batch {
     if (item.abortReason !== undefined) return this.#settle(item, item.aborted(), outcomeMs(outcome));
     if ('value' in outcome) return this.#settle(item, { ok: true, value: outcome.value }, outcome.ms);
     if ('error' in outcome) {
-      const error = reviveTaskError(this.#task, outcome.error);
-      return this.#settle(item, { ok: false, error, outcome: 'error' }, outcome.ms);
+      const { stage } = outcome;
+      const task = stage === undefined ? this.#task : (this.#options.chain?.[stage] ?? this.#task);
+      const error = reviveTaskError(task, outcome.error);
+      return this.#settle(item, { ok: false, error, outcome: 'error', stage }, outcome.ms);
     }
     this.#settle(item, { ok: false, error: new AbortedError('The item was skipped'), outcome: 'aborted' });
   }

@@ -1,3 +1,4 @@
+import type { WorkerCacheOptions } from '../cache/options.js';
 import { AbortedError, ClosedError, QueueFullError } from '../errors.js';
 import { AdaptiveLimiter, kAcquireSlot, kCancelWait, kReleaseSlot } from '../limiter/adaptive-limiter.js';
 import type { WaitNode } from '../limiter/wait-queue.js';
@@ -68,6 +69,11 @@ export class Engine implements RunHost, Producer {
   /** The module's tasks and those marked idempotent (learnt from the threads' hello). */
   #tasks: ReadonlySet<string> | undefined;
   #idempotent: ReadonlySet<string> = new Set();
+  /** The module's cache declarations (learnt from the threads' hello). */
+  #workerCaches: ReadonlyMap<string, WorkerCacheOptions> = new Map();
+  #helloSeen!: () => void;
+  /** Resolves once a thread has said which tasks the module has. */
+  readonly hello = new Promise<void>((resolve) => (this.#helloSeen = resolve));
   #observer: RunObserver | undefined;
 
   constructor(settings: EngineSettings, lifecycle: Lifecycle) {
@@ -93,7 +99,9 @@ export class Engine implements RunHost, Producer {
         if (!isControlPortHello(message)) return;
         this.#tasks = new Set(message.tasks);
         this.#idempotent = new Set(message.idempotent);
+        this.#workerCaches = new Map(Object.entries(message.cache));
         this.control.adopt(message.port);
+        this.#helloSeen();
       },
     });
     lifecycle.register(this);
@@ -182,6 +190,16 @@ export class Engine implements RunHost, Producer {
   /** Whether the worker module marked `task` idempotent (false until a thread has started). */
   isIdempotent(task: string): boolean {
     return this.#idempotent.has(task);
+  }
+
+  /** Whether a thread has said which tasks the module has. */
+  get tasksKnown(): boolean {
+    return this.#tasks !== undefined;
+  }
+
+  /** The cache the worker module declares for `task` (`defineTask(fn, { cache })`). */
+  workerCache(task: string): WorkerCacheOptions | undefined {
+    return this.#workerCaches.get(task);
   }
 
   /** Whether `task` is one of the module's tasks; undefined until a thread has said. */

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolveCache, type CacheOptions, type ResolvedCache } from '../cache/options.js';
 import { resolveAdaptive, type AdaptiveConfig, type AdaptiveOptions } from '../control/config.js';
 import { WorkerNotFoundError, type ConfigIssue } from '../errors.js';
 import { invalidConfig } from '../internal/config-error.js';
@@ -37,6 +38,12 @@ export interface ExecutionOptions {
    * its own promise, signal, deadline, error and metrics. @default off
    */
   batch?: CoalesceOptions | undefined;
+  /**
+   * Cache results of repeated inputs: which tasks, and their bounds (see the README's "Result
+   * caching"). Tasks a worker module declares with `defineTask(fn, { cache })` are cached too.
+   * @default off (only the worker's declarations)
+   */
+  cache?: CacheOptions | undefined;
 }
 
 /** Telemetry options of an {@link Orchestrator}. */
@@ -60,6 +67,7 @@ export type OrchestratorOptions = ExecutionOptions & TelemetryOptions & Adaptive
 export interface ResolvedExecution extends EngineSettings {
   readonly closeTimeoutMs: number;
   readonly batch: CoalesceOptions | undefined;
+  readonly cache: ResolvedCache | undefined;
 }
 
 /** Every option, checked and with its defaults. @internal */
@@ -162,6 +170,7 @@ function resolveExecution(options: ExecutionOptions, issues: ConfigIssue[]): Res
     idleTimeoutMs,
     resourceLimits: resolveResourceLimits(options.resourceLimits, issues),
     batch: resolveBatch(options.batch, issues),
+    cache: resolveCache(options.cache, issues),
     moduleUrl: resolveWorker(issues, options.worker) ?? '',
   };
 }

@@ -1,5 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
+import { cachedRun, type CachedRunHost } from '../cache/cached-run.js';
+import { RunCache } from '../cache/run-cache.js';
+import { Pipeline, pipelineSettings, type PipelineOptions } from '../pipeline/pipeline.js';
+import type { PipelineHost } from '../pipeline/segments.js';
+import { stageStatsFor } from '../telemetry/feature-families.js';
 import { AbortedError, ClosedError } from '../errors.js';
 import { describe } from '../internal/validate.js';
 import { LIST_TASKS } from '../pool/protocol.js';
@@ -48,6 +53,9 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   readonly #coalescer: Coalescer | undefined;
   readonly #root: RootGroup;
   readonly #host: MapHost & ConstructorParameters<typeof Coalescer>[0];
+  readonly #cache: RunCache;
+  readonly #cacheHost: CachedRunHost;
+  #tasksKnown: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
   /**
@@ -86,6 +94,17 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     this.#coalescer = execution.batch === undefined ? undefined : new Coalescer(this.#host, execution.batch);
     if (this.#coalescer !== undefined) this.#lifecycle.register(this.#coalescer);
     this.#root = new RootGroup(this.#lifecycle);
+    this.#cache = new RunCache(this.#engine, execution.cache);
+    if (this.#metrics !== undefined) this.#metrics.caches = this.#cache.stats;
+    this.#cacheHost = {
+      cache: this.#cache,
+      submit: (task, input, options, scope) => this.#submit(task, input, options, scope),
+      whenTasksKnown: () =>
+        (this.#tasksKnown ??= this.#listTasks().then(
+          () => undefined,
+          () => undefined,
+        )),
+    };
     this.#adaptation.start();
   }
 
@@ -144,11 +163,13 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * Runs one task in the pool.
    * @param task - the export name of the task in the worker module.
    * @param input - its input; structured-cloned (or moved, with `transferList`).
-   * @param options - signal, priority, timeoutMs, transferList, gpu.
-   * @returns the task's output. Rejects with ERR_TASK_FAILED (the task threw), ERR_UNKNOWN_TASK,
+   * @param options - signal, priority, timeoutMs, transferList, gpu, cache.
+   * @returns the task's output (for a cached task, maybe a kept result: frozen, or a clone).
+   *   Rejects with ERR_TASK_FAILED (the task threw), ERR_UNKNOWN_TASK,
    *   ERR_WORKER_CRASHED, ERR_TASK_TIMEOUT, ERR_QUEUE_FULL, ERR_CLOSED, ERR_DATA_CLONE (the input
-   *   or the result cannot be cloned), ERR_ABORTED (close() or a failed group cancelled it), the
-   *   signal's reason, or a TypeError/RangeError for a bad argument.
+   *   or the result cannot be cloned), ERR_ABORTED (close() or a failed group cancelled it),
+   *   ERR_NOT_CACHEABLE (a cached task's input cannot be keyed), the signal's reason, or a
+   *   TypeError/RangeError for a bad argument.
    */
   run<K extends TaskName<M>>(
     task: K,
@@ -157,7 +178,32 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   ): Promise<TaskOutput<M, K>>;
   run(task: string, input: unknown, options: RunOptions = {}): Promise<unknown> {
     if (!this.#lifecycle.accepting) return Promise.reject(this.#refusal(`task "${task}"`));
-    return this.#submit(task, input, options, undefined);
+    return this.#runMaybeCached(task, input, options, undefined);
+  }
+
+  /**
+   * Drops the kept results of `task`, or of every cached task. Runs under way go on for their
+   * callers; their results are not kept.
+   */
+  clearCache(task?: string): void {
+    this.#cache.clear(task);
+  }
+
+  /** A run through the result cache when its task is cached and the call did not opt out. */
+  #runMaybeCached(
+    task: string,
+    input: unknown,
+    options: RunOptions,
+    scopeSignal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    const cache = (options as RunOptions | null)?.cache === false ? undefined : this.#cache.of(task);
+    if (cache === undefined) return this.#submit(task, input, options, scopeSignal);
+    try {
+      checkRun(task, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return cachedRun(this.#cacheHost, cache, task, input, options, scopeSignal);
   }
 
   /** Submits a run, in the root group's scope when `scopeSignal` is given. */
@@ -195,11 +241,16 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   }
 
   /**
-   * The worker module's task names (its `defineTask` exports), as a pool thread sees them.
+   * The worker module's task names (its `defineTask` exports), as a pool thread sees them. Once
+   * it resolves, the module's `defineTask(fn, { cache })` declarations are in force too.
    * @returns the names, in the order the module exports them.
    */
   async taskNames(): Promise<string[]> {
     if (!this.#lifecycle.accepting) throw this.#refusal('taskNames()');
+    return this.#listTasks();
+  }
+
+  async #listTasks(): Promise<string[]> {
     const spec = {
       task: LIST_TASKS,
       input: undefined,
@@ -212,7 +263,11 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       batch: undefined,
       internal: true,
     };
-    return (await this.#engine.submit(spec, 0)) as string[];
+    const names = (await this.#engine.submit(spec, 0)) as string[];
+    // The thread posted its hello (with the cache declarations) before it answered, but on
+    // another port: once this resolves, what the module declares is known.
+    await this.#engine.hello;
+    return names;
   }
 
   /**
@@ -260,6 +315,19 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   }
 
   /**
+   * Starts a pipeline over `source`: add stages with `.map(task)`, `.filter(fn)` and
+   * `.batch(n)`, then iterate it for one record per input (see {@link Pipeline}). Consecutive
+   * map stages run fused inside one thread. Once `close()` is called, iterating it rejects with
+   * ERR_CLOSED.
+   * @param source - the inputs, pulled as records are consumed.
+   * @param options - ordered, signal, priority, fuse.
+   * @throws TypeError or RangeError for a bad argument, naming it and the value.
+   */
+  pipeline<I>(source: Iterable<I> | AsyncIterable<I>, options: PipelineOptions = {}): Pipeline<I, M> {
+    return new Pipeline<I, M>(this.#pipelineHost(), source, pipelineSettings(source, options));
+  }
+
+  /**
    * Runs `fn(ctx)` on the main thread as a task of the orchestrator's root {@link TaskGroup}, in
    * the manner of errgroup's `Go`. `fn` holds no slot itself — only its `ctx.run` calls pass the
    * limiter — so nothing deadlocks at limit 1. If `fn` fails, the root group aborts: every run
@@ -281,7 +349,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
         run: (task, input, options = {}) =>
           (this.#lifecycle.closed
             ? Promise.reject(this.#refusal(`task "${task}"`))
-            : this.#submit(task, input, options, signal)) as never,
+            : this.#runMaybeCached(task, input, options, signal)) as never,
       };
       return fn(ctx);
     });
@@ -343,6 +411,15 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       gpuUtilizationRatio: signals.gpuUtilization,
       errorRateRatio: signals.errorRate,
     };
+  }
+
+  /** What pipelines need besides the map plumbing: chain telemetry and bounded stage counters. */
+  #pipelineHost(): PipelineHost {
+    const stages = this.#metrics?.stages;
+    return Object.assign(Object.create(this.#host) as MapHost, {
+      recordChain: this.#recorder.recordChain.bind(this.#recorder),
+      stageStats: (label: string) => stageStatsFor(stages, label),
+    });
   }
 
   /** The batch plumbing map and coalesced runs share: the engine's, plus per-item telemetry. */

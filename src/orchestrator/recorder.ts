@@ -55,6 +55,39 @@ export class RunRecorder {
     else this.record(task, result.outcome, workerMs, waitMs, result.error);
   }
 
+  /**
+   * Counts one item of fused pipeline stages: adaptation sees it once (the unit the limiter
+   * schedules, with its whole time in the worker); `tasks_total` counts it under every stage it
+   * reached — a success for each stage it passed, its outcome at the stage where it ended — and
+   * the duration histogram only when the chain is one stage (per-stage time goes to the stage
+   * metrics instead).
+   */
+  recordChain(
+    chain: readonly string[],
+    result: ItemResult,
+    workerMs: number | undefined,
+    waitMs: number | undefined,
+  ): void {
+    if (chain.length === 1) return this.recordItem(chain[0] as string, result, workerMs, waitMs);
+    const outcome: RunOutcome = result.ok ? 'success' : result.outcome;
+    this.#adaptation.recordOutcome(outcome, workerMs ?? 0);
+    const metrics = this.#metrics;
+    if (metrics === undefined) return;
+    const error = result.ok ? undefined : result.error;
+    const end = result.ok ? chain.length - 1 : (result.stage ?? 0);
+    for (let k = 0; k <= end; k++) {
+      const task = chain[k] as string;
+      const failed = k === end && outcome !== 'success' && outcome !== 'aborted';
+      metrics.record(
+        this.#label(task, k === end ? error : undefined),
+        k === end ? outcome : 'success',
+        undefined,
+        k === 0 && waitMs !== undefined ? waitMs / 1000 : undefined,
+        failed ? errorType(error) : undefined,
+      );
+    }
+  }
+
   /** Counts one outcome; times in ms. */
   record(
     task: string,

@@ -16,6 +16,11 @@ export interface RunOptions {
   transferList?: readonly (Transferable | ArrayBufferView)[] | undefined;
   /** Marks a run that needs the GPU; its queue time counts as GPU wait. @default false */
   gpu?: boolean | undefined;
+  /**
+   * `false` bypasses the result cache for this run: it runs, and its result is not kept. Only
+   * matters for a cached task (see the README's "Result caching"). @default true
+   */
+  cache?: boolean | undefined;
 }
 
 /** What a function started with {@link Orchestrator.go} receives. */

@@ -4,6 +4,7 @@
  * @module
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { WorkerCacheOptions } from '../cache/options.js';
 
 /** The `workerData` every runner thread starts with. */
 export interface RunnerData {
@@ -54,12 +55,19 @@ export interface BatchRequest {
    * items would share one copy; the runner gives each its own before any item runs.
    */
   readonly aliases: Int32Array | undefined;
+  /**
+   * Set for fused pipeline stages: the tasks each item goes through, in order, inside this
+   * thread (each stage's output is the next one's input, with no copy). The answer then carries
+   * the time spent in each stage.
+   */
+  readonly chain?: readonly string[] | undefined;
 }
 
 /** One item's outcome in a batch; `ms` is the time the item itself took in the worker. */
 export type ItemOutcome =
   | { readonly value: unknown; readonly ms: number }
-  | { readonly error: SerializedError; readonly ms: number }
+  /** `stage`: for a chain, the position of the stage that threw. */
+  | { readonly error: SerializedError; readonly ms: number; readonly stage?: number }
   | { readonly skipped: true };
 
 /**
@@ -69,6 +77,8 @@ export type ItemOutcome =
 export interface BatchResult {
   readonly from: number;
   readonly items: readonly ItemOutcome[];
+  /** For a chain: ms spent in each stage, summed over the batch's items. */
+  readonly stageMs?: readonly number[] | undefined;
 }
 
 /**
@@ -118,6 +128,8 @@ export interface ControlPortHello {
   readonly tasks: readonly string[];
   /** The module's tasks marked idempotent (safe to run again after a crash). */
   readonly idempotent: readonly string[];
+  /** The module's `defineTask(fn, { cache })` declarations, by task. */
+  readonly cache: Readonly<Record<string, WorkerCacheOptions>>;
 }
 
 /** Main thread → runner, over the control port: stop task `abort`. */
@@ -136,6 +148,9 @@ export const kTransferBrand: unique symbol = Symbol.for('node-orchestrator.trans
 
 /** The brand `defineTask(fn, { idempotent: true })` adds. */
 export const kIdempotentBrand: unique symbol = Symbol.for('node-orchestrator.idempotent') as never;
+
+/** The brand `defineTask(fn, { cache })` adds; its value is the declared settings. */
+export const kCacheBrand: unique symbol = Symbol.for('node-orchestrator.cache') as never;
 
 /** True if a message from a worker is a {@link ControlPortHello}. */
 export function isControlPortHello(message: unknown): message is ControlPortHello {

@@ -7,7 +7,7 @@
 import { MessageChannel, parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import Piscina from 'piscina';
-import { isIdempotent, isTask, isTransfer } from '../worker/define-task.js';
+import { cacheOf, isIdempotent, isTask, isTransfer, type Task } from '../worker/define-task.js';
 import { AbortBook } from '../worker/task-context.js';
 import { runBatch, type BatchAnswer, type BatchThread } from './batch-runner.js';
 import { cloneIssue } from './clone-check.js';
@@ -33,6 +33,12 @@ const hello: ControlPortHello = {
   port: channel.port2,
   tasks: taskNames,
   idempotent: taskNames.filter((name) => isIdempotent(userModule[name])),
+  cache: Object.fromEntries(
+    taskNames.flatMap((name) => {
+      const declared = cacheOf(userModule[name]);
+      return declared === undefined ? [] : [[name, declared]];
+    }),
+  ),
 };
 parentPort?.postMessage(hello, [channel.port2]);
 
@@ -50,11 +56,15 @@ export default function runTask(request: TaskRequest): unknown {
   if (request.task === LIST_TASKS) return { value: taskNames, durationMs: 0 } satisfies TaskResponse;
   const fn = userModule[request.task];
   if (!isTask(fn)) return unknownTask(request.task, fn);
+  const chain = request.batch?.chain;
+  const fns = chain === undefined ? [fn] : chain.map((name) => userModule[name]);
+  const missing = chain?.find((name) => !isTask(userModule[name]));
+  if (missing !== undefined) return unknownTask(missing, userModule[missing]);
   book.sync();
   if (book.abortedBeforeStart(request.id)) return notStarted();
   const context = book.open(request.id, request.task);
   if (request.batch !== undefined) {
-    const batch = runBatch(fn, request, context, batchThread);
+    const batch = runBatch(fns as Task<unknown, unknown>[], request, context, batchThread);
     if (!isThenable(batch)) return answerBatch(request.id, batch);
     return batch.then((done) => answerBatch(request.id, done));
   }
@@ -84,7 +94,7 @@ export default function runTask(request: TaskRequest): unknown {
 
 function answerBatch(id: number, batch: BatchAnswer): unknown {
   book.close(id);
-  const value: BatchResult = { from: batch.from, items: batch.items };
+  const value: BatchResult = { from: batch.from, items: batch.items, stageMs: batch.stageMs };
   const response: TaskResponse = { value, durationMs: batch.durationMs };
   if (batch.transferList.length === 0) return response;
   return Piscina.move({

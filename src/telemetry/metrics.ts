@@ -8,6 +8,8 @@ import {
   TaskAccumulator,
   type Outcome,
 } from './accumulators.js';
+import type { CacheStats } from '../cache/task-cache.js';
+import type { StageStats } from './feature-families.js';
 import { joinFamilies, leaveFamilies, type Families, type Source } from './families.js';
 
 /** The gauges' values, read at every scrape. An undefined signal is absent and not exported. */
@@ -90,6 +92,10 @@ export class OrchestratorMetrics implements Source {
   readonly tasks = new Map<string, TaskAccumulator>();
   readonly limitChanges = new Map<string, { direction: string; reason: string; count: number }>();
   readonly batchSizes = new HistogramAccumulator(BATCH_BUCKETS);
+  /** Result caches by task (the orchestrator's cache sets it). */
+  caches: ReadonlyMap<string, CacheStats> = new Map();
+  /** Pipeline stages by `stage` label. */
+  readonly stages = new Map<string, StageStats>();
   readonly #families: Families;
   #snapshot: () => GaugeSnapshot;
   #disposed = false;
