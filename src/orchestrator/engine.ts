@@ -2,14 +2,15 @@ import { AbortedError, ClosedError, QueueFullError } from '../errors.js';
 import { AdaptiveLimiter, kAcquireSlot, kCancelWait, kReleaseSlot } from '../limiter/adaptive-limiter.js';
 import type { WaitNode } from '../limiter/wait-queue.js';
 import { ControlPlane, type ChunkSink } from '../pool/control-plane.js';
-import { isControlPortHello, type RunnerData } from '../pool/protocol.js';
+import { isControlPortHello, type RunnerData, type WorkerModuleRef } from '../pool/protocol.js';
 import { ThreadPool } from '../pool/thread-pool.js';
 import type { Lifecycle, Producer } from './lifecycle.js';
 import { TaskRun, type RunHost, type RunOutcome, type RunSpec } from './task-run.js';
 
 /** Settings the engine runs with, already validated. @internal */
 export interface EngineSettings {
-  readonly moduleUrl: string;
+  /** The worker modules every thread loads. */
+  readonly modules: readonly WorkerModuleRef[];
   readonly baseLimit: number;
   readonly minLimit: number;
   readonly maxLimit: number;
@@ -82,7 +83,11 @@ export class Engine implements RunHost, Producer {
     this.#maxQueue = settings.maxQueue;
     this.pool = new ThreadPool({
       filename: RUNNER_URL,
-      workerData: { module: settings.moduleUrl, abortEpoch: this.control.epoch.buffer } satisfies RunnerData,
+      workerData: {
+        modules: settings.modules,
+        abortEpoch: this.control.epoch.buffer,
+        idleTimeoutMs: settings.idleTimeoutMs,
+      } satisfies RunnerData,
       minThreads: settings.minLimit,
       limit: settings.baseLimit,
       idleTimeoutMs: settings.idleTimeoutMs,

@@ -16,7 +16,8 @@ import { checkRun, toTransferList } from './run-options.js';
 import type { GoContext, RunOptions, TaskInput, TaskMap, TaskName, TaskOutput } from './task-types.js';
 
 /**
- * Runs the named tasks of one worker module in a worker-thread pool behind an adaptive limiter.
+ * Runs the named tasks of one worker module (`worker`), or of several (`workers`, with task names
+ * qualified by module: `text.tokenize`), in one worker-thread pool behind an adaptive limiter.
  *
  * Every run passes the limiter before it reaches a thread, so at most `limit` tasks run at
  * once; one more per running task may be staged for its thread so that no thread idles between
@@ -55,9 +56,9 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * thread, process, timer or metric behind.
    * @param options - see {@link OrchestratorOptions}.
    * @throws InvalidConfigError naming every bad option and its value.
-   * @throws WorkerNotFoundError if the worker module does not exist.
+   * @throws WorkerNotFoundError if a worker module does not exist.
    */
-  constructor(options: OrchestratorOptions) {
+  constructor(options: OrchestratorOptions<NoInfer<M>>) {
     super();
     if (typeof options !== 'object' || (options as unknown) === null) {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
@@ -137,7 +138,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
 
   /**
    * Runs one task in the pool.
-   * @param task - the export name of the task in the worker module.
+   * @param task - the export name of the task in the worker module (`module.export` with `workers`).
    * @param input - its input; structured-cloned (or moved, with `transferList`).
    * @param options - signal, priority, timeoutMs, transferList, gpu.
    * @returns the task's output. Rejects with ERR_TASK_FAILED (the task threw), ERR_UNKNOWN_TASK,
@@ -190,8 +191,9 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   }
 
   /**
-   * The worker module's task names (its `defineTask` exports), as a pool thread sees them.
-   * @returns the names, in the order the module exports them.
+   * The task names (the `defineTask` exports; qualified, `module.export`, with `workers`), as a
+   * pool thread sees them.
+   * @returns the names, module by module, each in the order its module exports them.
    */
   async taskNames(): Promise<string[]> {
     if (!this.#lifecycle.accepting) throw this.#refusal('taskNames()');
@@ -220,7 +222,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * `failFast`. Breaking out of the loop or aborting `signal` cancels what is in flight. Once
    * `close()` is called the map pulls no more input; after its last record it rejects with
    * ERR_CLOSED if the source had more.
-   * @param task - the export name of the task.
+   * @param task - the task's name, as for {@link run}.
    * @param inputs - the inputs, pulled as results are consumed.
    * @param options - ordered, batchSize, signal, priority, failFast, itemSignal.
    * @returns an async iterable of {@link MapRecord}s.

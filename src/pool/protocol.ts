@@ -5,10 +5,23 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 
+/** A worker module a runner loads. */
+export interface WorkerModuleRef {
+  /**
+   * Its name in the orchestrator's `workers` option: its tasks are then called `name.export`.
+   * Undefined for the one module of the `worker` option, whose tasks keep their export names.
+   */
+  readonly name: string | undefined;
+  /** Its file URL. */
+  readonly url: string;
+}
+
 /** The `workerData` every runner thread starts with. */
 export interface RunnerData {
-  /** File URL of the user's worker module. */
-  readonly module: string;
+  /** The user's worker modules; the runner loads them all before it says hello. */
+  readonly modules: readonly WorkerModuleRef[];
+  /** The pool's idle timeout: a thread flushes its tracer provider well before it can retire. */
+  readonly idleTimeoutMs: number;
   /**
    * One Int32 the main thread bumps after posting aborts. A runner polls its control port only
    * when the counter moved, so checking for cancellation costs one atomic load.

@@ -1,13 +1,13 @@
 /**
- * The module every pool thread runs (Piscina's `filename`). It loads the user's worker module
- * once, opens the control channel to the main thread, and runs tasks by export name. A task's
- * own throw is returned as a value, so Piscina rejects only for infrastructure failures.
+ * The module every pool thread runs (Piscina's `filename`). It loads the user's worker modules
+ * once, opens the control channel to the main thread, and runs tasks by name. A task's own throw
+ * is returned as a value, so Piscina rejects only for infrastructure failures.
  * @module
  */
 import { MessageChannel, parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import Piscina from 'piscina';
-import { isIdempotent, isTask, isTransfer } from '../worker/define-task.js';
+import { isTransfer } from '../worker/define-task.js';
 import { AbortBook } from '../worker/task-context.js';
 import { runBatch, type BatchAnswer, type BatchThread } from './batch-runner.js';
 import { cloneIssue } from './clone-check.js';
@@ -21,18 +21,18 @@ import {
   type TaskResponse,
 } from './protocol.js';
 import { serializeError, unclonable } from './serialize-error.js';
+import { loadTaskTable } from './task-table.js';
 
-const { module: moduleUrl, abortEpoch } = Piscina.workerData as RunnerData;
-const userModule = (await import(moduleUrl)) as Record<string, unknown>;
-const taskNames = Object.keys(userModule).filter((name) => isTask(userModule[name]));
+const { modules, abortEpoch } = Piscina.workerData as RunnerData;
+const table = await loadTaskTable(modules);
 
 const channel = new MessageChannel();
 const book = new AbortBook(channel.port1, abortEpoch);
 const hello: ControlPortHello = {
   [kControlHello]: true,
   port: channel.port2,
-  tasks: taskNames,
-  idempotent: taskNames.filter((name) => isIdempotent(userModule[name])),
+  tasks: table.names,
+  idempotent: table.idempotent,
 };
 parentPort?.postMessage(hello, [channel.port2]);
 
@@ -47,9 +47,9 @@ const batchThread: BatchThread = {
  * synchronously: no promise is created on the way unless the task itself returns one.
  */
 export default function runTask(request: TaskRequest): unknown {
-  if (request.task === LIST_TASKS) return { value: taskNames, durationMs: 0 } satisfies TaskResponse;
-  const fn = userModule[request.task];
-  if (!isTask(fn)) return unknownTask(request.task, fn);
+  if (request.task === LIST_TASKS) return { value: table.names, durationMs: 0 } satisfies TaskResponse;
+  const fn = table.tasks.get(request.task);
+  if (fn === undefined) return unknownTask(request.task);
   book.sync();
   if (book.abortedBeforeStart(request.id)) return notStarted();
   const context = book.open(request.id, request.task);
@@ -124,19 +124,16 @@ function respond(result: unknown, durationMs: number): unknown {
   } as never);
 }
 
-function unknownTask(name: string, found: unknown): TaskResponse {
-  const hint =
-    typeof found === 'function'
-      ? `"${name}" is exported but not wrapped with defineTask()`
-      : `the module exports no task "${name}"`;
+function unknownTask(name: string): TaskResponse {
+  const { hint, tasks } = table.explainUnknown(name);
   return {
     error: {
       name: 'UnknownTaskError',
-      message: `Unknown task "${name}": ${hint}; its tasks are: ${taskNames.join(', ') || '(none)'}`,
+      message: `Unknown task "${name}": ${hint}; its tasks are: ${tasks.join(', ') || '(none)'}`,
       stack: undefined,
       code: undefined,
       kind: 'unknown-task',
-      exports: taskNames,
+      exports: tasks,
     },
     durationMs: 0,
   };
