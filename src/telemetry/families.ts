@@ -11,6 +11,7 @@ import { describe } from '../internal/validate.js';
 import {
   MAX_ERROR_TYPES,
   OUTCOMES,
+  type Exemplar,
   type HistogramAccumulator,
   type TaskAccumulator,
 } from './accumulators.js';
@@ -21,6 +22,8 @@ interface Sample {
   labels: Record<string, string | number>;
   value: number;
   metricName?: string;
+  /** On a histogram bucket: its latest exemplar (rendered in OpenMetrics only). */
+  exemplar?: Exemplar | undefined;
 }
 
 type MetricType = 'gauge' | 'counter' | 'histogram';
@@ -243,11 +246,18 @@ function pushHistogram(
   histogram: HistogramAccumulator,
 ): void {
   let cumulative = 0;
+  const exemplars = histogram.exemplars;
+  const bucket = (le: number | string, value: number, i: number): Sample => {
+    const sample: Sample = { labels: { ...labels, le }, value, metricName: `${name}_bucket` };
+    const exemplar = exemplars?.[i];
+    if (exemplar !== undefined) sample.exemplar = exemplar;
+    return sample;
+  };
   histogram.buckets.forEach((le, i) => {
     cumulative += histogram.counts[i] ?? 0;
-    samples.push({ labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` });
+    samples.push(bucket(le, cumulative, i));
   });
-  samples.push({ labels: { ...labels, le: '+Inf' }, value: histogram.count, metricName: `${name}_bucket` });
+  samples.push(bucket('+Inf', histogram.count, histogram.buckets.length));
   samples.push({ labels, value: histogram.sum, metricName: `${name}_sum` });
   samples.push({ labels, value: histogram.count, metricName: `${name}_count` });
 }
