@@ -1,5 +1,7 @@
 // Type tests (checked by `tsc --noEmit` in `npm test`, never run): what a caller's code may and
 // may not write against the task maps of one and of several worker modules.
+import type { Context } from '@opentelemetry/api';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { describe, expectTypeOf, it } from 'vitest';
 import {
   Orchestrator,
@@ -9,6 +11,7 @@ import {
   type TaskName,
   type TaskOutput,
 } from 'node-orchestrator';
+import type { TaskContext } from 'node-orchestrator/worker';
 import type * as Image from '../dist/workers/image.js';
 import type * as Text from '../dist/workers/text.js';
 import type { ImageInput } from '../dist/workers/image.js';
@@ -76,5 +79,16 @@ describe('several worker modules', () => {
     // @ts-expect-error -- worker and workers are exclusive
     new Orchestrator({ worker: url, workers: { text: url } });
     expectTypeOf<OrchestratorOptions>().toExtend<{ tracing?: unknown }>();
+  });
+});
+
+describe('tracing types', () => {
+  it('takes an OpenTelemetry TracerProvider, and ctx.traceContext is an OpenTelemetry Context', () => {
+    new Orchestrator({ worker: url, tracing: { tracerProvider: new BasicTracerProvider() } });
+    new Orchestrator({ worker: url, tracing: true });
+    // @ts-expect-error -- a tracer provider has getTracer()
+    new Orchestrator({ worker: url, tracing: { tracerProvider: {} } });
+    expectTypeOf<NonNullable<TaskContext['traceContext']>>().toExtend<Context>();
+    expectTypeOf<TaskContext['traceparent']>().toEqualTypeOf<string | undefined>();
   });
 });

@@ -4,6 +4,7 @@ import type { ConfigIssue } from '../errors.js';
 import { invalidConfig } from '../internal/config-error.js';
 import { MAX_TIMER_MS } from '../internal/long-timer.js';
 import { metricsIssues, type MetricsOptions } from '../telemetry/metrics.js';
+import { resolveTracing, type ResolvedTracing, type TracingOptions } from '../tracing/options.js';
 import type { SignalsOptions } from './adaptation.js';
 import type { CoalesceOptions } from './coalescer.js';
 import type { EngineSettings, ResourceLimitsOption } from './engine.js';
@@ -83,6 +84,7 @@ export interface TelemetryOptions {
 export type OrchestratorOptions<M extends TaskMap = TaskMap> = WorkerOption<M> &
   ExecutionOptions &
   TelemetryOptions &
+  TracingOptions &
   AdaptiveOptions &
   SignalsOptions;
 
@@ -99,6 +101,8 @@ export interface ResolvedOptions {
   /** Undefined with `telemetry: false`. */
   readonly metrics: MetricsOptions | undefined;
   readonly signals: SignalsOptions;
+  /** Undefined unless `tracing` is on. */
+  readonly tracing: ResolvedTracing | undefined;
 }
 
 const RESOURCE_LIMITS = [
@@ -123,9 +127,10 @@ export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
   const adaptive = resolveAdaptive(options, limits, issues);
   const metrics = resolveMetrics(options, issues);
   checkSignals(options, issues);
+  const tracing = resolveTracing(options.tracing, issues);
   throwIfIssues(issues);
   assertModulesExist(execution.modules);
-  return { execution, adaptive, metrics, signals: options };
+  return { execution, adaptive, metrics, signals: options, tracing };
 }
 
 /**

@@ -4,6 +4,7 @@ import { AbortedError, ClosedError } from '../errors.js';
 import { describe } from '../internal/validate.js';
 import { LIST_TASKS } from '../pool/protocol.js';
 import { OrchestratorMetrics, type GaugeSnapshot } from '../telemetry/metrics.js';
+import { RunTracer } from '../tracing/tracer.js';
 import { Adaptation, type AdaptEvent } from './adaptation.js';
 import { Coalescer } from './coalescer.js';
 import { Engine } from './engine.js';
@@ -48,6 +49,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   /** Set with the `batch` option: run() calls travel in batches. */
   readonly #coalescer: Coalescer | undefined;
   readonly #root: RootGroup;
+  /** Set with the `tracing` option: every run and map batch gets a span. */
+  readonly #tracer: RunTracer | undefined;
   readonly #host: MapHost & ConstructorParameters<typeof Coalescer>[0];
   #closing: Promise<void> | undefined;
 
@@ -63,13 +66,16 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     if (typeof options !== 'object' || (options as unknown) === null) {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
     }
-    const { execution, adaptive, metrics, signals } = resolveOptions(options);
+    const { execution, adaptive, metrics, signals, tracing } = resolveOptions(options);
     this.#closeTimeoutMs = execution.closeTimeoutMs;
     this.#minLimit = execution.minLimit;
     // Metrics first: they are the last thing that can refuse (a name taken on the registry).
     this.#metrics =
       metrics === undefined ? undefined : new OrchestratorMetrics(metrics, () => this.#gauges());
-    this.#engine = new Engine(execution, this.#lifecycle);
+    this.#engine = new Engine(
+      { ...execution, eventLoopBetweenTasks: tracing !== undefined },
+      this.#lifecycle,
+    );
     this.#adaptation = new Adaptation(this.#engine, adaptive, signals, {
       onAdapt: (event) => {
         this.#metrics?.recordLimitChange(event.to > event.from ? 'up' : 'down', event.reason);
@@ -82,6 +88,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     this.#coalescer = execution.batch === undefined ? undefined : new Coalescer(this.#host, execution.batch);
     if (this.#coalescer !== undefined) this.#lifecycle.register(this.#coalescer);
     this.#root = new RootGroup(this.#lifecycle);
+    this.#tracer = tracing === undefined ? undefined : new RunTracer(tracing);
     this.#adaptation.start();
   }
 
@@ -172,10 +179,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     }
     const { signal, priority = 0, timeoutMs, gpu = false } = options;
     const deadline = timeoutMs === Number.POSITIVE_INFINITY ? undefined : timeoutMs;
-    if (this.#coalescer !== undefined) {
-      const run = { task, input, transferList, signal, scopeSignal, timeoutMs: deadline, priority, gpu };
-      return this.#coalescer.submit(run);
-    }
+    const trace = this.#tracer?.run(task);
     const spec = {
       task,
       input,
@@ -186,7 +190,9 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       gpu,
       items: 1,
       batch: undefined,
+      trace,
     };
+    if (this.#coalescer !== undefined) return this.#coalescer.submit({ ...spec, priority });
     return this.#engine.submit(spec, priority);
   }
 
@@ -244,7 +250,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     options: MapOptions = {},
   ): AsyncGenerator<MapRecord, void, undefined> {
     if (!this.#lifecycle.accepting) return rejectingGenerator(this.#refusal(`map("${task}")`));
-    return mapTasks(this.#host, task, inputs, options);
+    return mapTasks(this.#host, task, inputs, options, this.#tracer?.batches(task));
   }
 
   /**
@@ -302,6 +308,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   }
 
   async #close(): Promise<void> {
+    const deadline = performance.now() + this.#closeTimeoutMs + this.#engine.cancelGraceMs;
     const lifecycle = this.#lifecycle;
     lifecycle.beginClosing();
     await this.#adaptation.close();
@@ -310,6 +317,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       await lifecycle.idleWithin(Number.POSITIVE_INFINITY, true);
     }
     lifecycle.markClosed();
+    // Spans the tasks made wait in the threads' tracer providers: out with them before the threads end.
+    await this.#engine.flushThreads(deadline - performance.now());
     await this.#engine.destroy();
     this.#metrics?.dispose();
   }
@@ -357,7 +366,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       abort: (id) => engine.abort(id),
       isIdempotent: (task) => engine.isIdempotent(task),
       adjustQueuedItems: (delta) => engine.adjustQueuedItems(delta),
-      recordItem: (task, result, workerMs, waitMs) => recorder.recordItem(task, result, workerMs, waitMs),
+      recordItem: (task, result, workerMs, waitMs, exemplar) =>
+        recorder.recordItem(task, result, workerMs, waitMs, exemplar),
       recordBatch: (size) => metrics?.recordBatch(size),
     };
   }

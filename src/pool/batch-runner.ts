@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Transferable } from 'node:worker_threads';
 import { isTransfer, type Task } from '../worker/define-task.js';
 import type { AbortBook, RunningTask } from '../worker/task-context.js';
+import { runInContext } from '../worker/trace-context.js';
 import { cloneIssue } from './clone-check.js';
 import type { BatchChunk, BatchRequest, ItemOutcome, SerializedError, TaskRequest } from './protocol.js';
 import { unclonable } from './serialize-error.js';
@@ -46,7 +47,7 @@ export function runBatch(
   thread: BatchThread,
 ): BatchAnswer | Promise<BatchAnswer> {
   const inputs = request.input as unknown[];
-  const { firstItemId, cancellable, progress, aliases } = request.batch as BatchRequest;
+  const { firstItemId, cancellable, progress, aliases, traces } = request.batch as BatchRequest;
   // Items given one shared object each get their own copy, taken before any item runs (and so
   // before any could change it).
   if (aliases !== undefined) for (const i of aliases) inputs[i] = structuredClone(inputs[i]);
@@ -92,8 +93,13 @@ export function runBatch(
     const due = forceFlush || ownsAbort(index) || items.length >= CHUNK_ITEMS || now - lastSent >= CHUNK_MS;
     if (due && index < inputs.length - 1) flush();
   };
-  const contextOf = (index: number): RunningTask =>
-    ownsAbort(index) ? thread.book.open((firstItemId as number) + index, request.task, batch) : batch;
+  /** An item's own context when it can be cancelled alone or has its own span, else the batch's. */
+  const contextOf = (index: number): RunningTask => {
+    const trace = traces?.[index];
+    if (ownsAbort(index))
+      return thread.book.open((firstItemId as number) + index, request.task, batch, trace);
+    return trace === undefined ? batch : thread.book.child(request.task, batch, trace);
+  };
   const finish = (): BatchAnswer => ({ from, items, transferList, durationMs: performance.now() - started });
   const step = (index: number): BatchAnswer | Promise<BatchAnswer> => {
     for (let i = index; i < inputs.length; i++) {
@@ -112,7 +118,12 @@ export function runBatch(
       progress[0] = i;
       let result: unknown;
       try {
-        result = fn(inputs[i], contextOf(i));
+        const context = contextOf(i);
+        const input = inputs[i];
+        result =
+          context.trace === undefined
+            ? fn(input, context)
+            : runInContext(context.traceContext, () => fn(input, context));
       } catch (error) {
         settle(i, { error }, false);
         continue;

@@ -42,6 +42,22 @@ export interface TaskRequest {
   input: unknown;
   /** Set for a batch: `input` is an array, and the answer's value is a {@link BatchResult}. */
   batch: BatchRequest | undefined;
+  /** The run's trace context, when the orchestrator traces (for a map batch, the batch's). */
+  trace: TraceCarrier | undefined;
+}
+
+/**
+ * A span's context as it crosses into the worker: the task runs in it, and spans the task starts
+ * are its children. Plain data, so it survives structured clone.
+ */
+export interface TraceCarrier {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly traceFlags: number;
+  /** The W3C `tracestate`, serialized. */
+  readonly traceState: string | undefined;
+  /** The caller's baggage entries (key, value). */
+  readonly baggage: readonly (readonly [string, string])[] | undefined;
 }
 
 /** What a batch carries besides its inputs. */
@@ -67,6 +83,11 @@ export interface BatchRequest {
    * items would share one copy; the runner gives each its own before any item runs.
    */
   readonly aliases: Int32Array | undefined;
+  /**
+   * Coalesced runs each have their own span: item `i` runs in context `traces[i]` (else in the
+   * request's). Undefined when no item has one.
+   */
+  readonly traces: readonly (TraceCarrier | undefined)[] | undefined;
 }
 
 /** One item's outcome in a batch; `ms` is the time the item itself took in the worker. */
@@ -133,9 +154,16 @@ export interface ControlPortHello {
   readonly idempotent: readonly string[];
 }
 
-/** Main thread → runner, over the control port: stop task `abort`. */
-export interface ControlMessage {
-  readonly abort: number;
+/**
+ * Main thread → runner, over the control port: stop task `abort`; or flush the tracer providers
+ * registered in the thread and answer with a {@link FlushedMessage} (before close() ends the
+ * thread).
+ */
+export type ControlMessage = { readonly abort: number } | { readonly flush: number };
+
+/** Runner → main thread, over the control port: the flush `flushed` is done. */
+export interface FlushedMessage {
+  readonly flushed: number;
 }
 
 /** Marks the hello message; a string key because symbols do not survive structured clone. */

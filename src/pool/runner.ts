@@ -9,25 +9,38 @@ import { performance } from 'node:perf_hooks';
 import Piscina from 'piscina';
 import { isTransfer } from '../worker/define-task.js';
 import { AbortBook } from '../worker/task-context.js';
+import { runInContext } from '../worker/trace-context.js';
+import { flushTracerProviders } from '../worker/tracer-provider.js';
 import { runBatch, type BatchAnswer, type BatchThread } from './batch-runner.js';
 import { cloneIssue } from './clone-check.js';
+import { IdleFlush } from './idle-flush.js';
 import {
   kControlHello,
   LIST_TASKS,
   type BatchResult,
   type ControlPortHello,
+  type FlushedMessage,
   type RunnerData,
   type TaskRequest,
   type TaskResponse,
 } from './protocol.js';
 import { serializeError, unclonable } from './serialize-error.js';
-import { loadTaskTable } from './task-table.js';
+import { loadTaskTable, type TaskTable } from './task-table.js';
 
-const { modules, abortEpoch } = Piscina.workerData as RunnerData;
-const table = await loadTaskTable(modules);
+const { modules, abortEpoch, idleTimeoutMs } = Piscina.workerData as RunnerData;
 
 const channel = new MessageChannel();
-const book = new AbortBook(channel.port1, abortEpoch);
+const book = new AbortBook(channel.port1, abortEpoch, (id) => {
+  void flushTracerProviders().then(() => channel.port1.postMessage({ flushed: id } satisfies FlushedMessage));
+});
+const idleFlush = new IdleFlush(idleTimeoutMs);
+const batchThread: BatchThread = {
+  book,
+  serialize: serializeError,
+  send: (chunk, transferList) => channel.port1.postMessage(chunk, transferList),
+};
+
+const table = await loadTaskTable(modules);
 const hello: ControlPortHello = {
   [kControlHello]: true,
   port: channel.port2,
@@ -36,23 +49,27 @@ const hello: ControlPortHello = {
 };
 parentPort?.postMessage(hello, [channel.port2]);
 
-const batchThread: BatchThread = {
-  book,
-  serialize: serializeError,
-  send: (chunk, transferList) => channel.port1.postMessage(chunk, transferList),
-};
-
 /**
  * Runs one task and answers with its value or its error. Synchronous tasks are answered
  * synchronously: no promise is created on the way unless the task itself returns one.
  */
 export default function runTask(request: TaskRequest): unknown {
+  idleFlush.began();
+  const answer = dispatch(table, request);
+  if (!isThenable(answer)) {
+    idleFlush.ended();
+    return answer;
+  }
+  return Promise.resolve(answer).finally(() => idleFlush.ended());
+}
+
+function dispatch(table: TaskTable, request: TaskRequest): unknown {
   if (request.task === LIST_TASKS) return { value: table.names, durationMs: 0 } satisfies TaskResponse;
   const fn = table.tasks.get(request.task);
-  if (fn === undefined) return unknownTask(request.task);
+  if (fn === undefined) return unknownTask(table, request.task);
   book.sync();
   if (book.abortedBeforeStart(request.id)) return notStarted();
-  const context = book.open(request.id, request.task);
+  const context = book.open(request.id, request.task, undefined, request.trace);
   if (request.batch !== undefined) {
     const batch = runBatch(fn, request, context, batchThread);
     if (!isThenable(batch)) return answerBatch(request.id, batch);
@@ -61,7 +78,11 @@ export default function runTask(request: TaskRequest): unknown {
   const started = performance.now();
   let result: unknown;
   try {
-    result = fn(request.input, context);
+    // A traced run runs in its span's context, so that spans the task starts are its children.
+    result =
+      request.trace === undefined
+        ? fn(request.input, context)
+        : runInContext(context.traceContext, () => fn(request.input, context));
   } catch (error) {
     book.close(request.id);
     return failed(error, started);
@@ -124,7 +145,7 @@ function respond(result: unknown, durationMs: number): unknown {
   } as never);
 }
 
-function unknownTask(name: string): TaskResponse {
+function unknownTask(table: TaskTable, name: string): TaskResponse {
   const { hint, tasks } = table.explainUnknown(name);
   return {
     error: {
