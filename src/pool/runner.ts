@@ -40,22 +40,44 @@ const batchThread: BatchThread = {
   send: (chunk, transferList) => channel.port1.postMessage(chunk, transferList),
 };
 
-const table = await loadTaskTable(modules);
-const hello: ControlPortHello = {
-  [kControlHello]: true,
-  port: channel.port2,
-  tasks: table.names,
-  idempotent: table.idempotent,
-};
-parentPort?.postMessage(hello, [channel.port2]);
+/**
+ * The worker modules, loaded without a top-level await: Piscina loads this file with require()
+ * first, and Node 20's require() of a graph with top-level await starts evaluating it, throws,
+ * and leaves import() to finish a half-loaded graph (a rare fatal error in Node was traced to
+ * it). Tasks that arrive first wait for the load; a module that fails to load kills the thread,
+ * so they fail as crashed, with its error.
+ */
+let table: TaskTable | undefined;
+const loaded = new Promise<void>((resolve) => {
+  loadTaskTable(modules).then(
+    (loadedTable) => {
+      table = loadedTable;
+      const hello: ControlPortHello = {
+        [kControlHello]: true,
+        port: channel.port2,
+        tasks: loadedTable.names,
+        idempotent: loadedTable.idempotent,
+      };
+      parentPort?.postMessage(hello, [channel.port2]);
+      resolve();
+    },
+    (error: unknown) => {
+      process.nextTick(() => {
+        throw error;
+      });
+    },
+  );
+});
 
 /**
  * Runs one task and answers with its value or its error. Synchronous tasks are answered
  * synchronously: no promise is created on the way unless the task itself returns one.
  */
 export default function runTask(request: TaskRequest): unknown {
+  const tasks = table;
+  if (tasks === undefined) return loaded.then(() => runTask(request));
   idleFlush.began();
-  const answer = dispatch(table, request);
+  const answer = dispatch(tasks, request);
   if (!isThenable(answer)) {
     idleFlush.ended();
     return answer;
