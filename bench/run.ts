@@ -10,9 +10,11 @@ import { benchAbortLatency } from './abort-latency.bench.js';
 import { benchBatch, benchCoalesce, benchMapLatency, benchMapMemory } from './batch.bench.js';
 import { benchRealWorkers, benchSimulation } from './adaptive.bench.js';
 import { benchLimiter } from './limiter.bench.js';
+import { benchModules, modulesMarkdown } from './modules.bench.js';
 import { benchOverhead } from './overhead.bench.js';
 import { benchRunMemory, benchScaling } from './scaling.bench.js';
 import { benchTelemetry } from './telemetry.bench.js';
+import { benchTracing } from './tracing.bench.js';
 import { toMarkdown, type ComparisonResult } from './support/compare.js';
 
 /** One section of the report. */
@@ -46,6 +48,11 @@ const suites: Record<string, Suite> = {
   limiter: comparison('limiter', () => benchLimiter()),
   overhead: comparison('overhead', () => benchOverhead()),
   telemetry: comparison('telemetry', () => benchTelemetry()),
+  tracing: comparison('tracing', () => benchTracing()),
+  modules: async () => {
+    const rows = await benchModules();
+    return { name: 'modules', data: rows, markdown: modulesMarkdown(rows) };
+  },
   batch: comparison('batch', () => benchBatch()),
   coalesce: comparison('coalesce', () => benchCoalesce()),
   scaling: async () => {
