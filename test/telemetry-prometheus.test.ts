@@ -105,8 +105,13 @@ describe.runIf(requireTool('promtool'))('promtool', () => {
       ),
     );
     const dashboard = JSON.parse(readFileSync(join(root, 'grafana/dashboard.json'), 'utf8')) as {
-      panels: { targets: { expr: string }[] }[];
+      panels: { targets: { expr: string; exemplar?: boolean }[] }[];
     };
+    // Exemplars are asked for where the histograms carry them (with tracing): duration and wait.
+    const withExemplars = dashboard.panels.flatMap((p) => p.targets.filter((t) => t.exemplar === true));
+    expect(withExemplars.map((t) => /orchestrator_task_(duration|wait)_seconds_bucket/.test(t.expr))).toEqual(
+      [true, true],
+    );
     const used = dashboard.panels.flatMap((p) =>
       p.targets.flatMap((t) => t.expr.match(/orchestrator_[a-z_]+/g) ?? []),
     );
