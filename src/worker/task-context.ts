@@ -38,14 +38,16 @@ export interface TaskContext {
    * inside it, so with a context manager registered in the thread (see
    * `registerTracerProvider`) spans it starts are children of the run's span; otherwise pass it
    * explicitly: `tracer.startSpan('step', {}, ctx.traceContext)`. Undefined when the run is not
-   * traced, or `@opentelemetry/api` cannot be loaded in the worker.
+   * traced, or `@opentelemetry/api` cannot be loaded in the worker. (Optional in the type, like
+   * `traceparent`, so that a context made by hand, to call a task directly in a unit test, needs
+   * neither.)
    */
-  readonly traceContext: TraceContext | undefined;
+  readonly traceContext?: TraceContext | undefined;
   /**
    * The W3C `traceparent` of the run's span (`00-{trace id}-{span id}-{flags}`), to pass on (an
    * HTTP header, a queue message) without the OpenTelemetry API. Undefined when not traced.
    */
-  readonly traceparent: string | undefined;
+  readonly traceparent?: string | undefined;
 }
 
 /** @internal The reason given to a task's signal; the main thread rejects the run itself. */
