@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { flushTracerProviders, hasTracerProviders } from '../worker/tracer-provider.js';
+import { flushTracerProviders } from '../worker/tracer-provider.js';
 
 /** How long a thread must be idle before it flushes, in ms (at most half its idle timeout). */
 const IDLE_FLUSH_MS = 200;
@@ -8,7 +8,7 @@ const IDLE_FLUSH_MS = 200;
  * Flushes the tracer providers a worker module registered once the thread has been idle for a
  * moment. Piscina terminates an idle thread without warning after its idle timeout, so spans a
  * batching span processor still holds would be lost with it; under load the processor's own
- * batching is left alone. Costs a counter per task while no provider is registered.
+ * batching is left alone. The runner tells it about tasks only while a provider is registered.
  * @internal
  */
 export class IdleFlush {
@@ -27,10 +27,9 @@ export class IdleFlush {
     this.#running++;
   }
 
-  /** A task ended: arm the flush if a provider is registered. */
+  /** A task ended: arm the flush. */
   ended(): void {
     this.#running--;
-    if (!hasTracerProviders()) return;
     this.#lastEnd = performance.now();
     if (this.#timer === undefined) this.#timer = this.#arm(this.#delayMs);
   }

@@ -10,7 +10,7 @@ import Piscina from 'piscina';
 import { isTransfer } from '../worker/define-task.js';
 import { AbortBook } from '../worker/task-context.js';
 import { runInContext } from '../worker/trace-context.js';
-import { flushTracerProviders } from '../worker/tracer-provider.js';
+import { flushTracerProviders, hasTracerProviders } from '../worker/tracer-provider.js';
 import { runBatch, type BatchAnswer, type BatchThread } from './batch-runner.js';
 import { cloneIssue } from './clone-check.js';
 import { IdleFlush } from './idle-flush.js';
@@ -76,6 +76,8 @@ const loaded = new Promise<void>((resolve) => {
 export default function runTask(request: TaskRequest): unknown {
   const tasks = table;
   if (tasks === undefined) return loaded.then(() => runTask(request));
+  // Without a tracer provider in the thread there is nothing to flush: the task's own path.
+  if (!hasTracerProviders()) return dispatch(tasks, request);
   idleFlush.began();
   const answer = dispatch(tasks, request);
   if (!isThenable(answer)) {
