@@ -14,11 +14,13 @@ import { benchBatch, benchCoalesce, benchMapLatency, benchMapMemory } from './ba
 import { benchRealWorkers, benchSimulation } from './adaptive.bench.js';
 import { benchKnee } from './adaptive-knee.bench.js';
 import { benchLimiter } from './limiter.bench.js';
+import { benchModules, modulesMarkdown } from './modules.bench.js';
 import { benchOverhead } from './overhead.bench.js';
 import { benchRunMemory, benchScaling } from './scaling.bench.js';
 import { benchService, serviceMarkdown } from './service.bench.js';
 import { benchTelemetry } from './telemetry.bench.js';
 import { queueSuites } from './queue-report.js';
+import { benchTracing } from './tracing.bench.js';
 import { toMarkdown, type ComparisonResult } from './support/compare.js';
 
 /** One section of the report. */
@@ -56,6 +58,11 @@ const suites: Record<string, Suite> = {
   limiter: comparison('limiter', () => benchLimiter()),
   overhead: comparison('overhead', () => benchOverhead()),
   telemetry: comparison('telemetry', () => benchTelemetry()),
+  tracing: comparison('tracing', () => benchTracing()),
+  modules: async () => {
+    const rows = await benchModules();
+    return { name: 'modules', data: rows, markdown: modulesMarkdown(rows) };
+  },
   batch: comparison('batch', () => benchBatch()),
   coalesce: comparison('coalesce', () => benchCoalesce()),
   scaling: async () => {

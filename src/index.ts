@@ -39,7 +39,15 @@ export type {
   TaskInput,
   TaskOutput,
 } from './orchestrator/task-types.js';
-export type { OrchestratorOptions, ExecutionOptions, TelemetryOptions } from './orchestrator/options.js';
+export type {
+  OrchestratorOptions,
+  ExecutionOptions,
+  TelemetryOptions,
+  WorkerOption,
+  SingleWorkerOption,
+  WorkerModulesOption,
+} from './orchestrator/options.js';
+export type { TracingOptions, TracingConfig, TracerProviderLike } from './tracing/options.js';
 export type { ResourceLimitsOption } from './orchestrator/engine.js';
 export { TaskGroup } from './group/task-group.js';
 export type { TaskGroupOptions, GroupTask } from './group/task-group.js';

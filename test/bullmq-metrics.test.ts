@@ -30,7 +30,7 @@ describe.runIf(requireRedis())('a node’s metrics and adaptation', () => {
       adaptive: false,
       baseLimit: 2,
       ...options,
-    });
+    } as ConstructorParameters<typeof QueueNode>[0]);
     const client = new QueueClient({ queue, connection: redis.url });
     cleanups.push(
       () => node.close(),

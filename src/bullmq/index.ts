@@ -7,7 +7,7 @@
  * @module
  */
 export { QueueNode } from './queue-node.js';
-export type { QueueNodeOptions } from './queue-node.js';
+export type { QueueNodeOptions, QueueNodeOwnOptions } from './queue-node.js';
 export type { JobEvent, JobOutcome } from './job-processor.js';
 export { QueueClient } from './queue-client.js';
 export type { QueueClientOptions, QueueRunOptions } from './client-options.js';

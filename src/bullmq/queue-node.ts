@@ -16,8 +16,11 @@ import { bullmq } from './peers.js';
 import { BacklogSource, readCounts } from './queue-counts.js';
 import { WorkClock } from './work-clock.js';
 
-/** Options of {@link QueueNode}: the local Orchestrator's, plus the queue's. */
-export interface QueueNodeOptions extends OrchestratorOptions, QueueOptions {
+/** Options of {@link QueueNode}: the local Orchestrator's, plus the queue's and the node's own. */
+export type QueueNodeOptions = OrchestratorOptions & QueueOptions & QueueNodeOwnOptions;
+
+/** The options of {@link QueueNode} that are neither the Orchestrator's nor the queue's. */
+export interface QueueNodeOwnOptions {
   /** This node's name: BullMQ's worker name on each job, and the `node` label of its metrics. @default `<hostname>-<pid>` */
   nodeName?: string | undefined;
   /** How long a job's lock lasts without renewal; a node that stops answering loses its jobs after it. @default 30000 */
@@ -138,7 +141,7 @@ export class QueueNode<M extends TaskMap = TaskMap> extends EventEmitter {
     const own = new Set<string>(OWN);
     const local = Object.fromEntries(Object.entries(options).filter(([key]) => !own.has(key)));
     this.orchestrator = new Orchestrator<M>({
-      ...(local as OrchestratorOptions),
+      ...(local as OrchestratorOptions<M>),
       // Later sources override earlier ones: the user's own may replace the backlog.
       signals: [this.#backlog, ...(options.signals ?? [])],
     });
@@ -204,7 +207,7 @@ export class QueueNode<M extends TaskMap = TaskMap> extends EventEmitter {
     });
     if (this.#isClosing()) return;
     const processor = createProcessor({
-      orchestrator: this.orchestrator,
+      orchestrator: this.orchestrator as unknown as Orchestrator,
       payload,
       nodeName: this.name,
       closing: this.#closing.signal,

@@ -3,6 +3,7 @@ import { AbortedError, DataCloneError, WorkerCrashedError } from '../errors.js';
 import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
 import type { ChunkSink } from '../pool/control-plane.js';
 import type { BatchChunk, BatchResult, ItemOutcome } from '../pool/protocol.js';
+import { batchRunTrace, type BatchTrace, type BatchTraceFactory } from '../tracing/run-trace.js';
 import { BatchItem, type ItemResult } from './batch-item.js';
 import { reviveTaskError } from './revive-error.js';
 import type { RunSpec, TaskRun } from './task-run.js';
@@ -44,6 +45,8 @@ export interface BatchOptions {
   readonly chain?: readonly string[] | undefined;
   /** Told the ms a chain's batch spent in each stage, when its answer comes. */
   readonly onStageMs?: ((ms: readonly number[]) => void) | undefined;
+  /** Starts the span of each batch (a traced map's). */
+  readonly trace?: BatchTraceFactory | undefined;
 }
 
 /** Crashed batches an item that never started may go through before it fails too. */
@@ -64,6 +67,8 @@ export class Batch {
   readonly #progress = new Int32Array(new SharedArrayBuffer(4)).fill(-1);
   readonly #run: TaskRun;
   readonly #itemIds: number[] = [];
+  /** The batch's own span (a traced map's); coalesced runs have one each instead. */
+  readonly #span: BatchTrace | undefined;
   /** Grace deadlines of items cancelled while running, by item. */
   readonly #graceTimers = new Map<BatchItem, LongTimer>();
   /** The runner's answer has come; what is missing is in chunks still on their way. */
@@ -89,6 +94,10 @@ export class Batch {
     host.recordBatch(items.length);
     host.batchLive(1);
     options.tracker?.opened();
+    this.#span = options.trace?.(items.length);
+    const itemTraces = items.some((item) => item.trace !== undefined)
+      ? items.map((item) => item.trace)
+      : undefined;
     this.#run = host.submitRun(
       {
         task,
@@ -105,7 +114,12 @@ export class Batch {
           cancellable,
           aliases: findAliases(items),
           chain: options.chain,
+          traces: itemTraces?.map((trace) => trace?.carrier),
         },
+        trace:
+          this.#span === undefined && itemTraces === undefined
+            ? undefined
+            : batchRunTrace(this.#span, itemTraces),
       },
       options.priority,
     );
@@ -211,7 +225,8 @@ export class Batch {
     this.#graceTimers.delete(item);
     const run = this.#run;
     const waitMs = run.startedAt > 0 ? run.startedAt - run.submittedAt : undefined;
-    item.settle(result, workerMs, waitMs);
+    this.#span?.item(item.mapIndex ?? item.index, result);
+    item.settle(result, workerMs, waitMs, this.#span?.exemplar);
   }
 
   /** The run has settled and so has every item (or it went on in a new batch). */
@@ -221,6 +236,7 @@ export class Batch {
     for (const timer of this.#graceTimers.values()) clearLongTimeout(timer);
     this.#graceTimers.clear();
     this.#host.unroute(this.#run.request.id, this.#itemIds);
+    this.#span?.end();
     this.#options.tracker?.closed();
     this.#host.batchLive(-1);
   }

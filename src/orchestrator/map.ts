@@ -1,5 +1,6 @@
 import { ClosedError } from '../errors.js';
 import { assertFinite, assertOptionalSignal, describe } from '../internal/validate.js';
+import type { BatchTraceFactory } from '../tracing/run-trace.js';
 import { Batch, BatchItem, type BatchHost, type ItemHost, type ItemResult } from './batch.js';
 import type { Lifecycle, Producer } from './lifecycle.js';
 import { RecordFlow } from './record-flow.js';
@@ -57,6 +58,8 @@ const TARGET_BATCH_MS = 1;
  * more input (a pull in progress is abandoned: its items end ERR_CLOSED), lets its batches in
  * flight finish until the close deadline cancels them (ERR_ABORTED), yields every record, and
  * then rejects with ERR_CLOSED if the source had more.
+ *
+ * With `trace`, each batch gets a span (a child of the context `map()` was called in).
  * @internal
  */
 export async function* mapTasks(
@@ -64,6 +67,7 @@ export async function* mapTasks(
   task: string,
   inputs: Iterable<unknown> | AsyncIterable<unknown>,
   options: MapOptions = {},
+  trace?: BatchTraceFactory,
 ): AsyncGenerator<MapRecord, void, undefined> {
   const { ordered = false, batchSize = 512, signal, priority = 0, failFast = false, itemSignal } = options;
   checkMap(task, inputs, batchSize, signal, priority, itemSignal);
@@ -121,11 +125,12 @@ export async function* mapTasks(
       const item = new BatchItem(host, task, input, undefined, own !== undefined, (result, ms) =>
         onSettle(index, result, ms),
       );
+      item.mapIndex = index;
       if (own !== undefined) item.follow([own]);
       return item;
     });
     const live = items.filter((item) => !item.settled);
-    if (live.length > 0) new Batch(host, task, live, { signal: controller.signal, priority, tracker });
+    if (live.length > 0) new Batch(host, task, live, { signal: controller.signal, priority, tracker, trace });
   };
   /** Batches in the pool; the window bounds them, and the map ends when none is left. */
   const tracker = {

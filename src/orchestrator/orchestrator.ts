@@ -9,6 +9,7 @@ import { AbortedError, ClosedError } from '../errors.js';
 import { describe } from '../internal/validate.js';
 import { LIST_TASKS } from '../pool/protocol.js';
 import { OrchestratorMetrics, type GaugeSnapshot } from '../telemetry/metrics.js';
+import { RunTracer } from '../tracing/tracer.js';
 import { Adaptation, type AdaptEvent } from './adaptation.js';
 import { Coalescer } from './coalescer.js';
 import { Engine } from './engine.js';
@@ -21,7 +22,8 @@ import { checkRun, toTransferList } from './run-options.js';
 import type { GoContext, RunOptions, TaskInput, TaskMap, TaskName, TaskOutput } from './task-types.js';
 
 /**
- * Runs the named tasks of one worker module in a worker-thread pool behind an adaptive limiter.
+ * Runs the named tasks of one worker module (`worker`), or of several (`workers`, with task names
+ * qualified by module: `text.tokenize`), in one worker-thread pool behind an adaptive limiter.
  *
  * Every run passes the limiter before it reaches a thread, so at most `limit` tasks run at
  * once; one more per running task may be staged for its thread so that no thread idles between
@@ -52,6 +54,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   /** Set with the `batch` option: run() calls travel in batches. */
   readonly #coalescer: Coalescer | undefined;
   readonly #root: RootGroup;
+  /** Set with the `tracing` option: every run and map batch gets a span. */
+  readonly #tracer: RunTracer | undefined;
   readonly #host: MapHost & ConstructorParameters<typeof Coalescer>[0];
   readonly #cache: RunCache;
   readonly #cacheHost: CachedRunHost;
@@ -63,20 +67,23 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * thread, process, timer or metric behind.
    * @param options - see {@link OrchestratorOptions}.
    * @throws InvalidConfigError naming every bad option and its value.
-   * @throws WorkerNotFoundError if the worker module does not exist.
+   * @throws WorkerNotFoundError if a worker module does not exist.
    */
-  constructor(options: OrchestratorOptions) {
+  constructor(options: OrchestratorOptions<NoInfer<M>>) {
     super();
     if (typeof options !== 'object' || (options as unknown) === null) {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
     }
-    const { execution, adaptive, metrics, signals } = resolveOptions(options);
+    const { execution, adaptive, metrics, signals, tracing } = resolveOptions(options);
     this.#closeTimeoutMs = execution.closeTimeoutMs;
     this.#minLimit = execution.minLimit;
     // Metrics first: they are the last thing that can refuse (a name taken on the registry).
     this.#metrics =
       metrics === undefined ? undefined : new OrchestratorMetrics(metrics, () => this.#gauges());
-    this.#engine = new Engine(execution, this.#lifecycle);
+    this.#engine = new Engine(
+      { ...execution, eventLoopBetweenTasks: tracing !== undefined },
+      this.#lifecycle,
+    );
     this.#adaptation = new Adaptation(this.#engine, adaptive, signals, {
       onAdapt: (event) => {
         this.#metrics?.recordLimitChange(event.to > event.from ? 'up' : 'down', event.reason);
@@ -105,6 +112,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
           () => undefined,
         )),
     };
+    this.#tracer = tracing === undefined ? undefined : new RunTracer(tracing);
     this.#adaptation.start();
   }
 
@@ -161,7 +169,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
 
   /**
    * Runs one task in the pool.
-   * @param task - the export name of the task in the worker module.
+   * @param task - the export name of the task in the worker module (`module.export` with `workers`).
    * @param input - its input; structured-cloned (or moved, with `transferList`).
    * @param options - signal, priority, timeoutMs, transferList, gpu, cache.
    * @returns the task's output (for a cached task, maybe a kept result: frozen, or a clone).
@@ -222,10 +230,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     }
     const { signal, priority = 0, timeoutMs, gpu = false } = options;
     const deadline = timeoutMs === Number.POSITIVE_INFINITY ? undefined : timeoutMs;
-    if (this.#coalescer !== undefined) {
-      const run = { task, input, transferList, signal, scopeSignal, timeoutMs: deadline, priority, gpu };
-      return this.#coalescer.submit(run);
-    }
+    const trace = this.#tracer?.run(task);
     const spec = {
       task,
       input,
@@ -236,14 +241,17 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       gpu,
       items: 1,
       batch: undefined,
+      trace,
     };
+    if (this.#coalescer !== undefined) return this.#coalescer.submit({ ...spec, priority });
     return this.#engine.submit(spec, priority);
   }
 
   /**
-   * The worker module's task names (its `defineTask` exports), as a pool thread sees them. Once
-   * it resolves, the module's `defineTask(fn, { cache })` declarations are in force too.
-   * @returns the names, in the order the module exports them.
+   * The task names (the `defineTask` exports; qualified, `module.export`, with `workers`), as a
+   * pool thread sees them. Once it resolves, the modules' `defineTask(fn, { cache })`
+   * declarations are in force too.
+   * @returns the names, module by module, each in the order its module exports them.
    */
   async taskNames(): Promise<string[]> {
     if (!this.#lifecycle.accepting) throw this.#refusal('taskNames()');
@@ -289,7 +297,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * `failFast`. Breaking out of the loop or aborting `signal` cancels what is in flight. Once
    * `close()` is called the map pulls no more input; after its last record it rejects with
    * ERR_CLOSED if the source had more.
-   * @param task - the export name of the task.
+   * @param task - the task's name, as for {@link run}.
    * @param inputs - the inputs, pulled as results are consumed.
    * @param options - ordered, batchSize, signal, priority, failFast, itemSignal.
    * @returns an async iterable of {@link MapRecord}s.
@@ -311,7 +319,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     options: MapOptions = {},
   ): AsyncGenerator<MapRecord, void, undefined> {
     if (!this.#lifecycle.accepting) return rejectingGenerator(this.#refusal(`map("${task}")`));
-    return mapTasks(this.#host, task, inputs, options);
+    return mapTasks(this.#host, task, inputs, options, this.#tracer?.batches(task));
   }
 
   /**
@@ -382,6 +390,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   }
 
   async #close(): Promise<void> {
+    const deadline = performance.now() + this.#closeTimeoutMs + this.#engine.cancelGraceMs;
     const lifecycle = this.#lifecycle;
     lifecycle.beginClosing();
     await this.#adaptation.close();
@@ -390,6 +399,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       await lifecycle.idleWithin(Number.POSITIVE_INFINITY, true);
     }
     lifecycle.markClosed();
+    // Spans the tasks made wait in the threads' tracer providers: out with them before the threads end.
+    await this.#engine.flushThreads(deadline - performance.now());
     await this.#engine.destroy();
     this.#metrics?.dispose();
   }
@@ -446,7 +457,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       abort: (id) => engine.abort(id),
       isIdempotent: (task) => engine.isIdempotent(task),
       adjustQueuedItems: (delta) => engine.adjustQueuedItems(delta),
-      recordItem: (task, result, workerMs, waitMs) => recorder.recordItem(task, result, workerMs, waitMs),
+      recordItem: (task, result, workerMs, waitMs, exemplar) =>
+        recorder.recordItem(task, result, workerMs, waitMs, exemplar),
       recordBatch: (size) => metrics?.recordBatch(size),
       batchLive: (delta) => engine.batchLive(delta),
     };

@@ -11,6 +11,7 @@ import type { Transferable } from 'node:worker_threads';
 import { isTransfer, type Task } from '../worker/define-task.js';
 import type { AbortBook, RunningTask } from '../worker/task-context.js';
 import { makeChain, StageFailure } from './chain.js';
+import { runInContext } from '../worker/trace-context.js';
 import { cloneIssue } from './clone-check.js';
 import type { BatchChunk, BatchRequest, ItemOutcome, SerializedError, TaskRequest } from './protocol.js';
 import { unclonable } from './serialize-error.js';
@@ -52,7 +53,7 @@ export function runBatch(
   thread: BatchThread,
 ): BatchAnswer | Promise<BatchAnswer> {
   const inputs = request.input as unknown[];
-  const { firstItemId, cancellable, progress, aliases, chain } = request.batch as BatchRequest;
+  const { firstItemId, cancellable, progress, aliases, chain, traces } = request.batch as BatchRequest;
   const stageMs = chain === undefined ? undefined : chain.map(() => 0);
   const fn =
     stageMs === undefined ? (fns[0] as Task<unknown, unknown>) : makeChain(fns, chain as string[], stageMs);
@@ -102,8 +103,13 @@ export function runBatch(
     const due = forceFlush || ownsAbort(index) || items.length >= CHUNK_ITEMS || now - lastSent >= CHUNK_MS;
     if (due && index < inputs.length - 1) flush();
   };
-  const contextOf = (index: number): RunningTask =>
-    ownsAbort(index) ? thread.book.open((firstItemId as number) + index, request.task, batch) : batch;
+  /** An item's own context when it can be cancelled alone or has its own span, else the batch's. */
+  const contextOf = (index: number): RunningTask => {
+    const trace = traces?.[index];
+    if (ownsAbort(index))
+      return thread.book.open((firstItemId as number) + index, request.task, batch, trace);
+    return trace === undefined ? batch : thread.book.child(request.task, batch, trace);
+  };
   const finish = (): BatchAnswer => ({
     from,
     items,
@@ -128,7 +134,12 @@ export function runBatch(
       progress[0] = i;
       let result: unknown;
       try {
-        result = fn(inputs[i], contextOf(i));
+        const context = contextOf(i);
+        const input = inputs[i];
+        result =
+          context.trace === undefined
+            ? fn(input, context)
+            : runInContext(context.traceContext, () => fn(input, context));
       } catch (error) {
         settle(i, { error }, false);
         continue;

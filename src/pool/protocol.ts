@@ -6,10 +6,23 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { WorkerCacheOptions } from '../cache/options.js';
 
+/** A worker module a runner loads. */
+export interface WorkerModuleRef {
+  /**
+   * Its name in the orchestrator's `workers` option: its tasks are then called `name.export`.
+   * Undefined for the one module of the `worker` option, whose tasks keep their export names.
+   */
+  readonly name: string | undefined;
+  /** Its file URL. */
+  readonly url: string;
+}
+
 /** The `workerData` every runner thread starts with. */
 export interface RunnerData {
-  /** File URL of the user's worker module. */
-  readonly module: string;
+  /** The user's worker modules; the runner loads them all before it says hello. */
+  readonly modules: readonly WorkerModuleRef[];
+  /** The pool's idle timeout: a thread flushes its tracer provider well before it can retire. */
+  readonly idleTimeoutMs: number;
   /**
    * One Int32 the main thread bumps after posting aborts. A runner polls its control port only
    * when the counter moved, so checking for cancellation costs one atomic load.
@@ -30,6 +43,22 @@ export interface TaskRequest {
   input: unknown;
   /** Set for a batch: `input` is an array, and the answer's value is a {@link BatchResult}. */
   batch: BatchRequest | undefined;
+  /** The run's trace context, when the orchestrator traces (for a map batch, the batch's). */
+  trace: TraceCarrier | undefined;
+}
+
+/**
+ * A span's context as it crosses into the worker: the task runs in it, and spans the task starts
+ * are its children. Plain data, so it survives structured clone.
+ */
+export interface TraceCarrier {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly traceFlags: number;
+  /** The W3C `tracestate`, serialized. */
+  readonly traceState: string | undefined;
+  /** The caller's baggage entries (key, value). */
+  readonly baggage: readonly (readonly [string, string])[] | undefined;
 }
 
 /** What a batch carries besides its inputs. */
@@ -61,6 +90,11 @@ export interface BatchRequest {
    * the time spent in each stage.
    */
   readonly chain?: readonly string[] | undefined;
+  /**
+   * Coalesced runs each have their own span: item `i` runs in context `traces[i]` (else in the
+   * request's). Undefined when no item has one.
+   */
+  readonly traces: readonly (TraceCarrier | undefined)[] | undefined;
 }
 
 /** One item's outcome in a batch; `ms` is the time the item itself took in the worker. */
@@ -132,9 +166,16 @@ export interface ControlPortHello {
   readonly cache: Readonly<Record<string, WorkerCacheOptions>>;
 }
 
-/** Main thread → runner, over the control port: stop task `abort`. */
-export interface ControlMessage {
-  readonly abort: number;
+/**
+ * Main thread → runner, over the control port: stop task `abort`; or flush the tracer providers
+ * registered in the thread and answer with a {@link FlushedMessage} (before close() ends the
+ * thread).
+ */
+export type ControlMessage = { readonly abort: number } | { readonly flush: number };
+
+/** Runner → main thread, over the control port: the flush `flushed` is done. */
+export interface FlushedMessage {
+  readonly flushed: number;
 }
 
 /** Marks the hello message; a string key because symbols do not survive structured clone. */

@@ -3,13 +3,15 @@
  * any metric: the registry calls `get()` at scrape time.
  * @module
  */
-import type { HistogramAccumulator } from './accumulators.js';
+import type { Exemplar, HistogramAccumulator } from './accumulators.js';
 
 /** A sample with its labels, as prom-client's MetricObject wants it. */
 export interface Sample {
   labels: Record<string, string | number>;
   value: number;
   metricName?: string;
+  /** On a histogram bucket: its latest exemplar (rendered in OpenMetrics only). */
+  exemplar?: Exemplar | undefined;
 }
 
 /** The kind of a metric family. */
@@ -48,11 +50,18 @@ export function pushHistogram(
   histogram: HistogramAccumulator,
 ): void {
   let cumulative = 0;
+  const exemplars = histogram.exemplars;
+  const bucket = (le: number | string, value: number, i: number): Sample => {
+    const sample: Sample = { labels: { ...labels, le }, value, metricName: `${name}_bucket` };
+    const exemplar = exemplars?.[i];
+    if (exemplar !== undefined) sample.exemplar = exemplar;
+    return sample;
+  };
   histogram.buckets.forEach((le, i) => {
     cumulative += histogram.counts[i] ?? 0;
-    samples.push({ labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` });
+    samples.push(bucket(le, cumulative, i));
   });
-  samples.push({ labels: { ...labels, le: '+Inf' }, value: histogram.count, metricName: `${name}_bucket` });
+  samples.push(bucket('+Inf', histogram.count, histogram.buckets.length));
   samples.push({ labels, value: histogram.sum, metricName: `${name}_sum` });
   samples.push({ labels, value: histogram.count, metricName: `${name}_count` });
 }

@@ -138,6 +138,8 @@ export class OrchestratorMetrics implements Source {
    * @param errorType - the error's code or class, for failures. Past 32 distinct types for one
    *   task, new types are counted as `"other"`, so user error codes cannot grow the series
    *   without bound.
+   * @param exemplar - the labels of the run's trace (`trace_id`, `span_id`), when it was traced
+   *   and sampled: the duration and wait observations carry them as OpenMetrics exemplars.
    */
   record(
     task: string,
@@ -145,6 +147,7 @@ export class OrchestratorMetrics implements Source {
     durationSeconds: number | undefined,
     waitSeconds: number | undefined,
     errorType: string | undefined,
+    exemplar?: Readonly<Record<string, string>>,
   ): void {
     let acc = this.tasks.get(task);
     if (acc === undefined) {
@@ -152,8 +155,8 @@ export class OrchestratorMetrics implements Source {
       this.tasks.set(task, acc);
     }
     (acc.outcomes[OUTCOME_INDEX[outcome]] as number)++;
-    if (durationSeconds !== undefined) acc.duration.observe(durationSeconds);
-    if (waitSeconds !== undefined) acc.wait.observe(waitSeconds);
+    if (durationSeconds !== undefined) acc.duration.observe(durationSeconds, exemplar);
+    if (waitSeconds !== undefined) acc.wait.observe(waitSeconds, exemplar);
     if (errorType !== undefined) acc.recordError(errorType);
   }
 
