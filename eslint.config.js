@@ -41,6 +41,7 @@ export default tseslint.config(
       sourceType: 'commonjs',
       globals: globals.node,
     },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     // The dashboard's browser scripts are classic scripts sharing the page's global scope: what one
