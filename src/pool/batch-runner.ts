@@ -102,7 +102,16 @@ export function runBatch(
       waiting.error(thread.serialize(result.error.error), ms, result.error.stage);
     else waiting.error(thread.serialize(result.error), ms);
     const due = forceFlush || ownsAbort(index) || waiting.length >= CHUNK_ITEMS || now - lastSent >= CHUNK_MS;
-    if (due && index < inputs.length - 1) flush();
+    // With nothing left to run, the outcomes go with the answer: a chunk would settle the last
+    // callers before the batch leaves its thread, and they would see its slot still taken.
+    if (due && runsAfter(index)) flush();
+  };
+  /** Whether an item after `index` will run: those cancelled before they started will not. */
+  const runsAfter = (index: number): boolean => {
+    for (let i = index + 1; i < inputs.length; i++) {
+      if (!ownsAbort(i) || !thread.book.abortedBeforeStart((firstItemId as number) + i)) return true;
+    }
+    return false;
   };
   /** An item's own context when it can be cancelled alone or has its own span, else the batch's. */
   const contextOf = (index: number): RunningTask => {
