@@ -25,6 +25,8 @@ export const ErrorCodes = {
   DATA_CLONE: 'ERR_DATA_CLONE',
   INVALID_CONFIG: 'ERR_INVALID_CONFIG',
   CLIENT_DISCONNECTED: 'ERR_CLIENT_DISCONNECTED',
+  INVALID_METRIC: 'ERR_INVALID_METRIC',
+  METRIC_CONFLICT: 'ERR_METRIC_CONFLICT',
 } as const;
 
 /** The union of every code in {@link ErrorCodes}. */
@@ -184,6 +186,30 @@ export class ClientDisconnectedError extends codedError(
   ErrorCodes.CLIENT_DISCONNECTED,
   'ClientDisconnectedError',
   'The client disconnected before the response was sent',
+) {}
+
+/**
+ * A task recorded a metric wrongly through `ctx.metrics`: a metric it did not declare, a method
+ * its type has not (`observe` on a counter), a label it did not declare, a non-finite value or
+ * a negative counter increment. Thrown in the worker, at the call, so the task can catch it;
+ * uncaught, its run fails with ERR_TASK_FAILED and `remoteCode` `ERR_INVALID_METRIC`. Code
+ * `ERR_INVALID_METRIC`.
+ */
+export class InvalidMetricError extends codedError(
+  ErrorCodes.INVALID_METRIC,
+  'InvalidMetricError',
+  'Invalid metric observation',
+) {}
+
+/**
+ * Two tasks of the worker module declare one metric differently (`defineTask(fn, { metrics })`):
+ * every run of either task fails with it, naming both tasks and the difference, and the metric
+ * is not registered. Code `ERR_METRIC_CONFLICT`.
+ */
+export class MetricConflictError extends codedError(
+  ErrorCodes.METRIC_CONFLICT,
+  'MetricConflictError',
+  'Conflicting metric declarations',
 ) {}
 
 /** One invalid field of a configuration object. */

@@ -29,6 +29,8 @@ const expected: Record<api.ErrorCode, number> = {
   ERR_DATA_CLONE: 500,
   ERR_WORKER_NOT_FOUND: 500,
   ERR_INVALID_CONFIG: 500,
+  ERR_INVALID_METRIC: 500,
+  ERR_METRIC_CONFLICT: 500,
 };
 
 describe('httpErrorFor', () => {

@@ -63,6 +63,8 @@ const RULES: Readonly<Record<ErrorCode, Rule>> = {
   [ErrorCodes.DATA_CLONE]: { status: 500, message: 'Internal Server Error' },
   [ErrorCodes.WORKER_NOT_FOUND]: { status: 500, message: 'Internal Server Error' },
   [ErrorCodes.INVALID_CONFIG]: { status: 500, message: 'Internal Server Error' },
+  [ErrorCodes.INVALID_METRIC]: { status: 500, message: 'Internal Server Error' },
+  [ErrorCodes.METRIC_CONFLICT]: { status: 500, message: 'Internal Server Error' },
 };
 
 /** A shed submission that names a tenant: that tenant is over its own cap, not the service. */
