@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Transferable } from 'node:worker_threads';
+import type { ThreadMetrics } from '../task-metrics/recorder.js';
 import { isTransfer, type Task } from '../worker/define-task.js';
 import type { AbortBook, RunningTask } from '../worker/task-context.js';
 import { cloneIssue } from './clone-check.js';
@@ -25,6 +26,8 @@ export interface BatchAnswer {
 /** What a batch needs from its thread. */
 export interface BatchThread {
   readonly book: AbortBook;
+  /** The thread's task metrics: an item's observations leave with the chunk of its outcome. */
+  readonly metrics: ThreadMetrics;
   serialize(error: unknown): SerializedError;
   /** Posts a chunk of finished outcomes to the main thread. */
   send(chunk: BatchChunk, transferList: Transferable[]): void;
@@ -60,7 +63,7 @@ export function runBatch(
   let itemStart = started;
   const flush = (): void => {
     if (items.length === 0) return;
-    thread.send({ chunk: request.id, from, items }, transferList);
+    thread.send({ chunk: request.id, from, items, metrics: thread.metrics.take() }, transferList);
     from += items.length;
     items = [];
     transferList = [];
@@ -83,6 +86,7 @@ export function runBatch(
     forceFlush: boolean,
   ): void => {
     if (ownsAbort(index)) thread.book.close((firstItemId as number) + index);
+    thread.metrics.commit();
     const now = performance.now();
     const ms = now - itemStart;
     itemStart = now;

@@ -4,6 +4,7 @@
  * @module
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { MetricSpec } from '../task-metrics/declaration.js';
 
 /** The `workerData` every runner thread starts with. */
 export interface RunnerData {
@@ -81,7 +82,29 @@ export interface BatchChunk {
   readonly chunk: number;
   readonly from: number;
   readonly items: readonly ItemOutcome[];
+  /** The task metrics recorded by these items (and earlier work of the thread not yet sent). */
+  readonly metrics?: MetricsDelta | undefined;
 }
+
+/**
+ * One series of a task metric: what its thread recorded since it last sent it
+ * (src/task-metrics/recorder.ts). The main thread adds it to the metric's series.
+ */
+export interface MetricSample {
+  /** The metric's declared name. */
+  readonly name: string;
+  /** The label values, in the order of the declaration's (sorted) `labelNames`; `''` for none. */
+  readonly labels: readonly string[];
+  /** Counter: the increments' sum. Gauge: the increments' sum since `set`. Histogram: the observations' sum. */
+  readonly value: number;
+  /** Gauge: the last value set, if one was. */
+  readonly set?: number | undefined;
+  /** Histogram: observations per bucket; the last counts those above every bound. */
+  readonly counts?: readonly number[] | undefined;
+}
+
+/** Task-metric samples that travel with an answer or a chunk: never one message per observation. */
+export type MetricsDelta = readonly MetricSample[];
 
 /** An error thrown by a task, flattened so it survives structured clone. */
 export interface SerializedError {
@@ -92,9 +115,10 @@ export interface SerializedError {
   readonly code: string | undefined;
   /**
    * Set when the runner itself failed the task: `unknown-task`, the module has no such export
-   * (the task never ran); `data-clone`, the task's result cannot be structured-cloned.
+   * (the task never ran); `data-clone`, the task's result cannot be structured-cloned;
+   * `metric-conflict`, the task declares a metric unlike another task does (it never ran).
    */
-  readonly kind?: 'unknown-task' | 'data-clone';
+  readonly kind?: 'unknown-task' | 'data-clone' | 'metric-conflict';
   /** The module's task exports, with `kind: 'unknown-task'`. */
   readonly exports?: readonly string[];
   /** The thrown value's other enumerable own properties, those that survive structured clone. */
@@ -105,9 +129,13 @@ export interface SerializedError {
  * The runner's answer. A task's own throw comes back as a value (`error`), so that Piscina's
  * rejection means only an infrastructure failure (a worker that died or was terminated).
  */
-export type TaskResponse =
+export type TaskResponse = (
   | { readonly value: unknown; readonly error?: undefined; readonly durationMs: number }
-  | { readonly value?: undefined; readonly error: SerializedError; readonly durationMs: number };
+  | { readonly value?: undefined; readonly error: SerializedError; readonly durationMs: number }
+) & {
+  /** The task metrics the thread recorded up to this answer and had not sent yet. */
+  readonly metrics?: MetricsDelta | undefined;
+};
 
 /** Sent by a runner once at start-up, through its parentPort (Piscina re-emits it on the pool). */
 export interface ControlPortHello {
@@ -118,6 +146,8 @@ export interface ControlPortHello {
   readonly tasks: readonly string[];
   /** The module's tasks marked idempotent (safe to run again after a crash). */
   readonly idempotent: readonly string[];
+  /** The task metrics each task declares (`defineTask(fn, { metrics })`), by task; tasks without any left out. */
+  readonly metrics: Readonly<Record<string, Readonly<Record<string, MetricSpec>>>>;
 }
 
 /** Main thread → runner, over the control port: stop task `abort`. */
@@ -136,6 +166,9 @@ export const kTransferBrand: unique symbol = Symbol.for('node-orchestrator.trans
 
 /** The brand `defineTask(fn, { idempotent: true })` adds. */
 export const kIdempotentBrand: unique symbol = Symbol.for('node-orchestrator.idempotent') as never;
+
+/** The brand `defineTask(fn, { metrics })` adds; its value is the checked declarations. */
+export const kMetricsBrand: unique symbol = Symbol.for('node-orchestrator.metrics') as never;
 
 /** True if a message from a worker is a {@link ControlPortHello}. */
 export function isControlPortHello(message: unknown): message is ControlPortHello {

@@ -5,3 +5,6 @@
 export { defineTask, transfer } from './define-task.js';
 export type { Task, TaskFunction, TaskOptions, Transfer, Output } from './define-task.js';
 export type { TaskContext } from './task-context.js';
+export type { TaskMetrics, MetricLabels } from '../task-metrics/task-metrics.js';
+export type { MetricDeclaration, MetricDeclarations, MetricType } from '../task-metrics/declaration.js';
+export { InvalidMetricError, MetricConflictError } from '../errors.js';

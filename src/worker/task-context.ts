@@ -1,5 +1,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { ControlMessage } from '../pool/protocol.js';
+import type { MetricDeclarations } from '../task-metrics/declaration.js';
+import type { TaskMetrics } from '../task-metrics/task-metrics.js';
 
 /**
  * What a task receives besides its input: the task's name and its cancellation state.
@@ -8,8 +10,10 @@ import type { ControlMessage } from '../pool/protocol.js';
  * its timeout, its group, or `close()`). An async task sees it whenever it yields to the event
  * loop. A synchronous CPU-bound loop never yields, so it calls {@link throwIfAborted} (or reads
  * {@link aborted}) now and then: that polls the control port directly.
+ *
+ * `M`: the task's metric declarations (`defineTask(fn, { metrics })`), which type `metrics`.
  */
-export interface TaskContext {
+export interface TaskContext<M extends MetricDeclarations = MetricDeclarations> {
   /** The export being run. */
   readonly taskName: string;
   /** Aborted when the run is cancelled; `reason` says why. */
@@ -21,7 +25,15 @@ export interface TaskContext {
    * (an atomic load; the port is polled only after an abort was posted); call it every few milliseconds of work.
    */
   throwIfAborted(): void;
+  /**
+   * Records the metrics the task declares: `inc`, `set`, `observe`. Values travel to the main
+   * thread with the task's result; misuse throws ERR_INVALID_METRIC here.
+   */
+  readonly metrics: TaskMetrics<M>;
 }
+
+/** The `ctx.metrics` of a task, by task name. @internal */
+export type MetricsOf = (taskName: string) => TaskMetrics;
 
 /** @internal The reason given to a task's signal; the main thread rejects the run itself. */
 export function cancelledReason(): Error {
@@ -42,7 +54,11 @@ export class AbortBook {
   /** Aborts that arrived before their task started here (or for tasks on other threads). */
   readonly #early = new Set<number>();
 
-  constructor(port: MessagePort, epoch: SharedArrayBuffer) {
+  readonly #metricsOf: MetricsOf;
+
+  /** @param metricsOf - each task's `ctx.metrics`. */
+  constructor(port: MessagePort, epoch: SharedArrayBuffer, metricsOf: MetricsOf) {
+    this.#metricsOf = metricsOf;
     this.#port = port;
     this.#epoch = new Int32Array(epoch);
     port.on('message', (message: ControlMessage) => {
@@ -57,7 +73,7 @@ export class AbortBook {
    * context is also aborted when its batch (`parent`) is.
    */
   open(id: number, taskName: string, parent?: RunningTask): RunningTask {
-    const task = new RunningTask(this, taskName);
+    const task = new RunningTask(this, taskName, this.#metricsOf);
     this.#running.set(id, task);
     if (this.#early.delete(id)) task.abort();
     parent?.adopt(task);
@@ -115,12 +131,20 @@ export class RunningTask implements TaskContext {
   #controller: AbortController | undefined;
   /** The batch item running under this (batch) context, which an abort of the batch reaches. */
   #child: RunningTask | undefined;
+  readonly #metricsOf: MetricsOf;
+  #metrics: TaskMetrics | undefined;
 
   constructor(
     book: AbortBook,
     readonly taskName: string,
+    metricsOf: MetricsOf,
   ) {
     this.#book = book;
+    this.#metricsOf = metricsOf;
+  }
+
+  get metrics(): TaskMetrics {
+    return (this.#metrics ??= this.#metricsOf(this.taskName));
   }
 
   get signal(): AbortSignal {
