@@ -17,6 +17,8 @@ export {
   DataCloneError,
   InvalidConfigError,
   ClientDisconnectedError,
+  InvalidMetricError,
+  MetricConflictError,
   ErrorCodes,
 } from './errors.js';
 export type { ErrorCode, ConfigIssue, OrchestratorErrorOptions } from './errors.js';
@@ -50,6 +52,7 @@ export type {
   LatencySummary,
 } from './telemetry/dashboard/schema.js';
 export type { Outcome } from './telemetry/accumulators.js';
+export type { MetricDeclaration, MetricDeclarations, MetricType } from './task-metrics/declaration.js';
 export { requestSignal } from './http/request-signal.js';
 export { httpErrorFor } from './http/http-error.js';
 export type { HttpError, HttpErrorBody, HttpErrorOptions } from './http/http-error.js';

@@ -2,8 +2,9 @@ import { AbortedError, ClosedError, QueueFullError } from '../errors.js';
 import { AdaptiveLimiter, kAcquireSlot, kCancelWait, kReleaseSlot } from '../limiter/adaptive-limiter.js';
 import type { WaitNode } from '../limiter/wait-queue.js';
 import { ControlPlane, type ChunkSink } from '../pool/control-plane.js';
-import { isControlPortHello, type RunnerData } from '../pool/protocol.js';
+import { isControlPortHello, type MetricsDelta, type RunnerData } from '../pool/protocol.js';
 import { ThreadPool } from '../pool/thread-pool.js';
+import { TaskMetricsRelay } from '../task-metrics/relay.js';
 import type { Lifecycle, Producer } from './lifecycle.js';
 import { TaskRun, type RunHost, type RunOutcome, type RunSpec } from './task-run.js';
 
@@ -50,7 +51,9 @@ const RUNNER_URL = new URL('../pool/runner.js', import.meta.url).href;
 export class Engine implements RunHost, Producer {
   readonly limiter: AdaptiveLimiter;
   readonly pool: ThreadPool;
-  readonly control = new ControlPlane();
+  /** Task metrics: the declarations from the hello, the samples from answers and chunks. */
+  readonly taskMetrics = new TaskMetricsRelay();
+  readonly control = new ControlPlane((delta) => this.taskMetrics.record(delta));
   readonly cancelGraceMs: number;
   readonly #lifecycle: Lifecycle;
   readonly #maxQueue: number;
@@ -93,6 +96,7 @@ export class Engine implements RunHost, Producer {
         if (!isControlPortHello(message)) return;
         this.#tasks = new Set(message.tasks);
         this.#idempotent = new Set(message.idempotent);
+        this.taskMetrics.hello(message.metrics);
         this.control.adopt(message.port);
       },
     });
@@ -262,6 +266,10 @@ export class Engine implements RunHost, Producer {
 
   abort(id: number): void {
     this.control.abort(id);
+  }
+
+  recordMetrics(delta: MetricsDelta): void {
+    this.taskMetrics.record(delta);
   }
 
   settled(run: TaskRun, outcome: RunOutcome, error: unknown): void {

@@ -11,7 +11,7 @@ import {
 import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
 import { unwatch, watch, type AbortWatcher } from '../internal/signal-watch.js';
 import type { WaitNode, Waiter } from '../limiter/wait-queue.js';
-import type { BatchRequest, TaskRequest, TaskResponse } from '../pool/protocol.js';
+import type { BatchRequest, MetricsDelta, TaskRequest, TaskResponse } from '../pool/protocol.js';
 import type { JobFailure, PoolJob } from '../pool/thread-pool.js';
 import { reviveTaskError } from './revive-error.js';
 
@@ -30,6 +30,8 @@ export interface RunHost {
   releaseSlot(): void;
   abort(id: number): void;
   settled(run: TaskRun, outcome: RunOutcome, error: unknown): void;
+  /** Task metrics that came with an answer: counted whatever becomes of the run. */
+  recordMetrics(delta: MetricsDelta): void;
   readonly cancelGraceMs: number;
 }
 
@@ -194,6 +196,7 @@ export class TaskRun implements Waiter, AbortWatcher, PoolJob {
 
   /** Pool job: the runner answered. */
   answered(response: TaskResponse): void {
+    if (response.metrics !== undefined) this.host.recordMetrics(response.metrics);
     this.host.releaseSlot();
     this.workerMs = response.durationMs;
     if (this.#cancelReason !== undefined) this.#settle(this.#cancelOutcome, this.#cancelReason);

@@ -5,7 +5,7 @@
  * @module
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { BatchChunk, ControlMessage } from './protocol.js';
+import type { BatchChunk, ControlMessage, MetricsDelta } from './protocol.js';
 
 /** Where the chunks of one batch go. */
 export type ChunkSink = (chunk: BatchChunk) => void;
@@ -30,6 +30,12 @@ export class ControlPlane {
   /** Aborted ids not yet forgotten: replayed to ports that arrive later. */
   readonly #aborted = new Set<number>();
   #closed = false;
+  readonly #onMetrics: (delta: MetricsDelta) => void;
+
+  /** @param onMetrics - told the task metrics every chunk carries, routed or not. */
+  constructor(onMetrics: (delta: MetricsDelta) => void) {
+    this.#onMetrics = onMetrics;
+  }
 
   /** Takes a thread's control port from its hello. */
   adopt(port: MessagePort): void {
@@ -104,6 +110,7 @@ export class ControlPlane {
   }
 
   #deliver(chunk: BatchChunk): void {
+    if (chunk.metrics !== undefined) this.#onMetrics(chunk.metrics);
     this.#sinks.get(chunk.chunk)?.(chunk);
   }
 }

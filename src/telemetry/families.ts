@@ -17,7 +17,7 @@ import {
 import type { GaugeSnapshot } from './metrics.js';
 
 /** A sample with its labels, as prom-client's MetricObject wants it. */
-interface Sample {
+export interface Sample {
   labels: Record<string, string | number>;
   value: number;
   metricName?: string;
@@ -236,11 +236,12 @@ export class Families {
   }
 }
 
-function pushHistogram(
+/** Appends a histogram's samples: cumulative `_bucket`s up to `+Inf`, `_sum` and `_count`. */
+export function pushHistogram(
   samples: Sample[],
   name: string,
   labels: Record<string, string>,
-  histogram: HistogramAccumulator,
+  histogram: Pick<HistogramAccumulator, 'buckets' | 'counts' | 'sum' | 'count'>,
 ): void {
   let cumulative = 0;
   histogram.buckets.forEach((le, i) => {

@@ -8,6 +8,8 @@ import {
   TaskAccumulator,
   type Outcome,
 } from './accumulators.js';
+import type { ControlPortHello, MetricsDelta } from '../pool/protocol.js';
+import { TaskMetricStore } from '../task-metrics/store.js';
 import { joinFamilies, leaveFamilies, type Families, type Source } from './families.js';
 
 /** The gauges' values, read at every scrape. An undefined signal is absent and not exported. */
@@ -91,6 +93,7 @@ export class OrchestratorMetrics implements Source {
   readonly limitChanges = new Map<string, { direction: string; reason: string; count: number }>();
   readonly batchSizes = new HistogramAccumulator(BATCH_BUCKETS);
   readonly #families: Families;
+  readonly #taskMetrics: TaskMetricStore;
   #snapshot: () => GaugeSnapshot;
   #disposed = false;
 
@@ -109,6 +112,7 @@ export class OrchestratorMetrics implements Source {
     this.name = name;
     this.#snapshot = snapshot;
     this.#families = joinFamilies(registry, prefix, this);
+    this.#taskMetrics = new TaskMetricStore(registry, prefix, name);
     if (defaultMetrics && !defaultMetricsRegistries.has(registry)) {
       defaultMetricsRegistries.add(registry);
       collectDefaultMetrics({ register: registry });
@@ -164,10 +168,24 @@ export class OrchestratorMetrics implements Source {
     this.batchSizes.observe(size);
   }
 
+  /**
+   * Registers the metrics the worker module's tasks declare (see TaskMetricStore.declare).
+   * @returns what could not be registered, one sentence each.
+   */
+  declareTaskMetrics(declared: ControlPortHello['metrics']): string[] {
+    return this.#taskMetrics.declare(declared);
+  }
+
+  /** Adds task-metric samples a thread sent. */
+  recordTaskMetrics(delta: MetricsDelta): void {
+    this.#taskMetrics.record(delta);
+  }
+
   /** Leaves the registry: the last orchestrator on it unregisters the metrics. Idempotent. */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#taskMetrics.dispose();
     leaveFamilies(this.#families, this);
   }
 }
