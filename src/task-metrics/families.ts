@@ -96,7 +96,7 @@ export function joinTaskFamily(store: TaskMetricStore, metric: StoredMetric): Ta
     familiesByRegistry.set(registry, byName);
   }
   const existing = byName.get(name);
-  const ours = `task metric "${metric.name}" (of task ${metric.tasks.map((t) => `"${t}"`).join(', ')}${store.name === undefined ? '' : ` in orchestrator ${describe(store.name)}`})`;
+  const ours = `task metric "${metric.name}" (declared by ${tasks(metric.tasks)}${store.name === undefined ? '' : ` of orchestrator ${describe(store.name)}`})`;
   if (existing !== undefined) {
     const difference =
       existing.mark.prefix === prefix
@@ -105,7 +105,7 @@ export function joinTaskFamily(store: TaskMetricStore, metric: StoredMetric): Ta
     if (difference !== undefined) {
       const theirs = [...existing.sources.keys()][0]?.name;
       return (
-        `The ${ours} is not exported: "${name}" is already registered for task ${existing.first.tasks.map((t) => `"${t}"`).join(', ')}` +
+        `The ${ours} is not exported: "${name}" is already registered for ${tasks(existing.first.tasks)}` +
         `${theirs === undefined ? '' : ` of orchestrator ${describe(theirs)}`}, declared otherwise (${difference})`
       );
     }
@@ -119,6 +119,11 @@ export function joinTaskFamily(store: TaskMetricStore, metric: StoredMetric): Ta
   registry.registerMetric(family as never);
   byName.set(name, family);
   return family;
+}
+
+/** `task "a"` or `tasks "a", "b"`. */
+function tasks(names: readonly string[]): string {
+  return `${names.length === 1 ? 'task' : 'tasks'} ${names.map((name) => `"${name}"`).join(', ')}`;
 }
 
 /** Removes `store` from `family`; the last one out unregisters it. */
