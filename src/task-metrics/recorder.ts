@@ -70,16 +70,29 @@ class MetricState {
         throw this.#invalid(method, `label "${key}" is not declared; its labels are: ${declared}`);
       }
     }
-    const values = this.spec.labelNames.map((label) => {
-      const value = (labels as Record<string, unknown>)[label];
-      if (value === undefined || typeof value === 'string') return value ?? '';
-      if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-      throw this.#invalid(
-        method,
-        `label "${label}" must be a string or a finite number, got ${describe(value)}`,
-      );
-    });
-    return this.#find(values);
+    // The key is built without an array: this runs at every labelled observation.
+    const names = this.spec.labelNames;
+    let key = '';
+    for (const name of names) {
+      const text = this.#text(labels as Record<string, unknown>, name, method);
+      key += names.length === 1 ? text : `${text.length}:${text}`;
+    }
+    return (
+      this.#series.get(key) ??
+      this.#find(names.map((name) => this.#text(labels as Record<string, unknown>, name, method)))
+    );
+  }
+
+  /** A label's value as a string (`''` when it is not given). */
+  #text(labels: Record<string, unknown>, label: string, method: string): string {
+    const value = labels[label];
+    if (typeof value === 'string') return value;
+    if (value === undefined) return '';
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+    throw this.#invalid(
+      method,
+      `label "${label}" must be a string or a finite number, got ${describe(value)}`,
+    );
   }
 
   #find(values: string[]): Series {
@@ -88,14 +101,9 @@ class MetricState {
     if (series !== undefined) return series;
     if (this.#series.size >= this.spec.maxSeries) {
       const other = this.spec.labelNames.map(() => OVERFLOW_LABEL);
-      return other.join() === values.join() ? this.#create(key, values) : this.#find(other);
+      if (other.join() !== values.join()) return this.#find(other);
     }
-    series = this.#create(key, values);
-    return series;
-  }
-
-  #create(key: string, values: string[]): Series {
-    const series = new Series(this.name, values, this.spec.buckets.length);
+    series = new Series(this.name, values, this.spec.buckets.length);
     this.#series.set(key, series);
     return series;
   }
