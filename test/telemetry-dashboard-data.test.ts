@@ -80,6 +80,7 @@ const ORCHESTRATOR_KEYS = [
   'total',
   'window',
   'breakdowns',
+  'taskMetrics',
 ];
 const STATS_KEYS = ['outcomes', 'errors', 'duration', 'wait'];
 const SUMMARY_KEYS = ['count', 'mean', 'p50', 'p90', 'p99'];
