@@ -75,7 +75,9 @@ describe.runIf(requireTool('promtool'))('promtool', () => {
     const server = await serveMetrics({ registry: first.registry!, port: 0 });
     servers.push(server);
     const text = await get(server, '/metrics');
-    expect(text.body).toContain('orchestrator_item_size_bytes_bucket{orchestrator="second",kind="text",le="10"} 1');
+    expect(text.body).toContain(
+      'orchestrator_item_size_bytes_bucket{orchestrator="second",kind="text",le="10"} 1',
+    );
     expect(text.body).toContain('orchestrator_tokens_total{orchestrator="first",model="gpt \\"4\\"\\\\n"} 3');
     const result = await check(['check', 'metrics'], text.body);
     expect(result.out).toBe('');

@@ -39,7 +39,7 @@ export interface MetricDeclaration {
 /** A task's metric declarations, by metric name. */
 export type MetricDeclarations = Readonly<Record<string, MetricDeclaration>>;
 
-/** A declaration checked and completed: what threads announce and the main thread registers. @internal */
+/** A declaration checked and completed: what threads announce and the main thread registers. */
 export interface MetricSpec {
   readonly type: MetricType;
   readonly help: string;
@@ -155,7 +155,7 @@ export function specDifference(a: MetricSpec, b: MetricSpec): string | undefined
   return undefined;
 }
 
-/** A module's task metrics, once each, and the tasks whose declarations conflict. @internal */
+/** A module's task metrics, once each, and the tasks whose declarations conflict. */
 export interface ReconciledMetrics {
   /** Each metric some tasks declare alike, with those tasks. */
   readonly metrics: ReadonlyMap<string, { readonly spec: MetricSpec; readonly tasks: readonly string[] }>;
