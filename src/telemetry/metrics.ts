@@ -171,12 +171,13 @@ export class OrchestratorMetrics implements Source {
   /**
    * Registers the metrics the worker module's tasks declare (see TaskMetricStore.declare).
    * @returns what could not be registered, one sentence each.
+   * @internal
    */
   declareTaskMetrics(declared: ControlPortHello['metrics']): string[] {
     return this.#taskMetrics.declare(declared);
   }
 
-  /** Adds task-metric samples a thread sent. */
+  /** Adds task-metric samples a thread sent. @internal */
   recordTaskMetrics(delta: MetricsDelta): void {
     this.#taskMetrics.record(delta);
   }
