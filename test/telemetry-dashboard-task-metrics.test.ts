@@ -2,35 +2,15 @@
  * Issue #17: the dashboard's frames carry the metrics tasks record, equal to /metrics, with
  * windows that add up to exactly what was recorded between frames.
  */
-import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
-import { serveMetrics, type DashboardFrame, type Orchestrator } from 'node-orchestrator';
-import { closeServer, get, sample } from './support/http.js';
-import { closeAll, createOrchestrator } from './support/orchestrator.js';
-import { openStream, type SseStream } from './support/sse.js';
+import { describe, expect, it } from 'vitest';
+import type { DashboardFrame, Orchestrator } from 'node-orchestrator';
+import { dashboardHarness, nextFrame } from './support/dashboard.js';
+import { get, sample } from './support/http.js';
+import { createOrchestrator } from './support/orchestrator.js';
 
 const worker = new URL('./fixtures/metric-tasks.mjs', import.meta.url);
-const servers: Server[] = [];
-const streams: SseStream[] = [];
-afterEach(async () => {
-  streams.splice(0).forEach((stream) => stream.close());
-  await Promise.all(servers.splice(0).map(closeServer));
-  await closeAll();
-});
-
-async function serve(registry: Registry): Promise<Server> {
-  const server = await serveMetrics({ registry, port: 0 });
-  servers.push(server);
-  return server;
-}
-
-async function nextFrame(events: SseStream): Promise<DashboardFrame> {
-  for (;;) {
-    const event = await events.next();
-    if (event.event === 'message' && event.data !== '') return JSON.parse(event.data) as DashboardFrame;
-  }
-}
+const { serve, stream } = dashboardHarness();
 
 function record(orchestrator: Orchestrator, calls: unknown[][]): Promise<unknown> {
   return orchestrator.run('record', { calls });
@@ -98,8 +78,7 @@ describe('task metrics on the dashboard (#17)', () => {
     await record(theirs, [['inc', 'tokens_total', 1000, { model: 'gpt' }]]);
     await record(mine, [['inc', 'tokens_total', 1, { model: 'gpt' }]]);
     const server = await serve(registry);
-    const events = await openStream(server, '/dashboard/events?interval=250&orchestrator=mine');
-    streams.push(events);
+    const events = await stream(server, '?interval=250&orchestrator=mine');
     const first = await nextFrame(events);
     expect(first.orchestrator!.taskMetrics.map((m) => [m.name, m.series.map((s) => s.value)])).toEqual([
       ['tokens_total', [1]],
