@@ -17,6 +17,13 @@ export {
   DataCloneError,
   InvalidConfigError,
   ClientDisconnectedError,
+  PayloadTooLargeError,
+  BadPayloadError,
+  RedisAuthError,
+  RedisUnavailableError,
+  MissingPeerError,
+  JobFailedError,
+  NotCacheableError,
   InvalidMetricError,
   MetricConflictError,
   ErrorCodes,
@@ -34,7 +41,15 @@ export type {
   TaskInput,
   TaskOutput,
 } from './orchestrator/task-types.js';
-export type { OrchestratorOptions, ExecutionOptions, TelemetryOptions } from './orchestrator/options.js';
+export type {
+  OrchestratorOptions,
+  ExecutionOptions,
+  TelemetryOptions,
+  WorkerOption,
+  SingleWorkerOption,
+  WorkerModulesOption,
+} from './orchestrator/options.js';
+export type { TracingOptions, TracingConfig, TracerProviderLike } from './tracing/options.js';
 export type { ResourceLimitsOption } from './orchestrator/engine.js';
 export { TaskGroup } from './group/task-group.js';
 export type { TaskGroupOptions, GroupTask } from './group/task-group.js';
@@ -73,3 +88,7 @@ export type { RegistrySourceOptions } from './signals/registry-source.js';
 export type { SignalSource, SignalReading } from './signals/signal-source.js';
 export type { MapOptions, MapRecord } from './orchestrator/map.js';
 export type { CoalesceOptions } from './orchestrator/coalescer.js';
+export type { Pipeline } from './pipeline/pipeline.js';
+export type { PipelineOptions, PipelineMapOptions } from './pipeline/pipeline.js';
+export type { PipelineRecord, PipelineStage } from './pipeline/run.js';
+export type { CacheOptions, TaskCacheOptions, WorkerCacheOptions } from './cache/options.js';

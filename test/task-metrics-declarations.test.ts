@@ -59,7 +59,7 @@ const LINTED_LABELS = ['le', 'quantile', 'modelName'];
 /** Names and labels a user would pick, which must export cleanly. */
 const GOOD: [string, MetricDeclaration['type'], string | undefined][] = [
   ['tokens_total', 'counter', 'model'],
-  ['cache_hits_total', 'counter', undefined],
+  ['model_cache_hits_total', 'counter', undefined],
   ['images_rejected_total', 'counter', 'reason'],
   ['queue_items', 'gauge', undefined],
   ['model_temperature_celsius', 'gauge', 'gpu_index'],

@@ -5,16 +5,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ThreadMetrics } from '../src/task-metrics/recorder.js';
-import { defineTask } from '../src/worker/define-task.js';
+import { defineTask, metricsOf } from '../src/worker/define-task.js';
 
-const metrics = {
+const declared = {
   tokens_total: { type: 'counter', help: 'Tokens.', labelNames: ['model'], maxSeries: 2 },
   queue_items: { type: 'gauge', help: 'Items.' },
   item_size_bytes: { type: 'histogram', help: 'Sizes.', buckets: [1, 10] },
 } as const;
 
 function thread(): ThreadMetrics {
-  return new ThreadMetrics({ work: defineTask(() => 1, { metrics }), other: defineTask(() => 2) });
+  const metrics = new ThreadMetrics();
+  // As the task table hands them over: the declarations defineTask checked, by task.
+  metrics.load({ work: metricsOf(defineTask(() => 1, { metrics: declared })) ?? {} });
+  return metrics;
 }
 
 describe('ThreadMetrics (a pool thread’s task metrics)', () => {

@@ -19,7 +19,7 @@ export interface CoalesceOptions {
 /** What a coalesced run carries: a run's spec, less what its batch decides. @internal */
 export type CoalescedRun = Pick<
   RunSpec,
-  'task' | 'input' | 'transferList' | 'signal' | 'scopeSignal' | 'timeoutMs' | 'gpu'
+  'task' | 'input' | 'transferList' | 'signal' | 'scopeSignal' | 'timeoutMs' | 'gpu' | 'trace'
 > & { readonly priority: number };
 
 /** What coalescing needs besides the batch plumbing. @internal */
@@ -66,6 +66,7 @@ export class Coalescer implements Producer {
         if (result.ok) resolve(result.value);
         else reject(result.error);
       });
+      item.trace = run.trace;
       item.follow([signal, scopeSignal], (aborted) => abortReason(run, aborted));
       if (item.settled) return;
       if (timeoutMs !== undefined) {

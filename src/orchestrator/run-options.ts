@@ -20,6 +20,8 @@ export function checkRun(task: unknown, options: RunOptions): void {
     throw new RangeError(`priority must be a finite number, got ${describe(priority)}`);
   }
   if (timeoutMs !== undefined) assertTimeout('timeoutMs', timeoutMs, 1);
+  if (options.cache !== undefined && typeof options.cache !== 'boolean')
+    throw new TypeError(`cache must be a boolean, got ${describe(options.cache)}`);
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { Registry } from 'prom-client';
 import { describe } from '../internal/validate.js';
-import { pushHistogram, type Sample } from '../telemetry/families.js';
+import { pushHistogram, type Sample } from '../telemetry/family-metric.js';
 import { specDifference } from './declaration.js';
 import type { StoredMetric, TaskMetricStore } from './store.js';
 
@@ -63,6 +63,7 @@ export class TaskFamily {
             counts: series.counts,
             sum: series.value,
             count: series.count,
+            exemplars: undefined,
           };
           pushHistogram(values, this.name, labels, histogram);
         }

@@ -27,6 +27,16 @@ export const BUILT_IN_METRICS: readonly string[] = [
   'task_duration_seconds',
   'task_wait_seconds',
   'batch_size',
+  'cache_hits_total',
+  'cache_misses_total',
+  'cache_deduplicated_total',
+  'cache_evictions_total',
+  'cache_bytes',
+  'cache_entries',
+  'stage_items_in_total',
+  'stage_items_out_total',
+  'stage_items_failed_total',
+  'stage_seconds_total',
 ];
 
 /** Label names a task metric may not declare: Prometheus's, histograms' and summaries', and ours. */

@@ -13,8 +13,7 @@
  */
 import { InvalidMetricError } from '../errors.js';
 import { describe } from '../internal/validate.js';
-import type { MetricSample, MetricsDelta } from '../pool/protocol.js';
-import { metricsOf } from '../worker/define-task.js';
+import type { ControlPortHello, MetricSample, MetricsDelta } from '../pool/protocol.js';
 import { OVERFLOW_LABEL, reconcile, type MetricSpec, type ReconciledMetrics } from './declaration.js';
 import type { MetricLabels, TaskMetrics } from './task-metrics.js';
 
@@ -115,9 +114,9 @@ class MetricState {
 
 /** Every task metric of this thread, and what is waiting to be sent. */
 export class ThreadMetrics {
-  /** What each task declares, for the hello; tasks without metrics are left out. */
-  readonly declared: Readonly<Record<string, Readonly<Record<string, MetricSpec>>>>;
-  readonly #conflicts: ReconciledMetrics['conflicts'];
+  /** What each task declares; tasks without metrics are left out. */
+  #declared: ControlPortHello['metrics'] = {};
+  #conflicts: ReconciledMetrics['conflicts'] = new Map();
   readonly #states = new Map<string, MetricState>();
   readonly #views = new Map<string, TaskMetrics>();
   /** Series the running work touched since the last commit. */
@@ -125,22 +124,28 @@ export class ThreadMetrics {
   /** Series with committed values not yet sent. */
   readonly #pending: Series[] = [];
 
-  /** @param tasks - the module's tasks, by name. */
-  constructor(tasks: Readonly<Record<string, unknown>>) {
-    const declared: Record<string, Readonly<Record<string, MetricSpec>>> = {};
-    for (const [task, fn] of Object.entries(tasks)) {
-      const specs = metricsOf(fn);
-      if (specs !== undefined) declared[task] = specs;
-    }
-    this.declared = declared;
+  /**
+   * Learns the tasks' declarations, once the worker modules have loaded (no task runs before).
+   * @param declared - what each task declares, by the name callers use (the task table's).
+   */
+  load(declared: ControlPortHello['metrics']): void {
+    this.#declared = declared;
     const reconciled = reconcile(declared);
     this.#conflicts = reconciled.conflicts;
     for (const [name, { spec }] of reconciled.metrics) this.#states.set(name, new MetricState(name, spec));
   }
 
-  /** Why task `task` may not run: it declares a metric unlike another task does; else undefined. */
-  conflict(task: string): string | undefined {
-    return this.#conflicts.size === 0 ? undefined : this.#conflicts.get(task);
+  /**
+   * Why a task may not run: it (or a stage of its `chain`) declares a metric unlike another task
+   * does; else undefined.
+   */
+  conflict(task: string, chain?: readonly string[]): string | undefined {
+    if (this.#conflicts.size === 0) return undefined;
+    for (const name of chain ?? [task]) {
+      const conflict = this.#conflicts.get(name);
+      if (conflict !== undefined) return conflict;
+    }
+    return undefined;
   }
 
   /** `ctx.metrics` of task `task`: the metrics it declares. */
@@ -148,7 +153,7 @@ export class ThreadMetrics {
     let view = this.#views.get(task);
     if (view === undefined) {
       const own = new Map<string, MetricState>();
-      for (const name of Object.keys(this.declared[task] ?? {})) {
+      for (const name of Object.keys(this.#declared[task] ?? {})) {
         const state = this.#states.get(name);
         if (state !== undefined) own.set(name, state);
       }

@@ -8,8 +8,10 @@ import {
   TaskAccumulator,
   type Outcome,
 } from './accumulators.js';
+import type { CacheStats } from '../cache/task-cache.js';
 import type { ControlPortHello, MetricsDelta } from '../pool/protocol.js';
 import { TaskMetricStore } from '../task-metrics/store.js';
+import type { StageStats } from './feature-families.js';
 import { joinFamilies, leaveFamilies, type Families, type Source } from './families.js';
 
 /** The gauges' values, read at every scrape. An undefined signal is absent and not exported. */
@@ -92,6 +94,10 @@ export class OrchestratorMetrics implements Source {
   readonly tasks = new Map<string, TaskAccumulator>();
   readonly limitChanges = new Map<string, { direction: string; reason: string; count: number }>();
   readonly batchSizes = new HistogramAccumulator(BATCH_BUCKETS);
+  /** Result caches by task (the orchestrator's cache sets it). */
+  caches: ReadonlyMap<string, CacheStats> = new Map();
+  /** Pipeline stages by `stage` label. */
+  readonly stages = new Map<string, StageStats>();
   readonly #families: Families;
   readonly #taskMetrics: TaskMetricStore;
   #snapshot: () => GaugeSnapshot;
@@ -136,6 +142,8 @@ export class OrchestratorMetrics implements Source {
    * @param errorType - the error's code or class, for failures. Past 32 distinct types for one
    *   task, new types are counted as `"other"`, so user error codes cannot grow the series
    *   without bound.
+   * @param exemplar - the labels of the run's trace (`trace_id`, `span_id`), when it was traced
+   *   and sampled: the duration and wait observations carry them as OpenMetrics exemplars.
    */
   record(
     task: string,
@@ -143,6 +151,7 @@ export class OrchestratorMetrics implements Source {
     durationSeconds: number | undefined,
     waitSeconds: number | undefined,
     errorType: string | undefined,
+    exemplar?: Readonly<Record<string, string>>,
   ): void {
     let acc = this.tasks.get(task);
     if (acc === undefined) {
@@ -150,8 +159,8 @@ export class OrchestratorMetrics implements Source {
       this.tasks.set(task, acc);
     }
     (acc.outcomes[OUTCOME_INDEX[outcome]] as number)++;
-    if (durationSeconds !== undefined) acc.duration.observe(durationSeconds);
-    if (waitSeconds !== undefined) acc.wait.observe(waitSeconds);
+    if (durationSeconds !== undefined) acc.duration.observe(durationSeconds, exemplar);
+    if (waitSeconds !== undefined) acc.wait.observe(waitSeconds, exemplar);
     if (errorType !== undefined) acc.recordError(errorType);
   }
 

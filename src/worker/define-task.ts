@@ -1,5 +1,13 @@
 import type { Transferable } from 'node:worker_threads';
-import { kIdempotentBrand, kMetricsBrand, kTaskBrand, kTransferBrand } from '../pool/protocol.js';
+import { cacheSettingsIssues, type WorkerCacheOptions } from '../cache/options.js';
+import { describe } from '../internal/validate.js';
+import {
+  kCacheBrand,
+  kIdempotentBrand,
+  kMetricsBrand,
+  kTaskBrand,
+  kTransferBrand,
+} from '../pool/protocol.js';
 import { checkDeclarations, type MetricDeclarations, type MetricSpec } from '../task-metrics/declaration.js';
 import type { TaskContext } from './task-context.js';
 
@@ -26,6 +34,13 @@ export interface TaskOptions<M extends MetricDeclarations = MetricDeclarations> 
    */
   idempotent?: boolean;
   /**
+   * Keep the task's results on the main thread and serve repeated inputs from there, sharing one
+   * run among concurrent callers of one input (see the README's "Result caching"). `true`: the
+   * defaults. The orchestrator's `cache` option can override each setting, or turn it off.
+   * @default false
+   */
+  cache?: boolean | WorkerCacheOptions;
+  /**
    * The task's own metrics, by name, recorded through `ctx.metrics` and exported on the main
    * thread under the orchestrator's `metricsPrefix` (see the README's "Metrics from tasks").
    * Tasks of one module that declare a metric alike share it; declared differently, both fail
@@ -41,11 +56,12 @@ export interface TaskOptions<M extends MetricDeclarations = MetricDeclarations> 
  *
  * @param fn - the task body; a throw (or rejection) fails only this run, with the error's
  *   message, stack and `code` carried to the main thread.
- * @param options - `idempotent`, `metrics`: see {@link TaskOptions}.
+ * @param options - `idempotent`, `cache`, `metrics`: see {@link TaskOptions}.
  * @returns the same function, marked as a task.
- * @throws TypeError if `fn` is not a function, `options.idempotent` not a boolean, or a metric
- *   declaration is not valid (the message names the field, e.g. `metrics.tokens_total.type`);
- *   RangeError for a declaration's number out of range (`maxSeries`, `buckets`).
+ * @throws TypeError if `fn` is not a function, `options.idempotent` not a boolean,
+ *   `options.cache` not a boolean or valid cache settings, or a metric declaration not valid
+ *   (the message names the field, e.g. `metrics.tokens_total.type`); RangeError for a
+ *   declaration's number out of range (`maxSeries`, `buckets`).
  * @example
  * ```ts
  * // workers/text.ts
@@ -62,12 +78,20 @@ export function defineTask<I, O, const M extends MetricDeclarations = MetricDecl
 ): Task<I, O> {
   if (typeof fn !== 'function')
     throw new TypeError(`defineTask(fn): fn must be a function, got ${typeof fn}`);
-  const { idempotent = false, metrics } = options;
+  const { idempotent = false, cache = false, metrics } = options;
   if (typeof idempotent !== 'boolean')
     throw new TypeError(`defineTask(fn, options): idempotent must be a boolean, got ${typeof idempotent}`);
+  if (typeof cache !== 'boolean') {
+    const issue = cacheSettingsIssues(cache, 'cache', false)[0];
+    if (issue !== undefined)
+      throw new TypeError(
+        `defineTask(fn, options): ${issue.field} must be ${issue.expected}, got ${describe(issue.value)}`,
+      );
+  }
   const specs = metrics === undefined ? undefined : checkDeclarations(metrics);
   Object.defineProperty(fn, kTaskBrand, { value: true });
   if (idempotent) Object.defineProperty(fn, kIdempotentBrand, { value: true });
+  if (cache !== false) Object.defineProperty(fn, kCacheBrand, { value: cache === true ? {} : { ...cache } });
   if (specs !== undefined && Object.keys(specs).length > 0)
     Object.defineProperty(fn, kMetricsBrand, { value: specs });
   return fn as unknown as Task<I, O>;
@@ -115,6 +139,13 @@ export function isTransfer(value: unknown): value is Transfer<unknown> {
 /** @internal */
 export function isIdempotent(value: unknown): boolean {
   return typeof value === 'function' && kIdempotentBrand in value;
+}
+
+/** The cache settings `defineTask` declared for `value`, if any. @internal */
+export function cacheOf(value: unknown): WorkerCacheOptions | undefined {
+  return typeof value === 'function' && kCacheBrand in value
+    ? (value as unknown as Record<symbol, WorkerCacheOptions>)[kCacheBrand]
+    : undefined;
 }
 
 /** The metrics `defineTask` declared for `value`, checked, if any. @internal */

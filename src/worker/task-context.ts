@@ -1,7 +1,18 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { ControlMessage } from '../pool/protocol.js';
+import type { ControlMessage, TraceCarrier } from '../pool/protocol.js';
 import type { MetricDeclarations } from '../task-metrics/declaration.js';
 import type { TaskMetrics } from '../task-metrics/task-metrics.js';
+import { contextOf, traceparentOf } from './trace-context.js';
+
+/**
+ * A trace context: OpenTelemetry's `Context` interface, restated so that these declarations do
+ * not need `@opentelemetry/api` installed. Pass it wherever the API takes a `Context`.
+ */
+export interface TraceContext {
+  getValue(key: symbol): unknown;
+  setValue(key: symbol, value: unknown): TraceContext;
+  deleteValue(key: symbol): TraceContext;
+}
 
 /**
  * What a task receives besides its input: the task's name and its cancellation state.
@@ -30,6 +41,22 @@ export interface TaskContext<M extends MetricDeclarations = MetricDeclarations> 
    * thread with the task's result; misuse throws ERR_INVALID_METRIC here.
    */
   readonly metrics: TaskMetrics<M>;
+  /**
+   * The run's trace context, when the orchestrator traces (`tracing` option): an OpenTelemetry
+   * `Context` whose active span is the run's span, with the caller's baggage. The task runs
+   * inside it, so with a context manager registered in the thread (see
+   * `registerTracerProvider`) spans it starts are children of the run's span; otherwise pass it
+   * explicitly: `tracer.startSpan('step', {}, ctx.traceContext)`. Undefined when the run is not
+   * traced, or `@opentelemetry/api` cannot be loaded in the worker. (Optional in the type, like
+   * `traceparent`, so that a context made by hand, to call a task directly in a unit test, needs
+   * neither.)
+   */
+  readonly traceContext?: TraceContext | undefined;
+  /**
+   * The W3C `traceparent` of the run's span (`00-{trace id}-{span id}-{flags}`), to pass on (an
+   * HTTP header, a queue message) without the OpenTelemetry API. Undefined when not traced.
+   */
+  readonly traceparent?: string | undefined;
 }
 
 /** The `ctx.metrics` of a task, by task name. @internal */
@@ -48,18 +75,27 @@ export function cancelledReason(): Error {
  */
 export class AbortBook {
   readonly #port: MessagePort;
+  readonly #onFlush: ((id: number) => void) | undefined;
+  readonly #metricsOf: MetricsOf;
   readonly #epoch: Int32Array;
   #seenEpoch = 0;
   readonly #running = new Map<number, RunningTask>();
   /** Aborts that arrived before their task started here (or for tasks on other threads). */
   readonly #early = new Set<number>();
 
-  readonly #metricsOf: MetricsOf;
-
-  /** @param metricsOf - each task's `ctx.metrics`. */
-  constructor(port: MessagePort, epoch: SharedArrayBuffer, metricsOf: MetricsOf) {
-    this.#metricsOf = metricsOf;
+  /**
+   * @param onFlush - called for the main thread's flush requests, which share the port.
+   * @param metricsOf - each task's `ctx.metrics`.
+   */
+  constructor(
+    port: MessagePort,
+    epoch: SharedArrayBuffer,
+    onFlush: ((id: number) => void) | undefined,
+    metricsOf: MetricsOf,
+  ) {
     this.#port = port;
+    this.#onFlush = onFlush;
+    this.#metricsOf = metricsOf;
     this.#epoch = new Int32Array(epoch);
     port.on('message', (message: ControlMessage) => {
       this.#apply(message);
@@ -70,14 +106,29 @@ export class AbortBook {
 
   /**
    * Registers a task (or one item of a batch) about to run and returns its context. An item's
-   * context is also aborted when its batch (`parent`) is.
+   * context is also aborted when its batch (`parent`) is. `trace` is its span's context.
    */
-  open(id: number, taskName: string, parent?: RunningTask): RunningTask {
-    const task = new RunningTask(this, taskName, this.#metricsOf);
+  open(id: number, taskName: string, parent?: RunningTask, trace?: TraceCarrier): RunningTask {
+    const task = new RunningTask(this, taskName, trace);
     this.#running.set(id, task);
     if (this.#early.delete(id)) task.abort();
     parent?.adopt(task);
     return task;
+  }
+
+  /**
+   * The context of a batch item that cannot be cancelled alone but has a span of its own (a
+   * coalesced run without signal or deadline): the batch's cancellation, its own trace.
+   */
+  child(taskName: string, parent: RunningTask, trace: TraceCarrier): RunningTask {
+    const task = new RunningTask(this, taskName, trace);
+    parent.adopt(task);
+    return task;
+  }
+
+  /** The `ctx.metrics` of task `taskName`. */
+  metricsFor(taskName: string): TaskMetrics {
+    return this.#metricsOf(taskName);
   }
 
   /** Forgets a finished task. */
@@ -107,6 +158,10 @@ export class AbortBook {
   }
 
   #apply(message: ControlMessage): void {
+    if ('flush' in message) {
+      this.#onFlush?.(message.flush);
+      return;
+    }
     const task = this.#running.get(message.abort);
     if (task !== undefined) {
       task.abort();
@@ -131,20 +186,33 @@ export class RunningTask implements TaskContext {
   #controller: AbortController | undefined;
   /** The batch item running under this (batch) context, which an abort of the batch reaches. */
   #child: RunningTask | undefined;
-  readonly #metricsOf: MetricsOf;
+  /** Its span's context, as it arrived. */
+  readonly trace: TraceCarrier | undefined;
+  #traceContext: TraceContext | undefined;
   #metrics: TaskMetrics | undefined;
 
   constructor(
     book: AbortBook,
     readonly taskName: string,
-    metricsOf: MetricsOf,
+    trace?: TraceCarrier,
   ) {
     this.#book = book;
-    this.#metricsOf = metricsOf;
+    this.trace = trace;
   }
 
   get metrics(): TaskMetrics {
-    return (this.#metrics ??= this.#metricsOf(this.taskName));
+    return (this.#metrics ??= this.#book.metricsFor(this.taskName));
+  }
+
+  get traceContext(): TraceContext | undefined {
+    // Made on first use, like signal; the runner asks for it before the task starts.
+    if (this.#traceContext === undefined && this.trace !== undefined)
+      this.#traceContext = contextOf(this.trace);
+    return this.#traceContext;
+  }
+
+  get traceparent(): string | undefined {
+    return this.trace === undefined ? undefined : traceparentOf(this.trace);
   }
 
   get signal(): AbortSignal {
