@@ -22,6 +22,7 @@ import {
   type ControlPortHello,
   type FlushedMessage,
   type RunnerData,
+  type SerializedError,
   type TaskRequest,
   type TaskResponse,
 } from './protocol.js';
@@ -46,7 +47,8 @@ const idleFlush = new IdleFlush(idleTimeoutMs);
 const batchThread: BatchThread = {
   book,
   metrics: taskMetrics,
-  serialize: serializeError,
+  serialize: (error) =>
+    error instanceof StageRefused ? conflictError(error.message) : serializeError(error),
   send: (chunk, transferList) => channel.port1.postMessage(chunk, transferList),
 };
 
@@ -112,10 +114,13 @@ function dispatch(table: TaskTable, request: TaskRequest): unknown {
     for (const name of chain) {
       const stage = table.tasks.get(name);
       if (stage === undefined) return unknownTask(table, name);
-      fns.push(stage);
+      const refused = name === request.task ? undefined : taskMetrics.conflict(name);
+      fns.push(refused === undefined ? stage : refusedStage(refused));
     }
   }
-  const conflict = taskMetrics.conflict(request.task, chain);
+  // A task whose metric declarations conflict never runs. A later fused stage fails each item
+  // where it is reached instead, so the records are those of the stages run apart.
+  const conflict = taskMetrics.conflict(request.task);
   if (conflict !== undefined) return metricConflict(conflict);
   book.sync();
   if (book.abortedBeforeStart(request.id)) return notStarted();
@@ -199,16 +204,20 @@ function respond(result: unknown, durationMs: number): unknown {
 
 /** The answer for a task whose metric declarations conflict with another task's: it never runs. */
 function metricConflict(message: string): TaskResponse {
-  return {
-    error: {
-      name: 'MetricConflictError',
-      message,
-      stack: undefined,
-      code: undefined,
-      kind: 'metric-conflict',
-    },
-    durationMs: 0,
-  };
+  return { error: conflictError(message), durationMs: 0 };
+}
+
+function conflictError(message: string): SerializedError {
+  return { name: 'MetricConflictError', message, stack: undefined, code: undefined, kind: 'metric-conflict' };
+}
+
+/** What a fused stage whose task's metric declarations conflict throws, for each item reaching it. */
+class StageRefused extends Error {}
+
+function refusedStage(message: string): Task<unknown, unknown> {
+  return (() => {
+    throw new StageRefused(message);
+  }) as unknown as Task<unknown, unknown>;
 }
 
 function unknownTask(table: TaskTable, name: string): TaskResponse {

@@ -135,17 +135,9 @@ export class ThreadMetrics {
     for (const [name, { spec }] of reconciled.metrics) this.#states.set(name, new MetricState(name, spec));
   }
 
-  /**
-   * Why a task may not run: it (or a stage of its `chain`) declares a metric unlike another task
-   * does; else undefined.
-   */
-  conflict(task: string, chain?: readonly string[]): string | undefined {
-    if (this.#conflicts.size === 0) return undefined;
-    for (const name of chain ?? [task]) {
-      const conflict = this.#conflicts.get(name);
-      if (conflict !== undefined) return conflict;
-    }
-    return undefined;
+  /** Why task `task` may not run: it declares a metric unlike another task does; else undefined. */
+  conflict(task: string): string | undefined {
+    return this.#conflicts.size === 0 ? undefined : this.#conflicts.get(task);
   }
 
   /** `ctx.metrics` of task `task`: the metrics it declares. */
