@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { defineTask, type MetricDeclaration } from 'node-orchestrator/worker';
 import { reconcile, checkDeclarations } from '../src/task-metrics/declaration.js';
-import { BUILT_IN_METRICS } from '../src/task-metrics/naming.js';
+import { Registry } from 'prom-client';
+import { NodeMetrics } from '../src/bullmq/node-metrics.js';
+import { BUILT_IN_METRICS, ORCHESTRATOR_METRICS, QUEUE_NODE_METRICS } from '../src/task-metrics/naming.js';
 import { closeAll, createOrchestrator } from './support/orchestrator.js';
 import { requireTool } from './support/tools.js';
 
@@ -165,7 +167,7 @@ describe('task metric declarations (defineTask(fn, { metrics }))', () => {
       ],
       [
         { tasks_total: { type: 'counter', help: 'h' } },
-        /the name of metrics\.tasks_total must be a name other than one of the orchestrator's own metrics, got "tasks_total"/,
+        /the name of metrics\.tasks_total must be a name other than one of the orchestrator's \(or a QueueNode's\) own metrics, got "tasks_total"/,
         TypeError,
       ],
       [
@@ -223,9 +225,28 @@ describe('task metric declarations (defineTask(fn, { metrics }))', () => {
     const orchestrator = createOrchestrator();
     const names = (await orchestrator.registry!.getMetricsAsJSON()).map((metric) => metric.name);
     expect(names.map((name) => name.replace(/^orchestrator_/, '')).sort()).toEqual(
-      [...BUILT_IN_METRICS].sort(),
+      [...ORCHESTRATOR_METRICS].sort(),
     );
     await closeAll();
+  });
+
+  it("lists a QueueNode's own metrics, which share the orchestrator's prefix, among the names a task may not take", () => {
+    const registry = new Registry();
+    const node = new NodeMetrics(registry, 'orchestrator_', 'jobs', {
+      concurrency: () => 1,
+      active: () => 0,
+      counts: () => Promise.reject(new Error('no Redis in this test')),
+    });
+    const names = registry.getMetricsAsArray().map((metric) => metric.name);
+    node.dispose();
+    expect(names.map((name) => name.replace(/^orchestrator_/, '')).sort()).toEqual(
+      [...QUEUE_NODE_METRICS].sort(),
+    );
+    for (const name of [...ORCHESTRATOR_METRICS, ...QUEUE_NODE_METRICS])
+      expect(BUILT_IN_METRICS).toContain(name);
+    expect(() => declare({ node_jobs_active: { type: 'gauge', help: 'Jobs I hold.' } })).toThrow(
+      /the name of metrics\.node_jobs_active must be a name other than one of the orchestrator's \(or a QueueNode's\) own metrics/,
+    );
   });
 
   it("completes declarations: labelNames in one order, prom-client's buckets, 100 series", () => {

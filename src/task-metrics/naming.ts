@@ -10,8 +10,8 @@ import type { MetricType } from './declaration.js';
 const NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const CAMEL_CASE = /[a-z][A-Z]/;
 
-/** The metrics the orchestrator itself exports (after its prefix): a task metric may not take one. */
-export const BUILT_IN_METRICS: readonly string[] = [
+/** The metrics an orchestrator itself exports (after its prefix). */
+export const ORCHESTRATOR_METRICS: readonly string[] = [
   'queue_depth',
   'gpu_wait_seconds',
   'concurrency_limit',
@@ -38,6 +38,17 @@ export const BUILT_IN_METRICS: readonly string[] = [
   'stage_items_failed_total',
   'stage_seconds_total',
 ];
+
+/** The metrics a QueueNode adds beside its orchestrator's, under the same prefix. */
+export const QUEUE_NODE_METRICS: readonly string[] = [
+  'node_jobs_total',
+  'node_jobs_active',
+  'node_job_concurrency',
+  'cluster_jobs',
+];
+
+/** The names a task metric may not take: those the orchestrator, or a QueueNode, exports itself. */
+export const BUILT_IN_METRICS: readonly string[] = [...ORCHESTRATOR_METRICS, ...QUEUE_NODE_METRICS];
 
 /** Label names a task metric may not declare: Prometheus's, histograms' and summaries', and ours. */
 const RESERVED_LABELS = new Set(['le', 'quantile', 'orchestrator']);
@@ -107,7 +118,8 @@ export function metricNameProblem(name: string, type: MetricType): string | unde
   if (!NAME.test(name)) return 'a name of letters, digits and underscores, not starting with a digit';
   if (name.startsWith('__')) return 'a name not starting with "__" (reserved by Prometheus)';
   if (CAMEL_CASE.test(name)) return 'a snake_case name, not camelCase';
-  if (BUILT_IN_METRICS.includes(name)) return "a name other than one of the orchestrator's own metrics";
+  if (BUILT_IN_METRICS.includes(name))
+    return "a name other than one of the orchestrator's (or a QueueNode's) own metrics";
   const total = name.endsWith('_total');
   if (type === 'counter' && !total) return 'a counter name ending in "_total"';
   if (type !== 'counter' && total) return `a ${type} name not ending in "_total" (only counters do)`;
