@@ -305,6 +305,24 @@ describe('ctx.metrics in a task (#17)', () => {
     );
   });
 
+  it("a run's metrics are on the registry, and its orchestrator's warnings given, by the time the run resolves, even if the thread's hello is still on its way", async () => {
+    // The answer travels on another port than the hello, and may overtake it: it then carries the
+    // declarations. Read without a macrotask in between, so a hello still on its way cannot land.
+    for (let i = 0; i < 5; i++) {
+      const registry = new Registry();
+      const first = orchestrate({ registry, name: 'first' });
+      await first.run('record', { calls: [['inc', 'tokens_total', 2, { model: 'gpt' }]] });
+      expect(await registry.metrics()).toContain(
+        'orchestrator_tokens_total{orchestrator="first",model="gpt"} 2',
+      );
+      const second = orchestrate({ registry, name: 'second', worker: rival });
+      const seen = warnings(second);
+      await second.run('rival', 1);
+      expect(seen.map((warning) => warning.code)).toEqual(['ORCHESTRATOR_METRICS']);
+      await closeAll();
+    }
+  });
+
   it('with telemetry off, tasks still have their calls checked, and nothing is kept', async () => {
     const orchestrator = orchestrate({ telemetry: false });
     expect(await orchestrator.run('misuse', { method: 'inc', name: 'nope' })).toMatchObject({

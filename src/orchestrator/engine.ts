@@ -6,6 +6,7 @@ import type { WaitNode } from '../limiter/wait-queue.js';
 import { ControlPlane, type ChunkSink } from '../pool/control-plane.js';
 import {
   isControlPortHello,
+  type ControlPortHello,
   type MetricsDelta,
   type RunnerData,
   type WorkerModuleRef,
@@ -307,7 +308,8 @@ export class Engine implements RunHost, Producer {
     this.control.abort(id);
   }
 
-  recordMetrics(delta: MetricsDelta): void {
+  recordMetrics(delta: MetricsDelta, declared: ControlPortHello['metrics'] | undefined): void {
+    if (declared !== undefined) this.taskMetrics.hello(declared);
     this.taskMetrics.record(delta);
   }
 

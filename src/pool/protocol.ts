@@ -179,6 +179,11 @@ export type TaskResponse = (
 ) & {
   /** The task metrics the thread recorded up to this answer and had not sent yet. */
   readonly metrics?: MetricsDelta | undefined;
+  /**
+   * The thread's metric declarations (as in its hello), with the first answer that carries
+   * metrics: answers travel on another port than the hello and may overtake it.
+   */
+  readonly declared?: ControlPortHello['metrics'] | undefined;
 };
 
 /** Sent by a runner once at start-up, through its parentPort (Piscina re-emits it on the pool). */

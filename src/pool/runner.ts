@@ -161,7 +161,9 @@ function dispatch(table: TaskTable, request: TaskRequest): unknown {
 function answerBatch(id: number, batch: BatchAnswer): unknown {
   book.close(id);
   const value: BatchResult = { from: batch.from, items: batch.items, stageMs: batch.stageMs };
-  const response: TaskResponse = { value, durationMs: batch.durationMs, metrics: taskMetrics.take() };
+  const metrics = taskMetrics.take();
+  const declared = taskMetrics.announce(metrics);
+  const response: TaskResponse = { value, durationMs: batch.durationMs, metrics, declared };
   if (batch.transferList.length === 0) return response;
   return Piscina.move({
     [Symbol.for('Piscina.transferable')]: batch.transferList,
@@ -174,8 +176,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 function failed(error: unknown, started: number): TaskResponse {
+  const metrics = taskMetrics.ship();
   const durationMs = performance.now() - started;
-  return { error: serializeError(error), durationMs, metrics: taskMetrics.ship() };
+  return { error: serializeError(error), durationMs, metrics, declared: taskMetrics.announce(metrics) };
 }
 
 /** The answer for a task cancelled before it started: the main thread settles it as cancelled. */
@@ -188,13 +191,15 @@ function notStarted(): TaskResponse {
 
 function respond(result: unknown, durationMs: number): unknown {
   const metrics = taskMetrics.ship();
+  const declared = taskMetrics.announce(metrics);
   const transfer = isTransfer(result);
   const issue = transfer
     ? cloneIssue(result.value, 'the result', result.transferList)
     : cloneIssue(result, 'the result');
-  if (issue !== undefined) return { error: unclonable(issue), durationMs, metrics } satisfies TaskResponse;
-  if (!transfer) return { value: result, durationMs, metrics } satisfies TaskResponse;
-  const response: TaskResponse = { value: result.value, durationMs, metrics };
+  if (issue !== undefined)
+    return { error: unclonable(issue), durationMs, metrics, declared } satisfies TaskResponse;
+  if (!transfer) return { value: result, durationMs, metrics, declared } satisfies TaskResponse;
+  const response: TaskResponse = { value: result.value, durationMs, metrics, declared };
   // Piscina moves whatever object carries its two public symbols and was passed through move().
   return Piscina.move({
     [Symbol.for('Piscina.transferable')]: result.transferList,

@@ -117,6 +117,7 @@ export class ThreadMetrics {
   /** What each task declares; tasks without metrics are left out. */
   #declared: ControlPortHello['metrics'] = {};
   #conflicts: ReconciledMetrics['conflicts'] = new Map();
+  #announced = false;
   readonly #states = new Map<string, MetricState>();
   readonly #views = new Map<string, TaskMetrics>();
   /** Series the running work touched since the last commit. */
@@ -133,6 +134,16 @@ export class ThreadMetrics {
     const reconciled = reconcile(declared);
     this.#conflicts = reconciled.conflicts;
     for (const [name, { spec }] of reconciled.metrics) this.#states.set(name, new MetricState(name, spec));
+  }
+
+  /**
+   * The declarations, the first time an answer carries samples (`delta`), else undefined: an
+   * answer may reach the main thread before the hello, which must not delay counting it.
+   */
+  announce(delta: MetricsDelta | undefined): ControlPortHello['metrics'] | undefined {
+    if (delta === undefined || this.#announced) return undefined;
+    this.#announced = true;
+    return this.#declared;
   }
 
   /** Why task `task` may not run: it declares a metric unlike another task does; else undefined. */

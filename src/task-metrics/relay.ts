@@ -30,7 +30,10 @@ export class TaskMetricsRelay {
     if (this.#declared !== undefined) sink.declare(this.#declared);
   }
 
-  /** A thread's hello: the first one says what the module declares (every thread says the same). */
+  /**
+   * What a thread declares, from its hello or its first answer carrying metrics, whichever comes
+   * first: the first one says what the module declares (every thread says the same).
+   */
   hello(declared: ControlPortHello['metrics']): void {
     if (this.#declared !== undefined) return;
     this.#declared = declared;
