@@ -160,7 +160,7 @@ function dispatch(table: TaskTable, request: TaskRequest): unknown {
 
 function answerBatch(id: number, batch: BatchAnswer): unknown {
   book.close(id);
-  const value: BatchResult = { from: batch.from, items: batch.items, stageMs: batch.stageMs };
+  const value: BatchResult = { from: batch.from, outcomes: batch.outcomes, stageMs: batch.stageMs };
   const metrics = taskMetrics.take();
   const declared = taskMetrics.announce(metrics);
   const response: TaskResponse = { value, durationMs: batch.durationMs, metrics, declared };
