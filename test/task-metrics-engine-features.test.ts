@@ -5,15 +5,10 @@
  */
 import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  MetricConflictError,
-  serveMetrics,
-  type Orchestrator,
-  type OrchestratorWarning,
-} from 'node-orchestrator';
+import { MetricConflictError, serveMetrics, type Orchestrator } from 'node-orchestrator';
 import { parseSamples, samplesOf } from './support/exposition.js';
 import { closeServer, get } from './support/http.js';
-import { closeAll, createOrchestrator } from './support/orchestrator.js';
+import { closeAll, createOrchestrator, warnings } from './support/orchestrator.js';
 
 const worker = new URL('./fixtures/metric-tasks.mjs', import.meta.url);
 const rival = new URL('./fixtures/metric-rival-tasks.mjs', import.meta.url);
@@ -29,13 +24,6 @@ async function scrape(orchestrator: Orchestrator, names: readonly string[]): Pro
   const server = await serveMetrics({ registry: orchestrator.registry!, port: 0 });
   servers.push(server);
   return samplesOf(parseSamples((await get(server, '/metrics')).body), names);
-}
-
-/** Warnings an orchestrator emits, from now on. */
-function warnings(orchestrator: Orchestrator): OrchestratorWarning[] {
-  const seen: OrchestratorWarning[] = [];
-  orchestrator.on('warning', (warning: OrchestratorWarning) => seen.push(warning));
-  return seen;
 }
 
 const tokens = (model: string, value: number): [string, number] => [

@@ -12,13 +12,12 @@ import {
   TaskFailedError,
   type Orchestrator,
   type OrchestratorOptions,
-  type OrchestratorWarning,
 } from 'node-orchestrator';
 import { parseSamples, samplesOf } from './support/exposition.js';
 import { Gate } from './support/gate.js';
 import { closeServer, get } from './support/http.js';
 import { FIXTURE_METRICS } from './support/metric-model.js';
-import { closeAll, createOrchestrator } from './support/orchestrator.js';
+import { closeAll, createOrchestrator, warnings } from './support/orchestrator.js';
 
 const worker = new URL('./fixtures/metric-tasks.mjs', import.meta.url);
 const conflicting = new URL('./fixtures/metric-conflict-tasks.mjs', import.meta.url);
@@ -39,13 +38,6 @@ async function scrape(registry: Registry, prefixes = FIXTURE_METRICS): Promise<M
   const server = await serveMetrics({ registry, port: 0 });
   servers.push(server);
   return samplesOf(parseSamples((await get(server, '/metrics')).body), prefixes);
-}
-
-/** Warnings an orchestrator emits, from now on. */
-function warnings(orchestrator: Orchestrator): OrchestratorWarning[] {
-  const seen: OrchestratorWarning[] = [];
-  orchestrator.on('warning', (warning: OrchestratorWarning) => seen.push(warning));
-  return seen;
 }
 
 describe('ctx.metrics in a task (#17)', () => {
