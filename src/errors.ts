@@ -32,6 +32,8 @@ export const ErrorCodes = {
   MISSING_PEER: 'ERR_MISSING_PEER',
   JOB_FAILED: 'ERR_JOB_FAILED',
   NOT_CACHEABLE: 'ERR_NOT_CACHEABLE',
+  INVALID_METRIC: 'ERR_INVALID_METRIC',
+  METRIC_CONFLICT: 'ERR_METRIC_CONFLICT',
 } as const;
 
 /** The union of every code in {@link ErrorCodes}. */
@@ -203,6 +205,30 @@ export class NotCacheableError extends codedError(
   ErrorCodes.NOT_CACHEABLE,
   'NotCacheableError',
   'The input cannot be made into a cache key',
+) {}
+
+/**
+ * A task recorded a metric wrongly through `ctx.metrics`: a metric it did not declare, a method
+ * its type has not (`observe` on a counter), a label it did not declare, a non-finite value or
+ * a negative counter increment. Thrown in the worker, at the call, so the task can catch it;
+ * uncaught, its run fails with ERR_TASK_FAILED and `remoteCode` `ERR_INVALID_METRIC`. Code
+ * `ERR_INVALID_METRIC`.
+ */
+export class InvalidMetricError extends codedError(
+  ErrorCodes.INVALID_METRIC,
+  'InvalidMetricError',
+  'Invalid metric observation',
+) {}
+
+/**
+ * Two tasks of the worker module declare one metric differently (`defineTask(fn, { metrics })`):
+ * every run of either task fails with it, naming both tasks and the difference, and the metric
+ * is not registered. Code `ERR_METRIC_CONFLICT`.
+ */
+export class MetricConflictError extends codedError(
+  ErrorCodes.METRIC_CONFLICT,
+  'MetricConflictError',
+  'Conflicting metric declarations',
 ) {}
 
 /** One invalid field of a configuration object. */

@@ -24,6 +24,8 @@ export {
   MissingPeerError,
   JobFailedError,
   NotCacheableError,
+  InvalidMetricError,
+  MetricConflictError,
   ErrorCodes,
 } from './errors.js';
 export type { ErrorCode, ConfigIssue, OrchestratorErrorOptions } from './errors.js';
@@ -65,6 +67,7 @@ export type {
   LatencySummary,
 } from './telemetry/dashboard/schema.js';
 export type { Outcome } from './telemetry/accumulators.js';
+export type { MetricDeclaration, MetricDeclarations, MetricType } from './task-metrics/declaration.js';
 export { requestSignal } from './http/request-signal.js';
 export { httpErrorFor } from './http/http-error.js';
 export type { HttpError, HttpErrorBody, HttpErrorOptions } from './http/http-error.js';

@@ -36,6 +36,8 @@ const expected: Record<api.ErrorCode, number> = {
   ERR_REDIS_AUTH: 500,
   ERR_MISSING_PEER: 500,
   ERR_NOT_CACHEABLE: 500,
+  ERR_INVALID_METRIC: 500,
+  ERR_METRIC_CONFLICT: 500,
 };
 
 describe('httpErrorFor', () => {

@@ -132,6 +132,60 @@ describe('the packed package', () => {
     expect(output.text).toMatch(/^retry: 2000\n\nid: \d+\ndata: \{"v":1,/);
   });
 
+  it('exports the metrics a worker module declares, on /metrics and /dashboard/data (#17)', () => {
+    writeFileSync(
+      join(app, 'words.js'),
+      [
+        `import { defineTask, InvalidMetricError } from 'node-orchestrator/worker';`,
+        `export const count = defineTask((text, ctx) => {`,
+        `  const words = text.split(' ');`,
+        `  ctx.metrics.inc('words_total', words.length, { language: 'en' });`,
+        `  ctx.metrics.observe('text_length_bytes', text.length);`,
+        `  try { ctx.metrics.inc('undeclared_total'); } catch (error) { if (!(error instanceof InvalidMetricError)) throw error; }`,
+        `  return words.length;`,
+        `}, { metrics: {`,
+        `  words_total: { type: 'counter', help: 'Words counted, by language.', labelNames: ['language'] },`,
+        `  text_length_bytes: { type: 'histogram', help: 'Length of the texts, in bytes.', buckets: [10, 100] },`,
+        `} });`,
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(app, 'task-metrics.js'),
+      [
+        `import { Orchestrator, serveMetrics } from 'node-orchestrator';`,
+        `const orchestrator = new Orchestrator({ worker: new URL('./words.js', import.meta.url), name: 'app' });`,
+        `const texts = ['one two three', 'four five', 'a much longer text that has eleven words in it all told'];`,
+        `let words = 0;`,
+        `for await (const record of orchestrator.map('count', texts)) words += record.value;`,
+        `const server = await serveMetrics({ registry: orchestrator.registry, port: 0 });`,
+        `const origin = 'http://127.0.0.1:' + server.address().port;`,
+        `const metrics = await (await fetch(origin + '/metrics')).text();`,
+        `const data = await (await fetch(origin + '/dashboard/data')).json();`,
+        `server.close();`,
+        `await orchestrator.close();`,
+        `console.log(JSON.stringify({ words, metrics, taskMetrics: data.orchestrator.taskMetrics }));`,
+      ].join('\n'),
+    );
+    const output = JSON.parse(
+      execFileSync(process.execPath, ['task-metrics.js'], { cwd: app, encoding: 'utf8' }),
+    ) as {
+      words: number;
+      metrics: string;
+      taskMetrics: { name: string; series: { labels: Record<string, string>; value: number }[] }[];
+    };
+    expect(output.words).toBe(17);
+    expect(output.metrics).toContain('# TYPE orchestrator_words_total counter');
+    expect(output.metrics).toContain('orchestrator_words_total{orchestrator="app",language="en"} 17');
+    expect(output.metrics).toContain('orchestrator_text_length_bytes_bucket{orchestrator="app",le="10"} 1');
+    expect(output.metrics).toContain('orchestrator_text_length_bytes_bucket{orchestrator="app",le="100"} 3');
+    expect(output.metrics).toContain('orchestrator_text_length_bytes_sum{orchestrator="app"} 77');
+    expect(output.metrics).not.toContain('undeclared_total');
+    expect(output.taskMetrics.map((m) => [m.name, m.series.map((s) => [s.labels, s.value])])).toEqual([
+      ['text_length_bytes', [[{}, 3]]],
+      ['words_total', [[{ language: 'en' }, 17]]],
+    ]);
+  });
+
   it('names the optional peers to install when node-orchestrator/bullmq is imported without them', () => {
     // bullmq and ioredis are optional peers: without them the queue subpath names what to install.
     writeFileSync(

@@ -17,10 +17,11 @@ import { requireTool } from './support/tools.js';
  * Where the screenshot goes. `UPDATE_SCREENSHOTS=1 npm test` writes the README's own
  * (docs/dashboard.png); an ordinary run writes a temporary one, so the test leaves the tree clean.
  */
-const SCREENSHOT =
+const screenshot = (name: string): string =>
   process.env['UPDATE_SCREENSHOTS'] === '1'
-    ? fileURLToPath(new URL('../docs/dashboard.png', import.meta.url))
-    : join(mkdtempSync(join(tmpdir(), 'dashboard-shot-')), 'dashboard.png');
+    ? fileURLToPath(new URL(`../docs/${name}`, import.meta.url))
+    : join(mkdtempSync(join(tmpdir(), 'dashboard-shot-')), name);
+const SCREENSHOT = screenshot('dashboard.png');
 
 /** Chromium, headless, with nothing of its own going to the network. */
 const CHROMIUM_ARGS = [
@@ -129,6 +130,37 @@ const moreChanges = (query: ChangeQuery & { more: number; limit?: number }): boo
   ).length > query.more &&
   (query.limit === undefined || __dashboard.last?.orchestrator?.limit === query.limit);
 
+/** A page in headless Chromium for `server`, with every problem it reports and every request it makes. */
+async function openPage(
+  server: Server,
+): Promise<{ page: Page; problems: string[]; requested: string[]; origin: string }> {
+  const profile = mkdtempSync(join(tmpdir(), 'dashboard-chromium-'));
+  cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1360, height: 1000 },
+  });
+  cleanups.push(() => browser.close());
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning')
+      problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) =>
+    problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`),
+  );
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  const { port } = server.address() as AddressInfo;
+  const requested: string[] = [];
+  page.on('request', (request) => requested.push(request.url()));
+  return { page, problems, requested, origin: `http://127.0.0.1:${port}` };
+}
+
 describe.runIf(requireTool('chromium', 'chromium'))('the dashboard page in headless Chromium', () => {
   it('draws every chart from live orchestrators, updates, marks adaptations, reconnects and switches', async () => {
     const registry = new Registry();
@@ -155,32 +187,7 @@ describe.runIf(requireTool('chromium', 'chromium'))('the dashboard page in headl
     const server: Server = await serveMetrics({ registry, port: 0 });
     cleanups.push(() => closeServer(server));
 
-    const profile = mkdtempSync(join(tmpdir(), 'dashboard-chromium-'));
-    cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1360, height: 1000 },
-    });
-    cleanups.push(() => browser.close());
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning')
-        problems.push(`console: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('requestfailed', (request) =>
-      problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`),
-    );
-    page.on('response', (response) => {
-      if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
-    });
-    const { port } = server.address() as AddressInfo;
-    const origin = `http://127.0.0.1:${port}`;
-    const requested: string[] = [];
-    page.on('request', (request) => requested.push(request.url()));
-
+    const { page, problems, requested, origin } = await openPage(server);
     await page.goto(`${origin}/dashboard?orchestrator=ingest&interval=500&window=60`);
     await waitFor(page, 'a first frame', (n) => __dashboard.frames >= n, 1);
     cleanups.push(keepBusy(ingest, 16, () => mode));
@@ -297,4 +304,109 @@ describe.runIf(requireTool('chromium', 'chromium'))('the dashboard page in headl
     );
     expect(new URL(page.url()).searchParams.get('orchestrator')).toBe('score');
   }, 180_000);
+
+  it('draws a chart for each metric the tasks record, with the values of the frames (#17)', async () => {
+    const registry = new Registry();
+    const orchestrator = createOrchestrator({
+      registry,
+      name: 'tasks',
+      worker: new URL('./fixtures/metric-tasks.mjs', import.meta.url),
+    });
+    const server: Server = await serveMetrics({ registry, port: 0 });
+    cleanups.push(() => closeServer(server));
+    const state = { stopped: false };
+    const models = ['gpt', 'bert', 'clip'];
+    const loop = (async () => {
+      for (let i = 0; !state.stopped; i++) {
+        await orchestrator.run('record', {
+          calls: [
+            ['inc', 'tokens_total', 1 + (i % 5), { model: models[i % 3] }],
+            ['set', 'queue_items', (i * 7) % 40],
+            [
+              'observe',
+              'item_size_bytes',
+              [0.5, 4, 30, 300][i % 4],
+              { kind: i % 2 === 0 ? 'text' : 'image' },
+            ],
+            ['inc', 'requests_total', 1, { route: `/r${i % 5}` }],
+          ],
+        });
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+    cleanups.push(async () => {
+      state.stopped = true;
+      await loop;
+    });
+    const { page, problems, requested, origin } = await openPage(server);
+    await page.goto(`${origin}/dashboard?interval=500&window=60`);
+    await waitFor(page, 'ten frames', (n) => __dashboard.frames >= n, 10);
+
+    const charts = await page.evaluate(() =>
+      Object.fromEntries(
+        Object.entries(__dashboard.charts)
+          .filter(([id]) => id.startsWith('task:'))
+          .map(([id, plot]) => [
+            id,
+            plot && {
+              labels: plot.series.slice(1).map((series) => series.label),
+              drawn: plot.data.slice(1).map((column) => column.filter((v) => Number.isFinite(v)).length),
+              last: plot.data.slice(1).map((column) => column.at(-1)),
+            },
+          ]),
+      ),
+    );
+    expect(Object.keys(charts).sort()).toEqual([
+      'task:item_size_bytes',
+      'task:queue_items',
+      'task:requests_total',
+      'task:tokens_total',
+    ]);
+    for (const [id, chart] of Object.entries(charts)) {
+      expect(chart, id).toBeDefined();
+      for (const [i, drawn] of chart!.drawn.entries())
+        expect(drawn, `${id}: ${chart!.labels[i]}`).toBeGreaterThan(0);
+    }
+    expect([...charts['task:tokens_total']!.labels].sort()).toEqual([
+      'model=bert',
+      'model=clip',
+      'model=gpt',
+    ]);
+    // requests_total keeps 3 label sets; the rest are counted under route="other".
+    expect([...charts['task:requests_total']!.labels].sort()).toEqual([
+      'route=/r0',
+      'route=/r1',
+      'route=/r2',
+      'route=other',
+    ]);
+    expect([...charts['task:item_size_bytes']!.labels].sort()).toEqual([
+      'kind=image p50',
+      'kind=image p99',
+      'kind=text p50',
+      'kind=text p99',
+    ]);
+    expect(charts['task:queue_items']!.labels).toEqual(['queue_items']);
+
+    // What the page shows is what the server sent.
+    const shown = await page.evaluate(() => ({
+      frame: __dashboard.last!,
+      gauge: __dashboard.charts['task:queue_items']!.data[1]!.at(-1),
+      titles: [...document.querySelectorAll('#task-metrics h2')].map((h2) => h2.textContent),
+    }));
+    const gauge = shown.frame.orchestrator!.taskMetrics.find((m) => m.name === 'queue_items')!;
+    expect(shown.gauge).toBe(gauge.series[0]!.value);
+    expect(shown.titles).toEqual([
+      'orchestrator_item_size_byteshistogram: Sizes of the items seen, in bytes.',
+      'orchestrator_queue_itemsgauge: Items in the fake queue.',
+      'orchestrator_requests_totalcounter: Requests, by route.',
+      'orchestrator_tokens_totalcounter: Tokens produced, by model.',
+    ]);
+
+    expect(problems).toEqual([]);
+    expect(requested.filter((url) => !url.startsWith(origin))).toEqual([]);
+    const shot = screenshot('dashboard-task-metrics.png');
+    mkdirSync(join(shot, '..'), { recursive: true });
+    await page.locator('#task-metrics-section').screenshot({ path: shot });
+    expect(statSync(shot).size).toBeGreaterThan(10_000);
+  }, 120_000);
 });

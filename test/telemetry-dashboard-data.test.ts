@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
 import {
   serveMetrics,
@@ -8,51 +8,18 @@ import {
   type Decision,
   type Orchestrator,
 } from 'node-orchestrator';
-import { closeServer, get, sample } from './support/http.js';
-import { closeAll, createOrchestrator } from './support/orchestrator.js';
-import { openStream, type SseStream } from './support/sse.js';
+import { dashboardHarness, nextFrame, type Frame } from './support/dashboard.js';
+import { get, sample } from './support/http.js';
+import { createOrchestrator } from './support/orchestrator.js';
+import type { SseStream } from './support/sse.js';
 
-const servers: Server[] = [];
-const streams: SseStream[] = [];
-afterEach(async () => {
-  streams.splice(0).forEach((stream) => stream.close());
-  await Promise.all(servers.splice(0).map(closeServer));
-  await closeAll();
-});
-
-async function serve(registry: Registry): Promise<Server> {
-  const server = await serveMetrics({ registry, port: 0 });
-  servers.push(server);
-  return server;
-}
+const { serve, stream } = dashboardHarness();
 
 async function data(server: Server, query = ''): Promise<DashboardFrame> {
   const response = await get(server, `/dashboard/data${query}`);
   expect(response.status).toBe(200);
   return JSON.parse(response.body) as DashboardFrame;
 }
-
-async function stream(
-  server: Server,
-  query: string,
-  headers: Record<string, string> = {},
-): Promise<SseStream> {
-  const opened = await openStream(server, `/dashboard/events${query}`, headers);
-  streams.push(opened);
-  return opened;
-}
-
-/** The next data frame of a stream (skipping the `retry` preamble). */
-async function nextFrame(events: SseStream): Promise<Frame> {
-  for (;;) {
-    const event = await events.next();
-    if (event.event === 'message' && event.data !== '') {
-      return { ...(JSON.parse(event.data) as DashboardFrame), id: event.id };
-    }
-  }
-}
-
-type Frame = DashboardFrame & { id: string | undefined };
 
 /** Frames until `done` holds for one; returns them all, that one last. */
 async function framesUntil(events: SseStream, done: (frame: DashboardFrame) => boolean): Promise<Frame[]> {
@@ -80,6 +47,7 @@ const ORCHESTRATOR_KEYS = [
   'total',
   'window',
   'breakdowns',
+  'taskMetrics',
 ];
 const STATS_KEYS = ['outcomes', 'errors', 'duration', 'wait'];
 const SUMMARY_KEYS = ['count', 'mean', 'p50', 'p90', 'p99'];
@@ -336,8 +304,7 @@ describe('dashboard event stream', () => {
       expect(events.status).toBe(200);
     });
     expect((await get(server, '/dashboard/data', { method: 'POST' })).status).toBe(405);
-    const off = await serveMetrics({ registry, port: 0, dashboard: false });
-    servers.push(off);
+    const off = await serve(registry, { dashboard: false });
     for (const path of ['/dashboard', '/dashboard/data', '/dashboard/events']) {
       expect((await get(off, path)).status).toBe(404);
     }

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 
-describe('the prom-client seam (src/telemetry/families.ts, exposition.ts)', () => {
+describe('the prom-client seam (src/telemetry/families.ts, exposition.ts, src/task-metrics/families.ts)', () => {
   it('runs on the prom-client major version the seam was written for', () => {
     const { version } = createRequire(import.meta.url)('prom-client/package.json') as { version: string };
     expect(version.split('.')[0]).toBe('15');
@@ -35,6 +35,18 @@ describe('the prom-client seam (src/telemetry/families.ts, exposition.ts)', () =
     expect(json).toMatchObject({ name: 'seam_seconds', type: 'histogram' });
     expect(json?.values).toContainEqual({ labels: { le: 1 }, value: 3, metricName: 'seam_seconds_bucket' });
     expect(registry.getSingleMetric('seam_seconds')).toBe(family);
+  });
+
+  it('getMetricsAsJSON passes the other fields of a family through (task metric families are found by theirs)', async () => {
+    const registry = new Registry();
+    const mark = { prefix: 'seam_', name: 'tokens_total' };
+    const family = {
+      name: 'seam_tokens_total',
+      get: () => ({ name: 'seam_tokens_total', help: 'h', type: 'counter', values: [], taskMetric: mark }),
+    };
+    registry.registerMetric(family as never);
+    const [json] = await registry.getMetricsAsJSON();
+    expect((json as unknown as { taskMetric: unknown }).taskMetric).toEqual(mark);
   });
 
   it("prom-client's own OpenMetrics rendering renames counters in place (why exposition.ts renders both formats itself)", async () => {

@@ -56,6 +56,34 @@ describe.runIf(requireTool('promtool'))('promtool', () => {
     expect(result.code).toBe(0);
   });
 
+  it('finds nothing to complain about in /metrics with task metrics of every type (#17), on two named orchestrators', async () => {
+    const worker = new URL('./fixtures/metric-tasks.mjs', import.meta.url);
+    const first = createOrchestrator({ worker, name: 'first', defaultMetrics: true });
+    const second = createOrchestrator({ worker, name: 'second', registry: first.registry });
+    for (const orchestrator of [first, second]) {
+      await orchestrator.run('record', {
+        calls: [
+          ['inc', 'tokens_total', 3, { model: 'gpt "4"\\n' }],
+          ['inc', 'tokens_total', 1],
+          ['set', 'queue_items', -2],
+          ['observe', 'item_size_bytes', 5, { kind: 'text' }],
+          ['observe', 'item_size_bytes', 500],
+          ['inc', 'requests_total', 1, { route: '/a' }],
+        ],
+      });
+    }
+    const server = await serveMetrics({ registry: first.registry!, port: 0 });
+    servers.push(server);
+    const text = await get(server, '/metrics');
+    expect(text.body).toContain(
+      'orchestrator_item_size_bytes_bucket{orchestrator="second",kind="text",le="10"} 1',
+    );
+    expect(text.body).toContain('orchestrator_tokens_total{orchestrator="first",model="gpt \\"4\\"\\\\n"} 3');
+    const result = await check(['check', 'metrics'], text.body);
+    expect(result.out).toBe('');
+    expect(result.code).toBe(0);
+  });
+
   it('finds nothing to complain about with tracing on: exemplars stay out of the text format (#14)', async () => {
     const provider = new BasicTracerProvider();
     const orchestrator = createOrchestrator({ tracing: { tracerProvider: provider } });

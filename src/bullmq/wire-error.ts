@@ -17,7 +17,9 @@ import {
   DataCloneError,
   ErrorCodes,
   InvalidConfigError,
+  InvalidMetricError,
   JobFailedError,
+  MetricConflictError,
   MissingPeerError,
   OrchestratorError,
   PayloadTooLargeError,
@@ -66,6 +68,8 @@ const CLASSES = {
   [ErrorCodes.JOB_FAILED]: JobFailedError,
   [ErrorCodes.CLIENT_DISCONNECTED]: ClientDisconnectedError,
   [ErrorCodes.NOT_CACHEABLE]: NotCacheableError,
+  [ErrorCodes.INVALID_METRIC]: InvalidMetricError,
+  [ErrorCodes.METRIC_CONFLICT]: MetricConflictError,
 } satisfies Record<ErrorCode, ErrorClass>;
 
 /** Bounds what one error may carry from an untrusted result. */

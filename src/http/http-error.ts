@@ -74,6 +74,8 @@ const RULES: Readonly<Record<ErrorCode, Rule>> = {
   [ErrorCodes.REDIS_AUTH]: { status: 500, message: 'Internal Server Error' },
   [ErrorCodes.MISSING_PEER]: { status: 500, message: 'Internal Server Error' },
   [ErrorCodes.NOT_CACHEABLE]: { status: 500, message: 'Internal Server Error' },
+  [ErrorCodes.INVALID_METRIC]: { status: 500, message: 'Internal Server Error' },
+  [ErrorCodes.METRIC_CONFLICT]: { status: 500, message: 'Internal Server Error' },
 };
 
 /** A shed submission that names a tenant: that tenant is over its own cap, not the service. */

@@ -41,9 +41,11 @@ export interface OrchestratorWarning {
   /**
    * `ORCHESTRATOR_SIGNALS`: a signal the rules read is absent (no GPU while GPU rules are asked
    * for, a probe that hangs); `ORCHESTRATOR_CONTROLLER`: the controller threw or answered with
-   * no finite limit, so the limit holds.
+   * no finite limit, so the limit holds; `ORCHESTRATOR_METRICS`: a task metric the worker
+   * module declares cannot be exported (declared otherwise by another task or orchestrator, or
+   * its name is taken on the registry), so its values are dropped.
    */
-  readonly code: 'ORCHESTRATOR_SIGNALS' | 'ORCHESTRATOR_CONTROLLER';
+  readonly code: 'ORCHESTRATOR_SIGNALS' | 'ORCHESTRATOR_CONTROLLER' | 'ORCHESTRATOR_METRICS';
   /** One line for a human. */
   readonly message: string;
 }

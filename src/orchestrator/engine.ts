@@ -4,8 +4,15 @@ import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/lo
 import { AdaptiveLimiter, kAcquireSlot, kCancelWait, kReleaseSlot } from '../limiter/adaptive-limiter.js';
 import type { WaitNode } from '../limiter/wait-queue.js';
 import { ControlPlane, type ChunkSink } from '../pool/control-plane.js';
-import { isControlPortHello, type RunnerData, type WorkerModuleRef } from '../pool/protocol.js';
+import {
+  isControlPortHello,
+  type ControlPortHello,
+  type MetricsDelta,
+  type RunnerData,
+  type WorkerModuleRef,
+} from '../pool/protocol.js';
 import { ThreadPool } from '../pool/thread-pool.js';
+import { TaskMetricsRelay } from '../task-metrics/relay.js';
 import type { Lifecycle, Producer } from './lifecycle.js';
 import { TaskRun, type RunHost, type RunOutcome, type RunSpec } from './task-run.js';
 
@@ -60,7 +67,9 @@ export const THREAD_ENTRY_URL = new URL('../pool/thread-entry.cjs', import.meta.
 export class Engine implements RunHost, Producer {
   readonly limiter: AdaptiveLimiter;
   readonly pool: ThreadPool;
-  readonly control = new ControlPlane();
+  /** Task metrics: the declarations from the hello, the samples from answers and chunks. */
+  readonly taskMetrics = new TaskMetricsRelay();
+  readonly control = new ControlPlane((delta) => this.taskMetrics.record(delta));
   readonly cancelGraceMs: number;
   readonly #lifecycle: Lifecycle;
   readonly #maxQueue: number;
@@ -117,6 +126,7 @@ export class Engine implements RunHost, Producer {
         this.#tasks = new Set(message.tasks);
         this.#idempotent = new Set(message.idempotent);
         this.#workerCaches = new Map(Object.entries(message.cache));
+        this.taskMetrics.hello(message.metrics);
         this.control.adopt(message.port);
         this.#helloSeen();
       },
@@ -297,6 +307,11 @@ export class Engine implements RunHost, Producer {
 
   abort(id: number): void {
     this.control.abort(id);
+  }
+
+  recordMetrics(delta: MetricsDelta, declared: ControlPortHello['metrics'] | undefined): void {
+    if (declared !== undefined) this.taskMetrics.hello(declared);
+    this.taskMetrics.record(delta);
   }
 
   settled(run: TaskRun, outcome: RunOutcome, error: unknown): void {

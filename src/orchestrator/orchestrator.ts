@@ -10,7 +10,7 @@ import { describe } from '../internal/validate.js';
 import { LIST_TASKS } from '../pool/protocol.js';
 import { OrchestratorMetrics, type GaugeSnapshot } from '../telemetry/metrics.js';
 import { RunTracer } from '../tracing/tracer.js';
-import { Adaptation, type AdaptEvent } from './adaptation.js';
+import { Adaptation, type AdaptEvent, type OrchestratorWarning } from './adaptation.js';
 import { Coalescer } from './coalescer.js';
 import { Engine } from './engine.js';
 import { Lifecycle } from './lifecycle.js';
@@ -89,12 +89,18 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
         this.#metrics?.recordLimitChange(event.to > event.from ? 'up' : 'down', event.reason);
         this.emit('adapt', event);
       },
-      onWarning: (warning) => {
-        // With nobody listening, a warning still reaches someone, as Node's own do.
-        if (this.listenerCount('warning') > 0) this.emit('warning', warning);
-        else process.emitWarning(warning.message, { code: warning.code });
-      },
+      onWarning: (warning) => this.#warn(warning),
     });
+    const metricsSink = this.#metrics;
+    if (metricsSink !== undefined) {
+      this.#engine.taskMetrics.observe({
+        declare: (declared) => {
+          for (const message of metricsSink.declareTaskMetrics(declared))
+            this.#warn({ code: 'ORCHESTRATOR_METRICS', message });
+        },
+        record: (delta) => metricsSink.recordTaskMetrics(delta),
+      });
+    }
     this.#recorder = new RunRecorder(this.#metrics, this.#adaptation, (task) => this.#engine.isTask(task));
     this.#engine.observe((run, outcome, error) => this.#recorder.recordRun(run, outcome, error));
     this.#host = this.#createHost();
@@ -403,6 +409,12 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     await this.#engine.flushThreads(deadline - performance.now());
     await this.#engine.destroy();
     this.#metrics?.dispose();
+  }
+
+  #warn(warning: OrchestratorWarning): void {
+    // With nobody listening, a warning still reaches someone, as Node's own do.
+    if (this.listenerCount('warning') > 0) this.emit('warning', warning);
+    else process.emitWarning(warning.message, { code: warning.code });
   }
 
   #refusal(what: string): ClosedError {

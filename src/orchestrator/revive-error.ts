@@ -1,4 +1,4 @@
-import { DataCloneError, TaskFailedError, UnknownTaskError } from '../errors.js';
+import { DataCloneError, MetricConflictError, TaskFailedError, UnknownTaskError } from '../errors.js';
 import type { SerializedError } from '../pool/protocol.js';
 
 /** Fields of ours a worker error's own properties must not overwrite. */
@@ -22,6 +22,7 @@ const RESERVED = new Set([
 export function reviveTaskError(taskName: string, error: SerializedError): Error {
   if (error.kind === 'unknown-task') return new UnknownTaskError(error.message);
   if (error.kind === 'data-clone') return new DataCloneError(`Task "${taskName}": ${error.message}`);
+  if (error.kind === 'metric-conflict') return new MetricConflictError(error.message);
   const revived = new TaskFailedError(error.message);
   revived.taskName = taskName;
   revived.remoteName = error.name;

@@ -11,7 +11,13 @@ import {
 import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
 import { unwatch, watch, type AbortWatcher } from '../internal/signal-watch.js';
 import type { WaitNode, Waiter } from '../limiter/wait-queue.js';
-import type { BatchRequest, TaskRequest, TaskResponse } from '../pool/protocol.js';
+import type {
+  BatchRequest,
+  ControlPortHello,
+  MetricsDelta,
+  TaskRequest,
+  TaskResponse,
+} from '../pool/protocol.js';
 import type { JobFailure, PoolJob } from '../pool/thread-pool.js';
 import type { RunTrace } from '../tracing/run-trace.js';
 import { reviveTaskError } from './revive-error.js';
@@ -31,6 +37,11 @@ export interface RunHost {
   releaseSlot(): void;
   abort(id: number): void;
   settled(run: TaskRun, outcome: RunOutcome, error: unknown): void;
+  /**
+   * Task metrics that came with an answer: counted whatever becomes of the run; `declared`, the
+   * thread's declarations, with its first such answer (it may arrive before the hello).
+   */
+  recordMetrics(delta: MetricsDelta, declared: ControlPortHello['metrics'] | undefined): void;
   readonly cancelGraceMs: number;
 }
 
@@ -198,6 +209,7 @@ export class TaskRun implements Waiter, AbortWatcher, PoolJob {
 
   /** Pool job: the runner answered. */
   answered(response: TaskResponse): void {
+    if (response.metrics !== undefined) this.host.recordMetrics(response.metrics, response.declared);
     this.host.releaseSlot();
     this.spec.trace?.stopped();
     this.workerMs = response.durationMs;

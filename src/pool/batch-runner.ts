@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Transferable } from 'node:worker_threads';
+import type { ThreadMetrics } from '../task-metrics/recorder.js';
 import { isTransfer, type Task } from '../worker/define-task.js';
 import type { AbortBook, RunningTask } from '../worker/task-context.js';
 import { makeChain, StageFailure } from './chain.js';
@@ -30,6 +31,8 @@ export interface BatchAnswer {
 /** What a batch needs from its thread. */
 export interface BatchThread {
   readonly book: AbortBook;
+  /** The thread's task metrics: an item's observations leave with the chunk of its outcome. */
+  readonly metrics: ThreadMetrics;
   serialize(error: unknown): SerializedError;
   /** Posts a chunk of finished outcomes to the main thread. */
   send(chunk: BatchChunk, transferList: Transferable[]): void;
@@ -57,7 +60,9 @@ export function runBatch(
   const { firstItemId, cancellable, progress, aliases, chain, traces } = request.batch as BatchRequest;
   const stageMs = chain === undefined ? undefined : chain.map(() => 0);
   const fn =
-    stageMs === undefined ? (fns[0] as Task<unknown, unknown>) : makeChain(fns, chain as string[], stageMs);
+    stageMs === undefined
+      ? (fns[0] as Task<unknown, unknown>)
+      : makeChain(fns, chain as string[], stageMs, (name) => thread.metrics.forTask(name));
   // Items given one shared object each get their own copy, taken before any item runs (and so
   // before any could change it).
   if (aliases !== undefined) for (const i of aliases) inputs[i] = structuredClone(inputs[i]);
@@ -72,7 +77,8 @@ export function runBatch(
   const flush = (): void => {
     if (waiting.length === 0) return;
     const sent = waiting.length;
-    thread.send({ chunk: request.id, from, outcomes: waiting.take() }, transferList);
+    const metrics = thread.metrics.take();
+    thread.send({ chunk: request.id, from, outcomes: waiting.take(), metrics }, transferList);
     from += sent;
     transferList = [];
     lastSent = performance.now();
@@ -94,6 +100,7 @@ export function runBatch(
     forceFlush: boolean,
   ): void => {
     if (ownsAbort(index)) thread.book.close((firstItemId as number) + index);
+    thread.metrics.commit();
     const now = performance.now();
     const ms = now - itemStart;
     itemStart = now;

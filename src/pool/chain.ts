@@ -7,7 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { isTransfer, type Task } from '../worker/define-task.js';
-import type { TaskContext } from '../worker/task-context.js';
+import type { TaskMetrics } from '../task-metrics/task-metrics.js';
+import type { MetricsOf, TaskContext } from '../worker/task-context.js';
 
 /** A throw inside a chain: the position of the stage that threw, and what it threw. */
 export class StageFailure extends Error {
@@ -19,11 +20,17 @@ export class StageFailure extends Error {
   }
 }
 
-/** A stage's view of the item's context: its own task name, the item's cancellation state. */
+/**
+ * A stage's view of the item's context: its own task name and metrics, the item's cancellation
+ * state.
+ */
 class StageContext implements TaskContext {
   inner!: TaskContext;
 
-  constructor(readonly taskName: string) {}
+  constructor(
+    readonly taskName: string,
+    readonly metrics: TaskMetrics,
+  ) {}
 
   get signal(): AbortSignal {
     return this.inner.signal;
@@ -45,14 +52,16 @@ export type Chain = (input: unknown, ctx: TaskContext) => unknown;
  * Makes the chain of `fns` (named `names`). Items run one at a time, so each stage has one
  * context object for the whole batch, pointed at the running item's.
  * @param stageMs - time spent in each stage is added here.
+ * @param metricsOf - each stage's `ctx.metrics`.
  * @throws StageFailure (from the chain it returns) naming the stage that threw or rejected.
  */
 export function makeChain(
   fns: readonly Task<unknown, unknown>[],
   names: readonly string[],
   stageMs: number[],
+  metricsOf: MetricsOf,
 ): Chain {
-  const contexts = names.map((name) => new StageContext(name));
+  const contexts = names.map((name) => new StageContext(name, metricsOf(name)));
   const last = fns.length - 1;
   const from = (stage: number, value: unknown, ctx: TaskContext): unknown => {
     for (let k = stage; k <= last; k++) {

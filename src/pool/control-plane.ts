@@ -5,7 +5,7 @@
  * @module
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { BatchChunk, ControlMessage, FlushedMessage } from './protocol.js';
+import type { BatchChunk, ControlMessage, FlushedMessage, MetricsDelta } from './protocol.js';
 
 /** Where the chunks of one batch go. */
 export type ChunkSink = (chunk: BatchChunk) => void;
@@ -35,6 +35,12 @@ export class ControlPlane {
   readonly #flushes = new Map<number, { ports: Set<MessagePort>; done: () => void }>();
   #nextFlush = 1;
   #closed = false;
+  readonly #onMetrics: (delta: MetricsDelta) => void;
+
+  /** @param onMetrics - told the task metrics every chunk carries, routed or not. */
+  constructor(onMetrics: (delta: MetricsDelta) => void) {
+    this.#onMetrics = onMetrics;
+  }
 
   /** Takes a thread's control port from its hello. */
   adopt(port: MessagePort): void {
@@ -143,6 +149,7 @@ export class ControlPlane {
   }
 
   #deliver(chunk: BatchChunk): void {
+    if (chunk.metrics !== undefined) this.#onMetrics(chunk.metrics);
     this.#sinks.get(chunk.chunk)?.(chunk);
   }
 }

@@ -6,6 +6,7 @@
 import type { ItemOutcomes } from './item-outcomes.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { WorkerCacheOptions } from '../cache/options.js';
+import type { MetricSpec } from '../task-metrics/declaration.js';
 
 /** A worker module a runner loads. */
 export interface WorkerModuleRef {
@@ -119,7 +120,29 @@ export interface BatchChunk {
   readonly chunk: number;
   readonly from: number;
   readonly outcomes: ItemOutcomes;
+  /** The task metrics recorded by these items (and earlier work of the thread not yet sent). */
+  readonly metrics?: MetricsDelta | undefined;
 }
+
+/**
+ * One series of a task metric: what its thread recorded since it last sent it
+ * (src/task-metrics/recorder.ts). The main thread adds it to the metric's series.
+ */
+export interface MetricSample {
+  /** The metric's declared name. */
+  readonly name: string;
+  /** The label values, in the order of the declaration's (sorted) `labelNames`; `''` for none. */
+  readonly labels: readonly string[];
+  /** Counter: the increments' sum. Gauge: the increments' sum since `set`. Histogram: the observations' sum. */
+  readonly value: number;
+  /** Gauge: the last value set, if one was. */
+  readonly set?: number | undefined;
+  /** Histogram: observations per bucket; the last counts those above every bound. */
+  readonly counts?: readonly number[] | undefined;
+}
+
+/** Task-metric samples that travel with an answer or a chunk: never one message per observation. */
+export type MetricsDelta = readonly MetricSample[];
 
 /** An error thrown by a task, flattened so it survives structured clone. */
 export interface SerializedError {
@@ -130,9 +153,10 @@ export interface SerializedError {
   readonly code: string | undefined;
   /**
    * Set when the runner itself failed the task: `unknown-task`, the module has no such export
-   * (the task never ran); `data-clone`, the task's result cannot be structured-cloned.
+   * (the task never ran); `data-clone`, the task's result cannot be structured-cloned;
+   * `metric-conflict`, the task declares a metric unlike another task does (it never ran).
    */
-  readonly kind?: 'unknown-task' | 'data-clone';
+  readonly kind?: 'unknown-task' | 'data-clone' | 'metric-conflict';
   /** The module's task exports, with `kind: 'unknown-task'`. */
   readonly exports?: readonly string[];
   /** The thrown value's other enumerable own properties, those that survive structured clone. */
@@ -143,9 +167,18 @@ export interface SerializedError {
  * The runner's answer. A task's own throw comes back as a value (`error`), so that Piscina's
  * rejection means only an infrastructure failure (a worker that died or was terminated).
  */
-export type TaskResponse =
+export type TaskResponse = (
   | { readonly value: unknown; readonly error?: undefined; readonly durationMs: number }
-  | { readonly value?: undefined; readonly error: SerializedError; readonly durationMs: number };
+  | { readonly value?: undefined; readonly error: SerializedError; readonly durationMs: number }
+) & {
+  /** The task metrics the thread recorded up to this answer and had not sent yet. */
+  readonly metrics?: MetricsDelta | undefined;
+  /**
+   * The thread's metric declarations (as in its hello), with the first answer that carries
+   * metrics: answers travel on another port than the hello and may overtake it.
+   */
+  readonly declared?: ControlPortHello['metrics'] | undefined;
+};
 
 /** Sent by a runner once at start-up, through its parentPort (Piscina re-emits it on the pool). */
 export interface ControlPortHello {
@@ -158,6 +191,8 @@ export interface ControlPortHello {
   readonly idempotent: readonly string[];
   /** The module's `defineTask(fn, { cache })` declarations, by task. */
   readonly cache: Readonly<Record<string, WorkerCacheOptions>>;
+  /** The task metrics each task declares (`defineTask(fn, { metrics })`), by task; tasks without any left out. */
+  readonly metrics: Readonly<Record<string, Readonly<Record<string, MetricSpec>>>>;
 }
 
 /**
@@ -186,6 +221,8 @@ export const kIdempotentBrand: unique symbol = Symbol.for('node-orchestrator.ide
 
 /** The brand `defineTask(fn, { cache })` adds; its value is the declared settings. */
 export const kCacheBrand: unique symbol = Symbol.for('node-orchestrator.cache') as never;
+/** The brand `defineTask(fn, { metrics })` adds; its value is the checked declarations. */
+export const kMetricsBrand: unique symbol = Symbol.for('node-orchestrator.metrics') as never;
 
 /** True if a message from a worker is a {@link ControlPortHello}. */
 export function isControlPortHello(message: unknown): message is ControlPortHello {

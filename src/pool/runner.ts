@@ -7,6 +7,7 @@
 import { MessageChannel, parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import Piscina from 'piscina';
+import { ThreadMetrics } from '../task-metrics/recorder.js';
 import { isTransfer, type Task } from '../worker/define-task.js';
 import { AbortBook } from '../worker/task-context.js';
 import { runInContext } from '../worker/trace-context.js';
@@ -21,6 +22,7 @@ import {
   type ControlPortHello,
   type FlushedMessage,
   type RunnerData,
+  type SerializedError,
   type TaskRequest,
   type TaskResponse,
 } from './protocol.js';
@@ -30,13 +32,23 @@ import { loadTaskTable, type TaskTable } from './task-table.js';
 const { modules, abortEpoch, idleTimeoutMs } = Piscina.workerData as RunnerData;
 
 const channel = new MessageChannel();
-const book = new AbortBook(channel.port1, abortEpoch, (id) => {
-  void flushTracerProviders().then(() => channel.port1.postMessage({ flushed: id } satisfies FlushedMessage));
-});
+const taskMetrics = new ThreadMetrics();
+const book = new AbortBook(
+  channel.port1,
+  abortEpoch,
+  (id) => {
+    void flushTracerProviders().then(() =>
+      channel.port1.postMessage({ flushed: id } satisfies FlushedMessage),
+    );
+  },
+  (task) => taskMetrics.forTask(task),
+);
 const idleFlush = new IdleFlush(idleTimeoutMs);
 const batchThread: BatchThread = {
   book,
-  serialize: serializeError,
+  metrics: taskMetrics,
+  serialize: (error) =>
+    error instanceof StageRefused ? conflictError(error.message) : serializeError(error),
   send: (chunk, transferList) => channel.port1.postMessage(chunk, transferList),
 };
 
@@ -52,12 +64,14 @@ const loaded = new Promise<void>((resolve) => {
   loadTaskTable(modules).then(
     (loadedTable) => {
       table = loadedTable;
+      taskMetrics.load(loadedTable.metrics);
       const hello: ControlPortHello = {
         [kControlHello]: true,
         port: channel.port2,
         tasks: loadedTable.names,
         idempotent: loadedTable.idempotent,
         cache: loadedTable.cache,
+        metrics: loadedTable.metrics,
       };
       parentPort?.postMessage(hello, [channel.port2]);
       resolve();
@@ -100,9 +114,14 @@ function dispatch(table: TaskTable, request: TaskRequest): unknown {
     for (const name of chain) {
       const stage = table.tasks.get(name);
       if (stage === undefined) return unknownTask(table, name);
-      fns.push(stage);
+      const refused = name === request.task ? undefined : taskMetrics.conflict(name);
+      fns.push(refused === undefined ? stage : refusedStage(refused));
     }
   }
+  // A task whose metric declarations conflict never runs. A later fused stage fails each item
+  // where it is reached instead, so the records are those of the stages run apart.
+  const conflict = taskMetrics.conflict(request.task);
+  if (conflict !== undefined) return metricConflict(conflict);
   book.sync();
   if (book.abortedBeforeStart(request.id)) return notStarted();
   const context = book.open(request.id, request.task, undefined, request.trace);
@@ -142,7 +161,9 @@ function dispatch(table: TaskTable, request: TaskRequest): unknown {
 function answerBatch(id: number, batch: BatchAnswer): unknown {
   book.close(id);
   const value: BatchResult = { from: batch.from, outcomes: batch.outcomes, stageMs: batch.stageMs };
-  const response: TaskResponse = { value, durationMs: batch.durationMs };
+  const metrics = taskMetrics.take();
+  const declared = taskMetrics.announce(metrics);
+  const response: TaskResponse = { value, durationMs: batch.durationMs, metrics, declared };
   if (batch.transferList.length === 0) return response;
   return Piscina.move({
     [Symbol.for('Piscina.transferable')]: batch.transferList,
@@ -155,7 +176,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 function failed(error: unknown, started: number): TaskResponse {
-  return { error: serializeError(error), durationMs: performance.now() - started };
+  const metrics = taskMetrics.ship();
+  const durationMs = performance.now() - started;
+  return { error: serializeError(error), durationMs, metrics, declared: taskMetrics.announce(metrics) };
 }
 
 /** The answer for a task cancelled before it started: the main thread settles it as cancelled. */
@@ -167,18 +190,39 @@ function notStarted(): TaskResponse {
 }
 
 function respond(result: unknown, durationMs: number): unknown {
+  const metrics = taskMetrics.ship();
+  const declared = taskMetrics.announce(metrics);
   const transfer = isTransfer(result);
   const issue = transfer
     ? cloneIssue(result.value, 'the result', result.transferList)
     : cloneIssue(result, 'the result');
-  if (issue !== undefined) return { error: unclonable(issue), durationMs } satisfies TaskResponse;
-  if (!transfer) return { value: result, durationMs } satisfies TaskResponse;
-  const response: TaskResponse = { value: result.value, durationMs };
+  if (issue !== undefined)
+    return { error: unclonable(issue), durationMs, metrics, declared } satisfies TaskResponse;
+  if (!transfer) return { value: result, durationMs, metrics, declared } satisfies TaskResponse;
+  const response: TaskResponse = { value: result.value, durationMs, metrics, declared };
   // Piscina moves whatever object carries its two public symbols and was passed through move().
   return Piscina.move({
     [Symbol.for('Piscina.transferable')]: result.transferList,
     [Symbol.for('Piscina.valueOf')]: response,
   } as never);
+}
+
+/** The answer for a task whose metric declarations conflict with another task's: it never runs. */
+function metricConflict(message: string): TaskResponse {
+  return { error: conflictError(message), durationMs: 0 };
+}
+
+function conflictError(message: string): SerializedError {
+  return { name: 'MetricConflictError', message, stack: undefined, code: undefined, kind: 'metric-conflict' };
+}
+
+/** What a fused stage whose task's metric declarations conflict throws, for each item reaching it. */
+class StageRefused extends Error {}
+
+function refusedStage(message: string): Task<unknown, unknown> {
+  return (() => {
+    throw new StageRefused(message);
+  }) as unknown as Task<unknown, unknown>;
 }
 
 function unknownTask(table: TaskTable, name: string): TaskResponse {

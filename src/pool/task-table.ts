@@ -4,7 +4,7 @@
  * `workers`).
  * @module
  */
-import { cacheOf, isIdempotent, isTask, type Task } from '../worker/define-task.js';
+import { cacheOf, isIdempotent, isTask, metricsOf, type Task } from '../worker/define-task.js';
 import type { ControlPortHello, WorkerModuleRef } from './protocol.js';
 
 /** What the runner needs to know about a module's tasks. */
@@ -17,6 +17,8 @@ export interface TaskTable {
   readonly idempotent: readonly string[];
   /** The tasks' cache declarations (`defineTask(fn, { cache })`), by task name. */
   readonly cache: ControlPortHello['cache'];
+  /** The tasks' metric declarations (`defineTask(fn, { metrics })`), by task name; tasks without any left out. */
+  readonly metrics: ControlPortHello['metrics'];
   /**
    * Why `name` is not a task, for the ERR_UNKNOWN_TASK message, and the tasks that message lists:
    * those of the module the name points into, or all of them.
@@ -55,14 +57,23 @@ export async function loadTaskTable(modules: readonly WorkerModuleRef[]): Promis
     tasks,
     names,
     idempotent: names.filter((name) => isIdempotent(tasks.get(name))),
-    cache: Object.fromEntries(
-      names.flatMap((name) => {
-        const declared = cacheOf(tasks.get(name));
-        return declared === undefined ? [] : [[name, declared]];
-      }),
-    ),
+    cache: declarations(names, (name) => cacheOf(tasks.get(name))),
+    metrics: declarations(names, (name) => metricsOf(tasks.get(name))),
     explainUnknown: (name) => explain(loaded, names, name),
   };
+}
+
+/** What `declared` says of each task, by name; tasks it says nothing of are left out. */
+function declarations<T>(
+  names: readonly string[],
+  declared: (name: string) => T | undefined,
+): Record<string, T> {
+  return Object.fromEntries(
+    names.flatMap((name) => {
+      const value = declared(name);
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
 }
 
 function explain(

@@ -47,7 +47,7 @@ export function pushHistogram(
   samples: Sample[],
   name: string,
   labels: Record<string, string>,
-  histogram: HistogramAccumulator,
+  histogram: Pick<HistogramAccumulator, 'buckets' | 'counts' | 'sum' | 'count' | 'exemplars'>,
 ): void {
   let cumulative = 0;
   const exemplars = histogram.exemplars;

@@ -9,6 +9,8 @@ import {
   type Outcome,
 } from './accumulators.js';
 import type { CacheStats } from '../cache/task-cache.js';
+import type { ControlPortHello, MetricsDelta } from '../pool/protocol.js';
+import { TaskMetricStore } from '../task-metrics/store.js';
 import type { StageStats } from './feature-families.js';
 import { joinFamilies, leaveFamilies, type Families, type Source } from './families.js';
 
@@ -97,6 +99,7 @@ export class OrchestratorMetrics implements Source {
   /** Pipeline stages by `stage` label. */
   readonly stages = new Map<string, StageStats>();
   readonly #families: Families;
+  readonly #taskMetrics: TaskMetricStore;
   #snapshot: () => GaugeSnapshot;
   #disposed = false;
 
@@ -115,6 +118,7 @@ export class OrchestratorMetrics implements Source {
     this.name = name;
     this.#snapshot = snapshot;
     this.#families = joinFamilies(registry, prefix, this);
+    this.#taskMetrics = new TaskMetricStore(registry, prefix, name);
     if (defaultMetrics && !defaultMetricsRegistries.has(registry)) {
       defaultMetricsRegistries.add(registry);
       collectDefaultMetrics({ register: registry });
@@ -173,10 +177,25 @@ export class OrchestratorMetrics implements Source {
     this.batchSizes.observe(size);
   }
 
+  /**
+   * Registers the metrics the worker module's tasks declare (see TaskMetricStore.declare).
+   * @returns what could not be registered, one sentence each.
+   * @internal
+   */
+  declareTaskMetrics(declared: ControlPortHello['metrics']): string[] {
+    return this.#taskMetrics.declare(declared);
+  }
+
+  /** Adds task-metric samples a thread sent. @internal */
+  recordTaskMetrics(delta: MetricsDelta): void {
+    this.#taskMetrics.record(delta);
+  }
+
   /** Leaves the registry: the last orchestrator on it unregisters the metrics. Idempotent. */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#taskMetrics.dispose();
     leaveFamilies(this.#families, this);
   }
 }

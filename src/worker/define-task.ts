@@ -1,17 +1,30 @@
 import type { Transferable } from 'node:worker_threads';
 import { cacheSettingsIssues, type WorkerCacheOptions } from '../cache/options.js';
 import { describe } from '../internal/validate.js';
-import { kCacheBrand, kIdempotentBrand, kTaskBrand, kTransferBrand } from '../pool/protocol.js';
+import {
+  kCacheBrand,
+  kIdempotentBrand,
+  kMetricsBrand,
+  kTaskBrand,
+  kTransferBrand,
+} from '../pool/protocol.js';
+import { checkDeclarations, type MetricDeclarations, type MetricSpec } from '../task-metrics/declaration.js';
 import type { TaskContext } from './task-context.js';
 
-/** A task body: takes the input and a {@link TaskContext}, returns the output (sync or async). */
-export type TaskFunction<I, O> = (input: I, ctx: TaskContext) => O | Promise<O>;
+/**
+ * A task body: takes the input and a {@link TaskContext}, returns the output (sync or async).
+ * `M`: the task's metric declarations, which type `ctx.metrics`.
+ */
+export type TaskFunction<I, O, M extends MetricDeclarations = MetricDeclarations> = (
+  input: I,
+  ctx: TaskContext<M>,
+) => O | Promise<O>;
 
 /** A task function marked by {@link defineTask}; callable directly (handy in unit tests). */
 export type Task<I, O> = TaskFunction<I, O> & { readonly [kTaskBrand]: true };
 
 /** Options of {@link defineTask}. */
-export interface TaskOptions {
+export interface TaskOptions<M extends MetricDeclarations = MetricDeclarations> {
   /**
    * The task may run twice for the same input without harm (no side effects, or idempotent
    * ones). Then an item of a batch that was running, or had finished without its result reaching
@@ -27,6 +40,14 @@ export interface TaskOptions {
    * @default false
    */
   cache?: boolean | WorkerCacheOptions;
+  /**
+   * The task's own metrics, by name, recorded through `ctx.metrics` and exported on the main
+   * thread under the orchestrator's `metricsPrefix` (see the README's "Metrics from tasks").
+   * Tasks of one module that declare a metric alike share it; declared differently, both fail
+   * with ERR_METRIC_CONFLICT.
+   * @default {}
+   */
+  metrics?: M;
 }
 
 /**
@@ -35,10 +56,12 @@ export interface TaskOptions {
  *
  * @param fn - the task body; a throw (or rejection) fails only this run, with the error's
  *   message, stack and `code` carried to the main thread.
- * @param options - `idempotent`, `cache`: see {@link TaskOptions}.
+ * @param options - `idempotent`, `cache`, `metrics`: see {@link TaskOptions}.
  * @returns the same function, marked as a task.
- * @throws TypeError if `fn` is not a function, `options.idempotent` not a boolean, or
- *   `options.cache` not a boolean or valid cache settings (the message names the field).
+ * @throws TypeError if `fn` is not a function, `options.idempotent` not a boolean,
+ *   `options.cache` not a boolean or valid cache settings, or a metric declaration not valid
+ *   (the message names the field, e.g. `metrics.tokens_total.type`); RangeError for a
+ *   declaration's number out of range (`maxSeries`, `buckets`).
  * @example
  * ```ts
  * // workers/text.ts
@@ -49,10 +72,13 @@ export interface TaskOptions {
  * });
  * ```
  */
-export function defineTask<I, O>(fn: TaskFunction<I, O>, options: TaskOptions = {}): Task<I, O> {
+export function defineTask<I, O, const M extends MetricDeclarations = MetricDeclarations>(
+  fn: TaskFunction<I, O, M>,
+  options: TaskOptions<M> = {},
+): Task<I, O> {
   if (typeof fn !== 'function')
     throw new TypeError(`defineTask(fn): fn must be a function, got ${typeof fn}`);
-  const { idempotent = false, cache = false } = options;
+  const { idempotent = false, cache = false, metrics } = options;
   if (typeof idempotent !== 'boolean')
     throw new TypeError(`defineTask(fn, options): idempotent must be a boolean, got ${typeof idempotent}`);
   if (typeof cache !== 'boolean') {
@@ -62,10 +88,13 @@ export function defineTask<I, O>(fn: TaskFunction<I, O>, options: TaskOptions = 
         `defineTask(fn, options): ${issue.field} must be ${issue.expected}, got ${describe(issue.value)}`,
       );
   }
+  const specs = metrics === undefined ? undefined : checkDeclarations(metrics);
   Object.defineProperty(fn, kTaskBrand, { value: true });
   if (idempotent) Object.defineProperty(fn, kIdempotentBrand, { value: true });
   if (cache !== false) Object.defineProperty(fn, kCacheBrand, { value: cache === true ? {} : { ...cache } });
-  return fn as Task<I, O>;
+  if (specs !== undefined && Object.keys(specs).length > 0)
+    Object.defineProperty(fn, kMetricsBrand, { value: specs });
+  return fn as unknown as Task<I, O>;
 }
 
 /** A result whose listed buffers move to the main thread instead of being copied. */
@@ -116,6 +145,13 @@ export function isIdempotent(value: unknown): boolean {
 export function cacheOf(value: unknown): WorkerCacheOptions | undefined {
   return typeof value === 'function' && kCacheBrand in value
     ? (value as unknown as Record<symbol, WorkerCacheOptions>)[kCacheBrand]
+    : undefined;
+}
+
+/** The metrics `defineTask` declared for `value`, checked, if any. @internal */
+export function metricsOf(value: unknown): Readonly<Record<string, MetricSpec>> | undefined {
+  return typeof value === 'function' && kMetricsBrand in value
+    ? (value as unknown as Record<symbol, Record<string, MetricSpec>>)[kMetricsBrand]
     : undefined;
 }
 

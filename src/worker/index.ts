@@ -8,3 +8,6 @@ export type { TaskContext, TraceContext } from './task-context.js';
 export type { WorkerCacheOptions } from '../cache/options.js';
 export { registerTracerProvider } from './tracer-provider.js';
 export type { WorkerTracerProvider } from './tracer-provider.js';
+export type { TaskMetrics, MetricLabels } from '../task-metrics/task-metrics.js';
+export type { MetricDeclaration, MetricDeclarations, MetricType } from '../task-metrics/declaration.js';
+export { InvalidMetricError, MetricConflictError } from '../errors.js';

@@ -1,5 +1,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { ControlMessage, TraceCarrier } from '../pool/protocol.js';
+import type { MetricDeclarations } from '../task-metrics/declaration.js';
+import type { TaskMetrics } from '../task-metrics/task-metrics.js';
 import { contextOf, traceparentOf } from './trace-context.js';
 
 /**
@@ -19,8 +21,10 @@ export interface TraceContext {
  * its timeout, its group, or `close()`). An async task sees it whenever it yields to the event
  * loop. A synchronous CPU-bound loop never yields, so it calls {@link throwIfAborted} (or reads
  * {@link aborted}) now and then: that polls the control port directly.
+ *
+ * `M`: the task's metric declarations (`defineTask(fn, { metrics })`), which type `metrics`.
  */
-export interface TaskContext {
+export interface TaskContext<M extends MetricDeclarations = MetricDeclarations> {
   /** The export being run. */
   readonly taskName: string;
   /** Aborted when the run is cancelled; `reason` says why. */
@@ -32,6 +36,11 @@ export interface TaskContext {
    * (an atomic load; the port is polled only after an abort was posted); call it every few milliseconds of work.
    */
   throwIfAborted(): void;
+  /**
+   * Records the metrics the task declares: `inc`, `set`, `observe`. Values travel to the main
+   * thread with the task's result; misuse throws ERR_INVALID_METRIC here.
+   */
+  readonly metrics: TaskMetrics<M>;
   /**
    * The run's trace context, when the orchestrator traces (`tracing` option): an OpenTelemetry
    * `Context` whose active span is the run's span, with the caller's baggage. The task runs
@@ -50,6 +59,9 @@ export interface TaskContext {
   readonly traceparent?: string | undefined;
 }
 
+/** The `ctx.metrics` of a task, by task name. @internal */
+export type MetricsOf = (taskName: string) => TaskMetrics;
+
 /** @internal The reason given to a task's signal; the main thread rejects the run itself. */
 export function cancelledReason(): Error {
   const error = new Error('The run was cancelled by the main thread');
@@ -64,16 +76,26 @@ export function cancelledReason(): Error {
 export class AbortBook {
   readonly #port: MessagePort;
   readonly #onFlush: ((id: number) => void) | undefined;
+  readonly #metricsOf: MetricsOf;
   readonly #epoch: Int32Array;
   #seenEpoch = 0;
   readonly #running = new Map<number, RunningTask>();
   /** Aborts that arrived before their task started here (or for tasks on other threads). */
   readonly #early = new Set<number>();
 
-  /** @param onFlush - called for the main thread's flush requests, which share the port. */
-  constructor(port: MessagePort, epoch: SharedArrayBuffer, onFlush?: (id: number) => void) {
+  /**
+   * @param onFlush - called for the main thread's flush requests, which share the port.
+   * @param metricsOf - each task's `ctx.metrics`.
+   */
+  constructor(
+    port: MessagePort,
+    epoch: SharedArrayBuffer,
+    onFlush: ((id: number) => void) | undefined,
+    metricsOf: MetricsOf,
+  ) {
     this.#port = port;
     this.#onFlush = onFlush;
+    this.#metricsOf = metricsOf;
     this.#epoch = new Int32Array(epoch);
     port.on('message', (message: ControlMessage) => {
       this.#apply(message);
@@ -102,6 +124,11 @@ export class AbortBook {
     const task = new RunningTask(this, taskName, trace);
     parent.adopt(task);
     return task;
+  }
+
+  /** The `ctx.metrics` of task `taskName`. */
+  metricsFor(taskName: string): TaskMetrics {
+    return this.#metricsOf(taskName);
   }
 
   /** Forgets a finished task. */
@@ -162,6 +189,7 @@ export class RunningTask implements TaskContext {
   /** Its span's context, as it arrived. */
   readonly trace: TraceCarrier | undefined;
   #traceContext: TraceContext | undefined;
+  #metrics: TaskMetrics | undefined;
 
   constructor(
     book: AbortBook,
@@ -170,6 +198,10 @@ export class RunningTask implements TaskContext {
   ) {
     this.#book = book;
     this.trace = trace;
+  }
+
+  get metrics(): TaskMetrics {
+    return (this.#metrics ??= this.#book.metricsFor(this.taskName));
   }
 
   get traceContext(): TraceContext | undefined {

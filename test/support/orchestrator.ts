@@ -1,4 +1,4 @@
-import { Orchestrator, type OrchestratorOptions } from 'node-orchestrator';
+import { Orchestrator, type OrchestratorOptions, type OrchestratorWarning } from 'node-orchestrator';
 
 /** The fixture worker module every orchestrator test runs. */
 export const fixtureWorker = new URL('../fixtures/tasks.mjs', import.meta.url);
@@ -32,4 +32,11 @@ export async function closeAll(): Promise<void> {
   const closing = [...open].map((o) => o.close());
   open.clear();
   await Promise.all(closing);
+}
+
+/** Warnings an orchestrator emits, from now on. */
+export function warnings(orchestrator: Orchestrator): OrchestratorWarning[] {
+  const seen: OrchestratorWarning[] = [];
+  orchestrator.on('warning', (warning: OrchestratorWarning) => seen.push(warning));
+  return seen;
 }

@@ -7,6 +7,7 @@
 import { counterDelta, histogramDelta, mergeHistograms, summarize } from './quantile.js';
 import { seriesKey, type OrchestratorReading, type Reading, type SeriesReading } from './reading.js';
 import type { BreakdownRow, DashboardFrame, LimitChange, OrchestratorFrame, TaskStats } from './schema.js';
+import { taskMetricFrames } from './task-metrics.js';
 
 /** Which orchestrator a frame shows: by `orchestrator` label (`''` for an unnamed one) and prefix. */
 export interface Selector {
@@ -80,6 +81,7 @@ function orchestratorFrame(
     window:
       previous === null || deltas === null ? null : { ...stats(deltas), limitChanges: changes(previous) },
     breakdowns: breakdowns(all, deltas),
+    taskMetrics: taskMetricFrames(current, previous),
   };
 }
 

@@ -72,6 +72,9 @@ th:first-child, td:first-child { text-align: left; }
 th { font-weight: 600; color: var(--muted); font-size: 12px; }
 tbody tr:last-child td { border-bottom: 0; }
 td.bad { color: var(--bad); }
+.tasks { margin-top: 14px; }
+h2.section { font-size: 14px; font-weight: 600; margin: 4px 0 10px; color: #344054; }
+h2.section small { font-weight: 400; color: var(--muted); }
 footer { color: var(--muted); font-size: 12px; padding: 0 24px 18px; text-align: center; }
 footer a { color: var(--accent); }
 `;
@@ -98,6 +101,7 @@ const BODY = `
     <article class="card"><h2>Machine <small>CPU load, GPU utilization, error rate</small></h2><div class="chart" id="chart-machine"></div></article>
     <article class="card"><h2>Adaptations <small>newest first</small></h2><ol class="events" id="adaptations"></ol></article>
   </section>
+  <section id="task-metrics-section" class="tasks" hidden><h2 class="section">Task metrics <small>what the tasks record through ctx.metrics</small></h2><div class="grid" id="task-metrics"></div></section>
   <section class="card wide"><h2>By <select id="breakdown"></select> <small id="breakdown-note"></small></h2><table id="breakdown-table"></table></section>
 </main>
 <footer id="footer"></footer>

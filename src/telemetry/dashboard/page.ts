@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { renderPage } from './html.js';
 
 /** The browser scripts, in load order (each is a classic script sharing the page's scope). */
-const CLIENT_SCRIPTS = ['format.js', 'history.js', 'charts.js', 'view.js', 'main.js'];
+const CLIENT_SCRIPTS = ['format.js', 'history.js', 'charts.js', 'task-charts.js', 'view.js', 'main.js'];
 
 /** The assembled page and the Content-Security-Policy that allows exactly its scripts. */
 export interface DashboardPage {

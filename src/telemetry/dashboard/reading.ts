@@ -6,6 +6,7 @@
  * @module
  */
 import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
+import { readTaskMetrics, type TaskMetricReading } from './task-metrics.js';
 
 /** A cumulative histogram: upper bounds ascending (the last is `Infinity`) and counts ≤ each. */
 export interface CumulativeHistogram {
@@ -46,6 +47,8 @@ export interface OrchestratorReading {
   series: Map<string, SeriesReading>;
   /** Keyed by `direction` and `reason`. */
   limitChanges: Map<string, { direction: string; reason: string; count: number }>;
+  /** The metrics its tasks record, by declared name. */
+  taskMetrics: Map<string, TaskMetricReading>;
 }
 
 /** A registry at one instant. */
@@ -119,7 +122,14 @@ function readPrefix(byName: Map<string, Metric>, prefix: string): OrchestratorRe
     const name = labels['orchestrator'] === undefined ? null : String(labels['orchestrator']);
     let reading = found.get(name ?? '');
     if (reading === undefined) {
-      reading = { prefix, name, gauges: emptyGauges(), series: new Map(), limitChanges: new Map() };
+      reading = {
+        prefix,
+        name,
+        gauges: emptyGauges(),
+        series: new Map(),
+        limitChanges: new Map(),
+        taskMetrics: new Map(),
+      };
       found.set(name ?? '', reading);
     }
     return reading;
@@ -181,6 +191,7 @@ function readPrefix(byName: Map<string, Metric>, prefix: string): OrchestratorRe
       }
     }
   }
+  readTaskMetrics(byName.values(), prefix, identity, entry);
   for (const reading of found.values()) {
     for (const { duration, wait } of reading.series.values()) {
       if (duration !== undefined) sortBuckets(duration);

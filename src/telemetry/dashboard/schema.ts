@@ -56,6 +56,40 @@ export interface BreakdownRow {
   window: TaskStats | null;
 }
 
+/** A histogram's observations (of a window, or since the start): {@link LatencySummary} and their sum. */
+export interface ObservationSummary extends LatencySummary {
+  /** The observations' sum. */
+  sum: number;
+}
+
+/** One label set (series) of a task metric. */
+export interface TaskMetricSeries {
+  /** Its labels, e.g. `{ model: 'gpt' }`; `{}` for a metric without labels. */
+  labels: Record<string, string>;
+  /** Counter, gauge: its value now. Histogram: the number of observations. */
+  value: number;
+  /**
+   * Counter, histogram: how much `value` grew since the previous frame of this stream; null in
+   * its first frame, and always for a gauge.
+   */
+  window: number | null;
+  /** Histograms: the observations since the start, and in the window (null in a first frame). */
+  observations?: { total: ObservationSummary; window: ObservationSummary | null };
+}
+
+/** A metric the orchestrator's tasks record (`defineTask(fn, { metrics })`). */
+export interface TaskMetricFrame {
+  /** As the tasks declare it, e.g. `tokens_total`. */
+  name: string;
+  /** As exported: with the orchestrator's prefix, e.g. `orchestrator_tokens_total`. */
+  metric: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  /** Its help text. */
+  help: string;
+  /** Its series, by their labels' JSON. */
+  series: TaskMetricSeries[];
+}
+
 /** One orchestrator in a frame. Gauges it does not export (no GPU, not sampled yet) are null. */
 export interface OrchestratorFrame {
   /** Its `metricsPrefix`. */
@@ -77,6 +111,8 @@ export interface OrchestratorFrame {
   window: OrchestratorStats | null;
   /** The same stats split by each label of its task series beyond the outcome: today `task`. */
   breakdowns: Record<string, BreakdownRow[]>;
+  /** The metrics its tasks record, by name (added within `v: 1`). */
+  taskMetrics: TaskMetricFrame[];
 }
 
 /** One frame of `/dashboard/events`, or the answer of `/dashboard/data`. */

@@ -31,6 +31,34 @@ const MAX_ROWS = 3600;
   const charts = CHARTS.map(
     (spec) => new Chart(spec, byId(`chart-${spec.id}`), history, () => windowSeconds),
   );
+  /** A chart per task metric, with the note under its title; rebuilt when the metrics change. */
+  const taskCharts = new Map<string, { chart: Chart; note: HTMLElement }>();
+  const taskSection = byId('task-metrics-section');
+  const taskGrid = byId('task-metrics');
+  const syncTaskCharts = (metrics: readonly TaskMetricFrame[]): void => {
+    const names = metrics.map((metric) => metric.name).join('\n');
+    if (taskGrid.dataset['names'] === names) return;
+    taskGrid.dataset['names'] = names;
+    for (const { chart } of taskCharts.values()) chart.plot?.destroy();
+    taskCharts.clear();
+    taskSection.hidden = metrics.length === 0;
+    taskGrid.replaceChildren(
+      ...metrics.map((metric) => {
+        const card = element('article', 'card');
+        const note = element('small', '', metric.help);
+        const title = element('h2', '', metric.metric);
+        title.append(note);
+        const chart = element('div', 'chart');
+        chart.id = `chart-task-${metric.name}`;
+        card.append(title, chart);
+        taskCharts.set(metric.name, {
+          chart: new Chart(taskChartSpec(metric), chart, history, () => windowSeconds),
+          note,
+        });
+        return card;
+      }),
+    );
+  };
   const base = location.pathname.replace(/\/+$/, '');
   const footer = byId('footer');
   footer.append('Data: ');
@@ -45,7 +73,8 @@ const MAX_ROWS = 3600;
     last: undefined,
     history,
     get charts() {
-      return Object.fromEntries(charts.map((chart) => [chart.spec.id, chart.plot]));
+      const all = [...charts, ...[...taskCharts.values()].map(({ chart }) => chart)];
+      return Object.fromEntries(all.map((chart) => [chart.spec.id, chart.plot]));
     },
   };
   window.__dashboard = state;
@@ -57,6 +86,7 @@ const MAX_ROWS = 3600;
 
   const render = (): void => {
     for (const chart of charts) chart.render();
+    for (const { chart } of taskCharts.values()) chart.render();
     renderAdaptations(history.adaptations);
   };
 
@@ -84,11 +114,13 @@ const MAX_ROWS = 3600;
           ? 'No orchestrator on this registry yet.'
           : `No orchestrator named "${wanted ?? ''}" here; choose one above.`,
       );
+      syncTaskCharts([]);
       history.gap();
       render();
       return;
     }
     setNotice(null);
+    syncTaskCharts(o.taskMetrics);
     const time = frame.time / 1000;
     const w = o.window;
     const seconds = frame.seconds;
@@ -115,6 +147,16 @@ const MAX_ROWS = 3600;
       for (const [type, count] of Object.entries(w.errors)) values[`err:${type}`] = rate(count);
       for (const change of w.limitChanges) {
         history.adapt({ time, ...change, from: limitBefore, to: o.limit });
+      }
+    }
+    for (const metric of o.taskMetrics) {
+      const { values: own, shown } = taskMetricValues(metric, seconds);
+      Object.assign(values, own);
+      const note = taskCharts.get(metric.name)?.note;
+      if (note !== undefined) {
+        const more =
+          shown < metric.series.length ? ` · the ${shown} largest of ${metric.series.length} series` : '';
+        note.textContent = `${metric.type}: ${metric.help}${more}`;
       }
     }
     limitBefore = o.limit;
@@ -169,6 +211,7 @@ const MAX_ROWS = 3600;
   };
   window.addEventListener('resize', () => {
     for (const chart of charts) chart.resize();
+    for (const { chart } of taskCharts.values()) chart.resize();
   });
   render();
   connect();
