@@ -15,6 +15,7 @@ export interface ItemHost {
     result: ItemResult,
     workerMs: number | undefined,
     waitMs: number | undefined,
+    tenant: string | undefined,
   ): void;
 }
 
@@ -46,6 +47,8 @@ export class BatchItem implements AbortWatcher {
   resends = 0;
   /** Whether it already ran again after a crash. */
   retried = false;
+  /** The tenant it counts for in telemetry. */
+  tenant: string | undefined;
 
   constructor(
     readonly host: ItemHost,
@@ -111,7 +114,7 @@ export class BatchItem implements AbortWatcher {
     if (this.#settled) return;
     this.#settled = true;
     for (const signal of this.#followed) unwatch(signal, this);
-    this.host.recordItem(this.task, result, workerMs, waitMs);
+    this.host.recordItem(this.task, result, workerMs, waitMs, this.tenant);
     this.onSettle(result, workerMs);
   }
 

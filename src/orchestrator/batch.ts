@@ -35,6 +35,10 @@ export interface BatchOptions {
   readonly signal?: AbortSignal | undefined;
   readonly priority: number;
   readonly gpu?: boolean | undefined;
+  /** The tenant the batch counts for (one start per batch). */
+  readonly tenant?: string | undefined;
+  /** Resource units the batch holds while it runs. */
+  readonly needs?: Readonly<Record<string, number>> | undefined;
   /**
    * Told when a batch (first or resent) enters the pool and when it has left it: its run has
    * settled and every item in it has too. A map counts its batches in flight with it.
@@ -94,6 +98,8 @@ export class Batch {
         scopeSignal: undefined,
         timeoutMs: undefined,
         gpu: options.gpu ?? false,
+        tenant: options.tenant,
+        needs: options.needs,
         items: items.length,
         batch: { progress: this.#progress, firstItemId, cancellable, aliases: findAliases(items) },
       },

@@ -1,6 +1,7 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { ClosedError } from '../errors.js';
 import { assertFinite, assertOptionalSignal, describe } from '../internal/validate.js';
+import { checkTenant } from '../scheduler/options.js';
 import { Batch, BatchItem, type BatchHost, type ItemHost, type ItemResult } from './batch.js';
 import type { Lifecycle, Producer } from './lifecycle.js';
 
@@ -12,8 +13,12 @@ export interface MapOptions<I = unknown> {
   batchSize?: number | undefined;
   /** Aborting it cancels the whole map: running batches stop, and iteration rejects with the reason. */
   signal?: AbortSignal | undefined;
-  /** Priority of the map's batches in the limiter. @default 0 */
+  /** Priority of the map's batches. @default 0 */
   priority?: number | undefined;
+  /** The tenant the map's batches count for (each batch is one start of that tenant). @default 'default' */
+  tenant?: string | undefined;
+  /** Resource units each batch holds while it runs (see the `resources` option). */
+  needs?: Readonly<Record<string, number>> | undefined;
   /** Stop at the first failed item and reject with its error. @default false */
   failFast?: boolean | undefined;
   /**
@@ -35,6 +40,8 @@ export interface MapHost extends BatchHost, ItemHost {
   readonly limit: number;
   /** The map registers with it while it runs, so that close() stops and awaits it. */
   readonly lifecycle: Lifecycle;
+  /** Checks `needs` against the declared resources (throws a TypeError or RangeError). */
+  checkNeeds(needs: unknown): void;
 }
 
 /** Work per batch that batching aims for, in ms of worker time. */
@@ -65,7 +72,10 @@ export async function* mapTasks(
   options: MapOptions = {},
 ): AsyncGenerator<MapRecord, void, undefined> {
   const { ordered = false, batchSize = 512, signal, priority = 0, failFast = false, itemSignal } = options;
+  const { tenant, needs } = options;
   checkMap(task, inputs, batchSize, signal, priority, itemSignal);
+  checkTenant(tenant);
+  host.checkNeeds(needs);
   signal?.throwIfAborted();
   if (!host.lifecycle.accepting)
     throw new ClosedError(`The orchestrator is closed; map("${task}") was refused`);
@@ -120,11 +130,13 @@ export async function* mapTasks(
       const item = new BatchItem(host, task, input, undefined, own !== undefined, (result, ms) =>
         onSettle(index, result, ms),
       );
+      item.tenant = tenant;
       if (own !== undefined) item.follow([own]);
       return item;
     });
     const live = items.filter((item) => !item.settled);
-    if (live.length > 0) new Batch(host, task, live, { signal: controller.signal, priority, tracker });
+    if (live.length > 0)
+      new Batch(host, task, live, { signal: controller.signal, priority, tracker, tenant, needs });
   };
   /** Batches in the pool; the window bounds them, and the map ends when none is left. */
   const tracker = {

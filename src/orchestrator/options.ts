@@ -6,6 +6,7 @@ import { resolveAdaptive, type AdaptiveConfig, type AdaptiveOptions } from '../c
 import { WorkerNotFoundError, type ConfigIssue } from '../errors.js';
 import { invalidConfig } from '../internal/config-error.js';
 import { MAX_TIMER_MS } from '../internal/long-timer.js';
+import { resolveResources, resolveTenants, type SchedulingOptions } from '../scheduler/options.js';
 import { metricsIssues, type MetricsOptions } from '../telemetry/metrics.js';
 import type { SignalsOptions } from './adaptation.js';
 import type { CoalesceOptions } from './coalescer.js';
@@ -54,7 +55,11 @@ export interface TelemetryOptions {
 }
 
 /** Options of {@link Orchestrator}. */
-export type OrchestratorOptions = ExecutionOptions & TelemetryOptions & AdaptiveOptions & SignalsOptions;
+export type OrchestratorOptions = ExecutionOptions &
+  SchedulingOptions &
+  TelemetryOptions &
+  AdaptiveOptions &
+  SignalsOptions;
 
 /** Execution settings after defaults and validation. @internal */
 export interface ResolvedExecution extends EngineSettings {
@@ -121,7 +126,10 @@ export function limitDefaults(options: Pick<ExecutionOptions, 'baseLimit' | 'min
   return { baseLimit, minLimit, maxLimit };
 }
 
-function resolveExecution(options: ExecutionOptions, issues: ConfigIssue[]): ResolvedExecution {
+function resolveExecution(
+  options: ExecutionOptions & SchedulingOptions,
+  issues: ConfigIssue[],
+): ResolvedExecution {
   const { baseLimit, minLimit, maxLimit } = limitDefaults(options);
   const {
     maxQueue = Number.POSITIVE_INFINITY,
@@ -162,6 +170,8 @@ function resolveExecution(options: ExecutionOptions, issues: ConfigIssue[]): Res
     idleTimeoutMs,
     resourceLimits: resolveResourceLimits(options.resourceLimits, issues),
     batch: resolveBatch(options.batch, issues),
+    tenants: resolveTenants(options.tenants, issues),
+    resources: resolveResources(options.resources, issues),
     moduleUrl: resolveWorker(issues, options.worker) ?? '',
   };
 }

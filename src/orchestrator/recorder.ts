@@ -24,16 +24,27 @@ export class RunRecorder {
   readonly #metrics: OrchestratorMetrics | undefined;
   readonly #adaptation: Adaptation;
   readonly #isTask: (task: string) => boolean | undefined;
+  readonly #tenantLabel: (tenant: string | undefined) => string | undefined;
   readonly #unconfirmed = new Set<string>();
 
   constructor(
     metrics: OrchestratorMetrics | undefined,
     adaptation: Adaptation,
     isTask: (task: string) => boolean | undefined,
+    /** The bounded `tenant` label of a tenant name, or undefined when series carry none. */
+    tenantLabel: (tenant: string | undefined) => string | undefined = () => undefined,
   ) {
     this.#metrics = metrics;
     this.#adaptation = adaptation;
     this.#isTask = isTask;
+    this.#tenantLabel = tenantLabel;
+  }
+
+  /** Counts a run (or batch) starting on a thread, for its tenant's service. */
+  recordStart(run: TaskRun): void {
+    if (run.spec.internal === true) return;
+    const label = this.#tenantLabel(run.spec.tenant);
+    if (label !== undefined) this.#metrics?.recordStart(label);
   }
 
   /** Counts a settled run (a batch's items are counted one by one instead). */
@@ -41,7 +52,7 @@ export class RunRecorder {
     if (run.spec.batch !== undefined || run.spec.internal === true) return;
     const ran = outcome === 'success' || outcome === 'error';
     const waited = run.startedAt > 0 ? run.startedAt - run.submittedAt : undefined;
-    this.record(run.task, outcome, ran ? run.workerMs : undefined, waited, error);
+    this.record(run.task, outcome, ran ? run.workerMs : undefined, waited, error, run.spec.tenant);
   }
 
   /** Counts one settled item of a batch. */
@@ -50,9 +61,10 @@ export class RunRecorder {
     result: ItemResult,
     workerMs: number | undefined,
     waitMs: number | undefined,
+    tenant?: string,
   ): void {
-    if (result.ok) this.record(task, 'success', workerMs, waitMs, undefined);
-    else this.record(task, result.outcome, workerMs, waitMs, result.error);
+    if (result.ok) this.record(task, 'success', workerMs, waitMs, undefined, tenant);
+    else this.record(task, result.outcome, workerMs, waitMs, result.error, tenant);
   }
 
   /** Counts one outcome; times in ms. */
@@ -62,6 +74,7 @@ export class RunRecorder {
     workerMs: number | undefined,
     waitMs: number | undefined,
     error: unknown,
+    tenant?: string,
   ): void {
     this.#adaptation.recordOutcome(outcome, workerMs ?? 0);
     const metrics = this.#metrics;
@@ -73,6 +86,7 @@ export class RunRecorder {
       workerMs === undefined ? undefined : workerMs / 1000,
       waitMs === undefined ? undefined : waitMs / 1000,
       failed ? errorType(error) : undefined,
+      this.#tenantLabel(tenant),
     );
   }
 

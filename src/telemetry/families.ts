@@ -15,45 +15,14 @@ import {
   type TaskAccumulator,
 } from './accumulators.js';
 import type { GaugeSnapshot } from './metrics.js';
-
-/** A sample with its labels, as prom-client's MetricObject wants it. */
-interface Sample {
-  labels: Record<string, string | number>;
-  value: number;
-  metricName?: string;
-}
-
-type MetricType = 'gauge' | 'counter' | 'histogram';
-
-/**
- * A metric family backed by our accumulators. Registered on a prom-client Registry like any
- * metric: the registry calls `get()` at scrape time.
- */
-class FamilyMetric {
-  readonly aggregator = 'sum';
-
-  constructor(
-    public name: string,
-    readonly help: string,
-    readonly type: MetricType,
-    readonly read: (family: FamilyMetric) => Sample[],
-  ) {}
-
-  get(): { name: string; help: string; type: MetricType; aggregator: string; values: Sample[] } {
-    return {
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      aggregator: this.aggregator,
-      values: this.read(this),
-    };
-  }
-}
+import { FamilyMetric, type Sample } from './family-metric.js';
+import { schedulingFamilies } from './scheduling-families.js';
 
 /** One orchestrator's data, as the shared families read it. */
 export interface Source {
   readonly name: string | undefined;
   readonly tasks: Map<string, TaskAccumulator>;
+  readonly tenantStarts: Map<string, number>;
   readonly limitChanges: Map<string, { direction: string; reason: string; count: number }>;
   readonly batchSizes: HistogramAccumulator;
   snapshot(): GaugeSnapshot;
@@ -70,7 +39,12 @@ export class Families {
     readonly registry: Registry,
     readonly prefix: string,
   ) {
-    this.metrics = [...this.#gauges(), ...this.#counters(), ...this.#histograms()];
+    this.metrics = [
+      ...this.#gauges(),
+      ...this.#counters(),
+      ...this.#histograms(),
+      ...schedulingFamilies(prefix, this.sources, (source, labels) => this.#labels(source, labels)),
+    ];
     // Check every name before registering any: prom-client throws at the first taken name,
     // which would leave the families before it registered with no owner to remove them.
     const taken = this.metrics.filter((metric) => registry.getSingleMetric(metric.name) !== undefined);
@@ -151,9 +125,12 @@ export class Families {
       () => {
         const samples: Sample[] = [];
         for (const source of this.sources) {
-          for (const [task, acc] of source.tasks) {
+          for (const acc of source.tasks.values()) {
             OUTCOMES.forEach((outcome, i) =>
-              samples.push({ labels: this.#labels(source, { task, outcome }), value: acc.outcomes[i] ?? 0 }),
+              samples.push({
+                labels: this.#labels(source, { ...taskLabels(acc), outcome }),
+                value: acc.outcomes[i] ?? 0,
+              }),
             );
           }
         }
@@ -167,9 +144,9 @@ export class Families {
       () => {
         const samples: Sample[] = [];
         for (const source of this.sources) {
-          for (const [task, acc] of source.tasks) {
+          for (const acc of source.tasks.values()) {
             for (const [type, value] of acc.errors)
-              samples.push({ labels: this.#labels(source, { task, type }), value });
+              samples.push({ labels: this.#labels(source, { ...taskLabels(acc), type }), value });
           }
         }
         return samples;
@@ -201,8 +178,8 @@ export class Families {
       new FamilyMetric(`${this.prefix}${name}`, help, 'histogram', (family) => {
         const samples: Sample[] = [];
         for (const source of this.sources) {
-          for (const [task, acc] of source.tasks) {
-            pushHistogram(samples, family.name, this.#labels(source, { task }), pick(acc));
+          for (const acc of source.tasks.values()) {
+            pushHistogram(samples, family.name, this.#labels(source, taskLabels(acc)), pick(acc));
           }
         }
         return samples;
@@ -234,6 +211,11 @@ export class Families {
       batch,
     ];
   }
+}
+
+/** The labels of one task series: its task, and its tenant when the series carry one. */
+function taskLabels(acc: TaskAccumulator): Record<string, string> {
+  return acc.tenant === undefined ? { task: acc.task } : { task: acc.task, tenant: acc.tenant };
 }
 
 function pushHistogram(
