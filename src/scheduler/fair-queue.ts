@@ -3,19 +3,22 @@
  * starts in proportion to their weights by deficit round robin (Shreedhar & Varghese); FIFO
  * within a tenant.
  *
- * Each priority level keeps one FIFO per tenant with work at that level, and a rotation of the
- * tenants that may start something now (those with work there and under their maxInFlight). A
- * tenant at the head of a rotation gets its quantum (its weight over the smallest weight, so at
- * least 1) of credit when its turn begins; each start costs 1; its turn ends when the credit
- * runs out, and it moves to the tail. A tenant that empties, or reaches its maxInFlight, leaves
- * the rotation and its credit lapses: an idle tenant reserves nothing and saves nothing up.
+ * Each priority level keeps one FIFO per tenant with work at that level, and the tenants that
+ * may start something (under their maxInFlight) take turns. A tenant gets its quantum (its
+ * weight over the smallest weight, so at least 1) of credit when its turn begins; each start
+ * costs 1; its turn ends when the credit runs out (what is left, below 1, carries over to its
+ * next turn), and it goes to the tail. As in FQ-CoDel, a tenant that arrives (had nothing
+ * waiting for a whole round) takes its first turn ahead of the tenants already taking turns, so
+ * its first run starts with the next free thread; a tenant that empties is kept in the rotation
+ * until its turn comes round, so that one which refills at once cannot claim that head start
+ * again. Credit lapses when a tenant leaves the turns (idle
+ * for a round, or at its cap): an idle tenant reserves nothing and saves nothing up.
  *
- * Every operation is O(1) except for a scan of the priority levels in use (few): links are
- * intrusive, and since a quantum is at least 1, the head of a rotation can always start
- * something after at most one turn change.
+ * Every operation is O(1) amortized, except for a scan of the priority levels in use (few):
+ * links are intrusive, and since a quantum is at least 1 a turn always starts something.
  * @module
  */
-import { linkFirst, linkLast, unlink, type List } from '../internal/linked-list.js';
+import { linkLast, unlink, type List } from '../internal/linked-list.js';
 import { levelOf } from '../internal/priority-levels.js';
 import type { Tenant } from './tenants.js';
 
@@ -25,6 +28,8 @@ export class FairNode {
   next: FairNode | undefined = undefined;
   /** The tenant's line holding the node; undefined while it is not in the fair queue. */
   line: TenantLine | undefined = undefined;
+  /** Whether it is in its line's `returned` list. */
+  returned = false;
 
   constructor(
     readonly tenant: Tenant,
@@ -32,18 +37,23 @@ export class FairNode {
   ) {}
 }
 
-/** One tenant's FIFO at one priority, and its place in that level's rotation. */
+/**
+ * One tenant's FIFO at one priority, and its place in that level's turns. Runs that come back
+ * from a resource's line wait in `returned`, ahead of the others: they are older, and they come
+ * back in the order they left.
+ */
 class TenantLine {
   head: FairNode | undefined = undefined;
   tail: FairNode | undefined = undefined;
+  readonly returned: List<FairNode> = { head: undefined, tail: undefined };
   /** Credit left in the current turn. */
   credit = 0;
   /** Whether its current turn has begun (its quantum was added). */
   inTurn = false;
-  /** Links of the level's rotation; `rotating` says whether it is in it. */
+  /** Links in the list of turns it is in (`turns`: the level's arrivals or its rotation). */
   prev: TenantLine | undefined = undefined;
   next: TenantLine | undefined = undefined;
-  rotating = false;
+  turns: List<TenantLine> | undefined = undefined;
 
   constructor(
     readonly tenant: Tenant,
@@ -53,7 +63,9 @@ class TenantLine {
 
 class Level {
   readonly lines = new Map<Tenant, TenantLine>();
-  /** The tenants that may start something here, in turn order. */
+  /** Tenants that just arrived: each takes one turn before joining the rotation. */
+  readonly arrivals: List<TenantLine> = { head: undefined, tail: undefined };
+  /** Tenants taking turns. */
   readonly rotation: List<TenantLine> = { head: undefined, tail: undefined };
 
   constructor(readonly priority: number) {}
@@ -63,7 +75,7 @@ class Level {
 export class FairQueue {
   /** Levels in use, highest priority first. */
   readonly #levels: Level[] = [];
-  /** The lines of each tenant, for taking it out of (and back into) the rotations. */
+  /** The lines of each tenant, for taking it out of (and back into) the turns. */
   readonly #linesOf = new Map<Tenant, Set<TenantLine>>();
   #size = 0;
 
@@ -74,23 +86,32 @@ export class FairQueue {
 
   /** Appends `node` behind the tenant's entries of the same priority. */
   push(node: FairNode): void {
-    this.#add(node, linkLast);
+    this.#add(node, false);
   }
 
-  /** Puts `node` before the tenant's other entries of its priority (it waited longer than they did). */
-  pushFront(node: FairNode): void {
-    this.#add(node, linkFirst);
+  /**
+   * Puts back a node that came back from a resource's line: ahead of the tenant's other entries
+   * of its priority, behind those that came back before it.
+   */
+  pushReturned(node: FairNode): void {
+    this.#add(node, true);
   }
 
   /** Takes `node` out without charging its tenant. Returns whether it was queued. */
   remove(node: FairNode): boolean {
     const line = node.line;
     if (line === undefined) return false;
-    unlink(line, node);
+    unlink(node.returned ? line.returned : line, node);
     node.line = undefined;
+    node.returned = false;
     this.#size--;
     node.tenant.queued--;
-    if (line.head === undefined) this.#dropLine(line);
+    if (!isEmpty(line)) return true;
+    // Emptied: an arrival joins the rotation (empty, so that refilling at once earns no second
+    // head start); a line out of the turns (its tenant at its cap) goes; one in the rotation
+    // stays until its turn comes round.
+    if (line.turns === undefined) this.#drop(line);
+    else if (line.turns === line.level.arrivals) this.#endTurn(line);
     return true;
   }
 
@@ -100,17 +121,34 @@ export class FairQueue {
    * {@link remove} it (it cannot start yet) and ask again.
    */
   peek(): FairNode | undefined {
-    for (const level of this.#levels) {
-      for (let line = level.rotation.head; line !== undefined; line = level.rotation.head) {
-        if (!line.inTurn) {
-          line.inTurn = true;
-          line.credit += line.tenant.quantum;
-        }
-        if (line.credit >= 1) return line.head;
-        this.#endTurn(line);
-      }
+    const levels = this.#levels;
+    for (let index = 0; index < levels.length;) {
+      const level = levels[index] as Level;
+      const found = this.#peekLevel(level);
+      if (found !== undefined) return found;
+      // A level whose last line went is gone from the array: the next one took its index.
+      if (levels[index] === level) index++;
     }
     return undefined;
+  }
+
+  #peekLevel(level: Level): FairNode | undefined {
+    for (;;) {
+      const line = level.arrivals.head ?? level.rotation.head;
+      if (line === undefined) return undefined;
+      if (isEmpty(line)) {
+        // An empty line reached in the rotation has been idle for a round: it goes.
+        if (line.turns === level.rotation) this.#drop(line);
+        else this.#endTurn(line);
+        continue;
+      }
+      if (!line.inTurn) {
+        line.inTurn = true;
+        line.credit += line.tenant.quantum;
+      }
+      if (line.credit >= 1) return line.returned.head ?? line.head;
+      this.#endTurn(line);
+    }
   }
 
   /** Starts `node` (the one {@link peek} returned): charges its tenant one start. */
@@ -119,26 +157,32 @@ export class FairQueue {
     if (line === undefined) return;
     line.credit -= 1;
     this.remove(node);
-    if (line.rotating && line.credit < 1) this.#endTurn(line);
+    if (line.turns !== undefined && line.inTurn && line.credit < 1) this.#endTurn(line);
   }
 
-  /** Takes the tenant's lines out of the rotations (it reached its maxInFlight). */
+  /** Takes the tenant's lines out of the turns (it reached its maxInFlight). */
   block(tenant: Tenant): void {
-    for (const line of this.#linesOf.get(tenant) ?? []) this.#leaveRotation(line);
+    for (const line of [...(this.#linesOf.get(tenant) ?? [])]) {
+      this.#leaveTurns(line);
+      if (isEmpty(line)) this.#drop(line);
+    }
   }
 
-  /** Puts the tenant's lines back into the rotations, at their tails. */
+  /** Puts the tenant's lines back at the tail of the rotations (it was busy, not idle). */
   unblock(tenant: Tenant): void {
-    for (const line of this.#linesOf.get(tenant) ?? []) this.#joinRotation(line);
+    for (const line of this.#linesOf.get(tenant) ?? []) {
+      if (line.turns === undefined && !isEmpty(line)) this.#joinTurns(line, line.level.rotation);
+    }
   }
 
-  #add(node: FairNode, link: typeof linkLast): void {
+  #add(node: FairNode, returned: boolean): void {
     const line = this.#lineFor(node);
     node.line = line;
-    link(line, node);
+    node.returned = returned;
+    linkLast(returned ? line.returned : line, node);
     this.#size++;
     line.tenant.queued++;
-    if (!line.tenant.blocked) this.#joinRotation(line);
+    if (!line.tenant.blocked && line.turns === undefined) this.#joinTurns(line, line.level.arrivals);
   }
 
   #lineFor(node: FairNode): TenantLine {
@@ -157,30 +201,30 @@ export class FairQueue {
     return line;
   }
 
+  /** Ends the line's turn (what credit is left, below 1, carries over): it goes to the tail of the rotation. */
   #endTurn(line: TenantLine): void {
     line.inTurn = false;
     const { rotation } = line.level;
-    if (rotation.tail === line) return;
-    unlink(rotation, line);
-    linkLast(rotation, line);
+    if (rotation.tail === line || line.turns === undefined) return;
+    unlink(line.turns, line);
+    this.#joinTurns(line, rotation);
   }
 
-  #joinRotation(line: TenantLine): void {
-    if (line.rotating || line.head === undefined) return;
-    line.rotating = true;
-    linkLast(line.level.rotation, line);
+  #joinTurns(line: TenantLine, turns: List<TenantLine>): void {
+    line.turns = turns;
+    linkLast(turns, line);
   }
 
-  #leaveRotation(line: TenantLine): void {
-    if (!line.rotating) return;
-    unlink(line.level.rotation, line);
-    line.rotating = false;
+  #leaveTurns(line: TenantLine): void {
+    if (line.turns === undefined) return;
+    unlink(line.turns, line);
+    line.turns = undefined;
     line.inTurn = false;
     line.credit = 0;
   }
 
-  #dropLine(line: TenantLine): void {
-    this.#leaveRotation(line);
+  #drop(line: TenantLine): void {
+    this.#leaveTurns(line);
     const { level, tenant } = line;
     level.lines.delete(tenant);
     const lines = this.#linesOf.get(tenant);
@@ -188,4 +232,8 @@ export class FairQueue {
     if (lines?.size === 0) this.#linesOf.delete(tenant);
     if (level.lines.size === 0) this.#levels.splice(this.#levels.indexOf(level), 1);
   }
+}
+
+function isEmpty(line: TenantLine): boolean {
+  return line.head === undefined && line.returned.head === undefined;
 }

@@ -60,7 +60,7 @@ export class Place<T> extends FairNode {
  * 3. Within a tenant and a priority, runs start in submission order, except that a run whose
  *    resource units are all taken steps aside: it is parked in that resource's line, holding
  *    no slot, and the runs behind it go on. When units come back the first parked run returns
- *    to the front of its tenant's line, with the units promised to it.
+ *    to its tenant's line, ahead of the runs that never left it, with the units promised to it.
  *
  * Counts: `waiting` is every run submitted and not started; `startable` is an upper bound on
  * how many of them could start now if threads were free (parked runs, and runs of tenants at
@@ -158,9 +158,13 @@ export class Scheduler<T> {
     this.#waiting++;
     let short: Resource<Place<T>> | undefined;
     for (const { resource, units } of needs) {
+      // Parked at once only when every run waiting for the resource is parked: one that is not
+      // may be older and of the same tenant, and must start first (it is parked, if need be,
+      // when its turn comes, and this one behind it).
+      const allParked = resource.parked.size === resource.waiting.size;
+      if (short === undefined && allParked && (resource.parked.size > 0 || units > resource.free))
+        short = resource;
       resource.waiting.add(place);
-      // No barging: a run goes behind the runs already parked for a resource.
-      if (short === undefined && (resource.parked.size > 0 || units > resource.free)) short = resource;
     }
     if (short === undefined) this.#queue.push(place);
     else this.#parkIn(place, short, false);
@@ -239,10 +243,16 @@ export class Scheduler<T> {
   }
 
   /** The first resource whose units `place` cannot have now, counting its own promise. */
+  /**
+   * The first resource whose units `place` cannot have now. Its own promise counts for it;
+   * otherwise, no barging: runs parked for the resource come first, even if they need more
+   * units than are free and this run needs fewer.
+   */
   #shortOf(place: Place<T>): Resource<Place<T>> | undefined {
     for (const { resource, units } of place.needs) {
-      const mine = place.promised === resource ? units : 0;
-      if (units > resource.free + mine) return resource;
+      if (place.promised === resource) {
+        if (units > resource.free + units) return resource;
+      } else if (resource.parked.size > 0 || units > resource.free) return resource;
     }
     return undefined;
   }
@@ -284,7 +294,7 @@ export class Scheduler<T> {
         resource.promised += units;
         this.#promisesOf(tenant).add(place);
       }
-      this.#queue.pushFront(place);
+      this.#queue.pushReturned(place);
       this.#refresh(tenant);
     }
   }
