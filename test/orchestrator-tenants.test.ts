@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { QueueFullError, type Orchestrator, type OrchestratorOptions } from 'node-orchestrator';
 import { Gate } from './support/gate.js';
+import { holdBothThreads } from './support/hold.js';
 import { closeAll, createOrchestrator } from './support/orchestrator.js';
 import { until } from './support/poll.js';
 import { Concurrency, edgeWorker, StartLog } from './support/probe.js';
@@ -19,23 +20,6 @@ const TENANT = 10_000;
 
 /** Runs of `tenant` (its index) get n = index × 10,000 + i, so the log says whose each start was. */
 const tenantOf = (n: number): number => Math.floor(n / TENANT);
-
-async function holdBothThreads(
-  orchestrator: Orchestrator,
-  tenant?: string,
-): Promise<{ first: Gate; second: Gate; held: Promise<unknown> }> {
-  const first = new Gate();
-  const second = new Gate();
-  const held = Promise.all(
-    [first, second].map((gate, n) =>
-      orchestrator.run('probe', { n: -1 - n, shared: gate.shared }, { tenant }),
-    ),
-  );
-  held.catch(() => undefined);
-  await first.waitStarted(1);
-  await second.waitStarted(1);
-  return { first, second, held };
-}
 
 function submit(
   orchestrator: Orchestrator,
@@ -137,7 +121,7 @@ describe('tenants share the threads by weight (#13)', () => {
     // (as in the model of test/scheduler-fair-share.test.ts, where waits are times).
     const lightWaits = async (flood: number): Promise<number[]> => {
       const orchestrator = limit2();
-      const { first, second, held } = await holdBothThreads(orchestrator, 'heavy');
+      const { first, second, held } = await holdBothThreads(orchestrator, { tenant: 'heavy' });
       const log = new StartLog(2048);
       const runs = submit(orchestrator, log, [
         ['heavy', flood],
