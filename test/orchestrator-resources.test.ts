@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AdaptEvent, Orchestrator, OrchestratorOptions, ResourceAdaptEvent } from 'node-orchestrator';
 import { Gate } from './support/gate.js';
 import { closeAll, createOrchestrator } from './support/orchestrator.js';
+import { until } from './support/poll.js';
 import { Concurrency, edgeWorker, sampleSum, StartLog } from './support/probe.js';
 
 afterEach(closeAll);
@@ -36,6 +37,30 @@ describe('resources (#13)', () => {
       expect(orchestrator.resourceStats('gpu')).toMatchObject({ inUse: 0, waiting: 0, waitSeconds: 0 });
     },
   );
+
+  it('a new thread offered only a run that waits for the GPU stays free for the next CPU run', async () => {
+    const orchestrator = orchestratorWith({ baseLimit: 1, resources: { gpu: 1 } });
+    const cpuGate = new Gate();
+    const held = orchestrator.run('probe', { n: 0, shared: cpuGate.shared });
+    await cpuGate.waitStarted(1);
+    // Both queue behind the CPU run; either could start as far as the GPU's units went then.
+    const gpuGate = new Gate();
+    const gpuRuns = [1, 2].map((n) =>
+      orchestrator.run('probe', { n, shared: gpuGate.shared }, { needs: { gpu: 1 } }),
+    );
+    cpuGate.release();
+    await held;
+    await gpuGate.waitStarted(1);
+    expect(orchestrator.inFlight).toBe(2);
+    // A second thread starts for the staged run, which needs the GPU the first holds: the
+    // thread is turned down, the run parks, and the staged place goes.
+    orchestrator.resize(2);
+    await until(() => orchestrator.inFlight === 1);
+    await expect(orchestrator.run('echo', 'cpu')).resolves.toBe('cpu');
+    expect(orchestrator.resourceStats('gpu')).toMatchObject({ inUse: 1, waiting: 1 });
+    gpuGate.release();
+    await Promise.all(gpuRuns);
+  });
 
   it('growing a resource’s units by hand starts waiting runs at once; at most that many hold it', async () => {
     const orchestrator = orchestratorWith({ baseLimit: 3, maxLimit: 3, resources: { gpu: 2 } });

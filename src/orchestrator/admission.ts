@@ -157,21 +157,16 @@ export class Admission implements JobSource {
 
   /** JobSource: the pool's balancer asks, inside Piscina's dispatch, which run a free thread starts. */
   next(): TaskRun | undefined {
+    // Starting a run may leave surplus tickets (a tenant reached its cap, runs were parked),
+    // and a ticket declined for want of a run must not wait on in Piscina's queue, never
+    // offered to the thread that is idle now: both are settled once Piscina is done dispatching.
+    this.#syncSoon();
     const place = this.scheduler.next();
     if (place === undefined) return undefined;
     const run = place.value;
     this.#running++;
     this.leave(run);
     this.#host.started(run);
-    // Starting a run may leave surplus tickets (a tenant reached its cap, runs were parked);
-    // they are withdrawn once Piscina is done dispatching.
-    if (!this.#syncDue) {
-      this.#syncDue = true;
-      queueMicrotask(() => {
-        this.#syncDue = false;
-        this.sync();
-      });
-    }
     return run;
   }
 
@@ -179,6 +174,15 @@ export class Admission implements JobSource {
   wanted(): number {
     if (this.#host.closed) return 0;
     return Math.max(0, Math.min(this.scheduler.startable, STAGING * this.#host.limit - this.#running));
+  }
+
+  #syncSoon(): void {
+    if (this.#syncDue) return;
+    this.#syncDue = true;
+    queueMicrotask(() => {
+      this.#syncDue = false;
+      this.sync();
+    });
   }
 
   /** Brings the pool's tickets to what is wanted. Never from inside Piscina's dispatch. */

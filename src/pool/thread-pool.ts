@@ -18,7 +18,7 @@ export const PISCINA_ASSUMPTIONS = [
   'pool.options is the live options object: raising maxThreads lets the next run() start a thread',
   'a run() with a signal-like object ({ addEventListener, removeEventListener, aborted }) is withdrawn from the queue, or its thread terminated, when the listener is called',
   'a thread removed after a crash or termination is gone from pool.threads before the run() promise rejects',
-  'a queued task the balancer declines (returns null for) stays queued and is offered again when a thread frees or another task is run',
+  'a task the balancer declines (returns null for) stays queued, neither run nor rejected, until its signal-like object withdraws it',
 ] as const;
 
 /** How a job ended without an answer. */
@@ -90,6 +90,8 @@ class Ticket {
   /** The thread that took it. */
   threadId = -1;
   killed = false;
+  /** A free thread took it when the source had no job for it: Piscina will not offer it again to an idle thread. */
+  declined = false;
   readonly aborted = false;
   #listener: (() => void) | undefined;
 
@@ -125,6 +127,8 @@ export class ThreadPool {
   readonly #source: JobSource;
   /** Tickets waiting in Piscina's queue. */
   readonly #unbound = new Set<Ticket>();
+  /** Tickets in `#unbound` that were declined. */
+  #declined = 0;
   /** Tickets bound to a running job. */
   readonly #running = new Map<PoolJob, Ticket>();
   #limit: number;
@@ -173,6 +177,11 @@ export class ThreadPool {
    */
   sync(): void {
     if (this.#destroyed) return;
+    // A declined ticket waits behind a thread that is idle now and would never be offered it
+    // again: it gives way to a fresh one, which Piscina hands to that thread.
+    if (this.#declined > 0) {
+      for (const ticket of [...this.#unbound]) if (ticket.declined) this.#withdraw(ticket);
+    }
     for (;;) {
       const wanted = this.#source.wanted();
       if (this.#unbound.size < wanted) this.#issueTicket();
@@ -218,8 +227,12 @@ export class ThreadPool {
 
   #withdrawTicket(): void {
     const ticket = this.#unbound.values().next().value;
-    if (ticket === undefined) return;
+    if (ticket !== undefined) this.#withdraw(ticket);
+  }
+
+  #withdraw(ticket: Ticket): void {
     this.#unbound.delete(ticket);
+    if (ticket.declined) this.#declined--;
     ticket.kill();
   }
 
@@ -251,13 +264,19 @@ export class ThreadPool {
     const ticket = task[kQueueOptions];
     if (!(ticket instanceof Ticket) || !this.#unbound.has(ticket)) return null;
     const job = this.#source.next();
-    if (job === undefined) return null;
+    if (job === undefined) {
+      if (!ticket.declined) this.#declined++;
+      ticket.declined = true;
+      return null;
+    }
     this.#bind(ticket, job, idle.id);
     return idle;
   }
 
   #bind(ticket: Ticket, job: PoolJob, threadId: number): void {
     this.#unbound.delete(ticket);
+    if (ticket.declined) this.#declined--;
+    ticket.declined = false;
     this.#running.set(job, ticket);
     ticket.job = job;
     ticket.threadId = threadId;
