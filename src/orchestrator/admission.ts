@@ -157,16 +157,20 @@ export class Admission implements JobSource {
 
   /** JobSource: the pool's balancer asks, inside Piscina's dispatch, which run a free thread starts. */
   next(): TaskRun | undefined {
-    // Starting a run may leave surplus tickets (a tenant reached its cap, runs were parked),
-    // and a ticket declined for want of a run must not wait on in Piscina's queue, never
-    // offered to the thread that is idle now: both are settled once Piscina is done dispatching.
-    this.#syncSoon();
     const place = this.scheduler.next();
-    if (place === undefined) return undefined;
+    // A ticket declined for want of a run must not wait on in Piscina's queue, never offered to
+    // the thread that is idle now; a start may leave surplus tickets (a tenant reached its cap,
+    // runs were parked). Both are settled once Piscina is done dispatching. Otherwise the ticket
+    // taken now is the one fewer that is wanted, and nothing needs doing.
+    if (place === undefined) {
+      this.#syncSoon();
+      return undefined;
+    }
     const run = place.value;
     this.#running++;
     this.leave(run);
     this.#host.started(run);
+    if (this.wanted() !== this.#tickets - 1) this.#syncSoon();
     return run;
   }
 

@@ -98,10 +98,10 @@ export class Batch {
         scopeSignal: undefined,
         timeoutMs: undefined,
         gpu: options.gpu ?? false,
-        tenant: options.tenant,
-        needs: options.needs,
         items: items.length,
         batch: { progress: this.#progress, firstItemId, cancellable, aliases: findAliases(items) },
+        tenant: options.tenant,
+        needs: options.needs,
       },
       options.priority,
     );

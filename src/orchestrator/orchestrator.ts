@@ -225,9 +225,35 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       return Promise.reject(error);
     }
     const deadline = timeoutMs === Number.POSITIVE_INFINITY ? undefined : timeoutMs;
-    const run = { task, input, transferList, signal, scopeSignal, timeoutMs: deadline, gpu, tenant, needs };
-    if (this.#coalescer !== undefined) return this.#coalescer.submit({ ...run, priority });
-    const spec = { ...run, items: 1, batch: undefined };
+    if (this.#coalescer !== undefined) {
+      const run = {
+        task,
+        input,
+        transferList,
+        signal,
+        scopeSignal,
+        timeoutMs: deadline,
+        gpu,
+        tenant,
+        needs,
+        priority,
+      };
+      return this.#coalescer.submit(run);
+    }
+    // One literal, in the same order as every other RunSpec, keeps the engine's property reads monomorphic.
+    const spec = {
+      task,
+      input,
+      transferList,
+      signal,
+      scopeSignal,
+      timeoutMs: deadline,
+      gpu,
+      items: 1,
+      batch: undefined,
+      tenant,
+      needs,
+    };
     return this.#engine.submit(spec, priority);
   }
 

@@ -16,6 +16,8 @@ export interface Need<T = unknown> {
   readonly units: number;
 }
 
+const NO_NEEDS: readonly never[] = Object.freeze([]);
+
 const enum State {
   Queued,
   Parked,
@@ -115,7 +117,9 @@ export class Scheduler<T> {
    * the resources declared.
    * @throws TypeError or RangeError naming the bad entry.
    */
-  needsOf(needs: unknown, gpu: boolean): Need<T>[] {
+  needsOf(needs: unknown, gpu: boolean): readonly Need<T>[] {
+    // Most runs need nothing: no allocation for them.
+    if (needs === undefined && !(gpu && this.#resources.has('gpu'))) return NO_NEEDS;
     const wanted = new Map<Resource<Place<T>>, number>();
     if (needs !== undefined) {
       if (typeof needs !== 'object' || needs === null || Array.isArray(needs)) {
