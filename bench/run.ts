@@ -16,6 +16,7 @@ import { benchOverhead } from './overhead.bench.js';
 import { benchRunMemory, benchScaling } from './scaling.bench.js';
 import { benchService, serviceMarkdown } from './service.bench.js';
 import { benchTelemetry } from './telemetry.bench.js';
+import { benchTenants } from './tenants.bench.js';
 import { toMarkdown, type ComparisonResult } from './support/compare.js';
 
 /** One section of the report. */
@@ -51,6 +52,10 @@ const suites: Record<string, Suite> = {
     return { name: 'adaptive-knee', markdown: result.markdown, data: result };
   },
   limiter: comparison('limiter', () => benchLimiter()),
+  tenants: async () => {
+    const report = await benchTenants(resultsDir);
+    return { name: 'tenants', markdown: report.markdown, data: report };
+  },
   overhead: comparison('overhead', () => benchOverhead()),
   telemetry: comparison('telemetry', () => benchTelemetry()),
   batch: comparison('batch', () => benchBatch()),
