@@ -8,18 +8,12 @@ import Tinypool from 'tinypool';
 import workerpool from 'workerpool';
 import { Orchestrator } from 'node-orchestrator';
 import { iterationsForMs } from './support/calibrate.js';
+import { fixedThreads } from './support/fixed.js';
 import { compare, median, percentile, type ComparisonResult } from './support/compare.js';
 
 const THREADS = 2;
 const IN_FLIGHT = 64;
-/** Every orchestrator here: the bench fixtures on exactly THREADS threads, no adaptation. */
-const FIXED = {
-  worker: new URL('./fixtures/tasks.mjs', import.meta.url),
-  baseLimit: THREADS,
-  minLimit: THREADS,
-  maxLimit: THREADS,
-  adaptive: false,
-} as const;
+const FIXED = fixedThreads(THREADS);
 const bare = new URL('./fixtures/bare.mjs', import.meta.url).href;
 
 /** Runs `count` calls of `fn`, keeping `IN_FLIGHT` of them pending. */

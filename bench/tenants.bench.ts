@@ -7,17 +7,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Orchestrator, type OrchestratorOptions } from 'node-orchestrator';
 import { iterationsForMs } from './support/calibrate.js';
+import { fixedThreads } from './support/fixed.js';
 import { percentile } from './support/compare.js';
 import { lineChart } from './support/svg.js';
 
 const THREADS = 2;
-const FIXED = {
-  worker: new URL('./fixtures/tasks.mjs', import.meta.url),
-  baseLimit: THREADS,
-  minLimit: THREADS,
-  maxLimit: THREADS,
-  adaptive: false,
-} as const;
+const FIXED = fixedThreads(THREADS);
 const WINDOW_MS = 250;
 
 /** What the suite reports. */
