@@ -7,12 +7,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Orchestrator, type OrchestratorOptions } from 'node-orchestrator';
 import { iterationsForMs } from './support/calibrate.js';
-import { fixedThreads } from './support/fixed.js';
+import { FIXED, THREADS } from './support/fixed-pool.js';
 import { percentile } from './support/compare.js';
 import { lineChart } from './support/svg.js';
 
-const THREADS = 2;
-const FIXED = fixedThreads(THREADS);
 const WINDOW_MS = 250;
 
 /** What the suite reports. */
@@ -113,7 +111,7 @@ async function sharesOverTime(
  * light tenant's volume); the flood once more without tenants, where runs start in arrival order.
  */
 async function lightUnderFlood(input: number): Promise<TenantsReport['light']> {
-  const contenders: [string, number, Partial<OrchestratorOptions>, boolean][] = [
+  const contenders: [string, number, Pick<OrchestratorOptions, 'tenants'>, boolean][] = [
     ['alone (heavy keeps 2 in flight)', 2, { tenants: {} }, true],
     ['under a flood (heavy keeps 200 in flight)', 200, { tenants: {} }, true],
     ['the flood without tenants (arrival order)', 200, {}, false],

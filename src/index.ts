@@ -17,6 +17,13 @@ export {
   DataCloneError,
   InvalidConfigError,
   ClientDisconnectedError,
+  PayloadTooLargeError,
+  BadPayloadError,
+  RedisAuthError,
+  RedisUnavailableError,
+  MissingPeerError,
+  JobFailedError,
+  NotCacheableError,
   ErrorCodes,
 } from './errors.js';
 export type { ErrorCode, ConfigIssue, OrchestratorErrorOptions } from './errors.js';
@@ -33,7 +40,15 @@ export type {
   TaskInput,
   TaskOutput,
 } from './orchestrator/task-types.js';
-export type { OrchestratorOptions, ExecutionOptions, TelemetryOptions } from './orchestrator/options.js';
+export type {
+  OrchestratorOptions,
+  ExecutionOptions,
+  TelemetryOptions,
+  WorkerOption,
+  SingleWorkerOption,
+  WorkerModulesOption,
+} from './orchestrator/options.js';
+export type { TracingOptions, TracingConfig, TracerProviderLike } from './tracing/options.js';
 export type { SchedulingOptions } from './scheduler/options.js';
 export type { TenantOptions } from './scheduler/tenants.js';
 export type { ResourceStats } from './scheduler/resource.js';
@@ -79,3 +94,7 @@ export type { RegistrySourceOptions } from './signals/registry-source.js';
 export type { SignalSource, SignalReading } from './signals/signal-source.js';
 export type { MapOptions, MapRecord } from './orchestrator/map.js';
 export type { CoalesceOptions } from './orchestrator/coalescer.js';
+export type { Pipeline } from './pipeline/pipeline.js';
+export type { PipelineOptions, PipelineMapOptions } from './pipeline/pipeline.js';
+export type { PipelineRecord, PipelineStage } from './pipeline/run.js';
+export type { CacheOptions, TaskCacheOptions, WorkerCacheOptions } from './cache/options.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Orchestrator } from 'node-orchestrator';
-import { runPipeline } from '../src/cli/pipeline.js';
+import { runPipeline, type RecordSource } from '../src/cli/pipeline.js';
 import type { InputLine } from '../src/cli/json-lines.js';
 import { seededRandom } from './support/random.js';
 import { closeAll, createOrchestrator } from './support/orchestrator.js';
@@ -37,9 +37,10 @@ async function pipe(
   };
   const out: { line: number; result?: number }[] = [];
   await runPipeline(
-    orchestrator,
+    // The built Orchestrator and the CLI's source-typed view of it are the same object.
+    orchestrator as unknown as RecordSource,
     lines(),
-    { task: 'echo', batchSize: 64, signal: new AbortController().signal, ...options },
+    { tasks: ['echo'], batchSize: 64, signal: new AbortController().signal, ...options },
     {
       write: (text) => {
         out.push(JSON.parse(text) as { line: number; result?: number });

@@ -77,6 +77,23 @@ describe('orchestrator run', () => {
     expect(result.stderr).not.toMatch(/\(node:\d+\)|--trace-warnings/);
   });
 
+  it('chains tasks with repeated --task: each output is the next input, and an error record names the stage that failed', async () => {
+    const result = await runCli(
+      ['run', fixture, '--task', 'slow', '--task', 'double', '--ordered'],
+      '1\n"x"\n3\n',
+    );
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toEqual([
+      { line: 1, result: 2 },
+      { line: 2, error: { message: 'not a number: "x"', code: 'ERR_TASK_FAILED', stage: 'double' } },
+      { line: 3, result: 6 },
+    ]);
+    expect(result.stderr).toMatch(/line 2: double: not a number: "x"/);
+    const unknown = await runCli(['run', fixture, '--task', 'double', '--task', 'triple']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/exports no task "triple"/);
+  });
+
   it('reads stdin and writes stdout; bad JSON and failed tasks become error records naming the line, exit 1', async () => {
     const result = await runCli(
       ['run', fixture, '--task', 'double', '--ordered'],

@@ -8,7 +8,11 @@ afterEach(closeAll);
 /** The error `new Orchestrator(options)` throws (the test fails if it throws nothing). */
 function constructionError(options: Partial<OrchestratorOptions>): unknown {
   try {
-    const orchestrator = new Orchestrator({ worker: fixtureWorker, adaptive: false, ...options });
+    const orchestrator = new Orchestrator({
+      worker: fixtureWorker,
+      adaptive: false,
+      ...options,
+    } as OrchestratorOptions);
     void orchestrator.close();
   } catch (error) {
     return error;

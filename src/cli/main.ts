@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `orchestrator` command. `orchestrator run <module> --task <export>` maps a worker task
- * over JSON lines. Exit codes: 0 every record succeeded, 1 some failed, 2 usage error,
+ * over JSON lines (on a local pool, or on queue nodes with `--redis`; `--task a --task b` chains
+ * tasks); `orchestrator node <module> --redis URL --queue NAME` runs a queue node. Exit codes of
+ * `run`: 0 every record succeeded, 1 some failed, 2 usage error,
  * 130 interrupted (SIGINT), 141 stdout closed early (e.g. `| head -1`), 143 terminated (SIGTERM).
  * @module
  */
@@ -11,11 +13,14 @@ import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { InvalidConfigError } from '../errors.js';
 import type { OrchestratorWarning } from '../orchestrator/adaptation.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
 import { serverOrigin } from '../telemetry/http.js';
 import { parseArgs, UsageError, type RunCommand } from './args.js';
+import { localBackend, type RunBackend } from './backend.js';
+import { runNode } from './node-command.js';
+import { fromFlags, poolOptions } from './pool-flags.js';
+import { openRemote } from './remote-run.js';
 import { listenMetrics, openInput, openOutput, systemErrorText } from './io.js';
 import { isMainModule } from './is-main.js';
 import { jsonLines } from './json-lines.js';
@@ -29,6 +34,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const command = parseArgs(argv, (text) => process.stderr.write(text));
     if (command === undefined) return 0;
     if (!existsSync(resolve(command.module))) throw new UsageError(`module not found: ${command.module}`);
+    if (command.kind === 'node') return await runNode(command);
     return await run(command);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -39,33 +45,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** The orchestrator's option names as the flags that set them, for usage errors. */
-const FLAG_OF: Readonly<Record<string, string>> = {
-  baseLimit: '--base',
-  minLimit: '--min',
-  maxLimit: '--max',
-};
-
 function createOrchestrator(command: RunCommand): Orchestrator {
-  try {
-    return new Orchestrator({
-      worker: command.module,
-      controller: command.controller,
-      defaultMetrics: true,
-      ...(command.base === undefined ? {} : { baseLimit: command.base }),
-      ...(command.min === undefined ? {} : { minLimit: command.min }),
-      ...(command.max === undefined ? {} : { maxLimit: command.max }),
-    });
-  } catch (error) {
-    // e.g. `--max 2` alone: the default base (4) is above it. Name the flags, not the options.
-    if (error instanceof InvalidConfigError && error.issues.length > 0) {
-      const text = error.issues.map(
-        (i) => `${FLAG_OF[i.field] ?? i.field} must be ${i.expected}, got ${String(i.value)}`,
-      );
-      throw new UsageError(text.join('; '));
-    }
-    throw error;
-  }
+  const orchestrator = fromFlags(() => new Orchestrator(poolOptions(command)));
+  // One plain line on stderr, not Node's process warning with its --trace-warnings hint.
+  orchestrator.on('warning', (warning: OrchestratorWarning) => process.stderr.write(warningLine(warning)));
+  return orchestrator;
 }
 
 /**
@@ -82,44 +66,56 @@ function stopOnOutputError(output: Writable, path: string, controller: AbortCont
   });
 }
 
+/** A local pool for `run`, once the module is known to export the task. */
+async function openLocal(command: RunCommand): Promise<RunBackend> {
+  const orchestrator = createOrchestrator(command);
+  const tasks = await orchestrator.taskNames().catch(async (error: unknown) => {
+    await orchestrator.close();
+    throw error;
+  });
+  const missing = command.tasks.find((task) => !tasks.includes(task));
+  if (missing !== undefined) {
+    await orchestrator.close();
+    throw new UsageError(
+      `${command.module} exports no task "${missing}"; its tasks are: ${tasks.join(', ') || '(none)'}`,
+    );
+  }
+  return localBackend(orchestrator);
+}
+
 async function run(command: RunCommand): Promise<number> {
   const controller = new AbortController();
   const removeSignalHandlers = stopOnSignals(controller);
   let input: Readable | undefined;
-  let orchestrator: Orchestrator | undefined;
+  let backend: RunBackend | undefined;
   let server: Server | undefined;
   let progress: Progress | undefined;
   try {
     input = await openInput(command.input);
     let inputError: unknown;
     input.on('error', (error) => (inputError ??= error));
-    orchestrator = createOrchestrator(command);
-    // One plain line on stderr, not Node's process warning with its --trace-warnings hint.
-    orchestrator.on('warning', (warning: OrchestratorWarning) => process.stderr.write(warningLine(warning)));
-    const tasks = await orchestrator.taskNames();
-    if (!tasks.includes(command.task)) {
-      throw new UsageError(
-        `${command.module} exports no task "${command.task}"; its tasks are: ${tasks.join(', ') || '(none)'}`,
-      );
-    }
-    const registry = orchestrator.registry;
+    backend =
+      command.redis === undefined
+        ? await openLocal(command)
+        : await openRemote({ ...command, redis: command.redis });
+    const registry = backend.registry;
     if (command.metricsPort !== undefined && registry !== undefined) {
-      server = await listenMetrics(registry, command.metricsPort, orchestrator);
+      server = await listenMetrics(registry, command.metricsPort, backend.ready);
       const origin = serverOrigin(server);
       process.stderr.write(`orchestrator: metrics on ${origin}/metrics, dashboard on ${origin}/dashboard\n`);
     }
     const output = await openOutput(command.output);
     stopOnOutputError(output, command.output, controller);
-    const live = orchestrator;
-    const counters = new Progress(process.stderr, () => ({ inFlight: live.inFlight, limit: live.limit }));
+    const live = backend;
+    const counters = new Progress(process.stderr, () => live.state());
     progress = counters;
-    orchestrator.on('adapt', () => counters.limitChanges++);
+    backend.onAdapt(() => counters.limitChanges++);
     counters.start();
     const { signal } = controller;
     const result = await runPipeline(
-      orchestrator,
+      backend,
       jsonLines(input, signal),
-      { task: command.task, ordered: command.ordered, batchSize: command.batchSize, signal },
+      { tasks: command.tasks, ordered: command.ordered, batchSize: command.batchSize, signal },
       {
         write: async (line) => {
           // Once stopped (a signal, a closed stdout) nothing more is written.
@@ -144,7 +140,7 @@ async function run(command: RunCommand): Promise<number> {
     counters.stop();
     const reason: unknown = signal.reason;
     if (result === undefined && reason instanceof RunStopped && reason.quiet) return reason.exitCode;
-    process.stderr.write(`${await summary(counters, orchestrator.registry)}\n`);
+    process.stderr.write(`${await summary(counters, backend.registry)}\n`);
     if (result !== undefined) return result.failed > 0 ? 1 : 0;
     if (reason instanceof RunStopped) {
       process.stderr.write(`orchestrator: ${reason.message}\n`);
@@ -157,7 +153,7 @@ async function run(command: RunCommand): Promise<number> {
     removeSignalHandlers();
     input?.destroy();
     server?.close();
-    await orchestrator?.close();
+    await backend?.close();
   }
 }
 

@@ -1,4 +1,6 @@
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
+import type { MapRecord } from '../orchestrator/map.js';
+import type { PipelineRecord } from '../pipeline/run.js';
 import type { InputLine } from './json-lines.js';
 import { encodeError, encodeResult, type EncodedRecord } from './records.js';
 
@@ -12,9 +14,23 @@ export interface PipelineHooks {
   onRecord(ok: boolean): void;
 }
 
+/** Chained stages, as `orchestrator.pipeline(…).map(…)` builds them. */
+interface StageChain extends AsyncIterable<PipelineRecord> {
+  map(task: string, options: { batchSize: number }): StageChain;
+}
+
+/** What {@link runPipeline} runs records on: `map`, and `pipeline` for chained tasks (a local pool). */
+export interface RecordSource {
+  readonly map: Orchestrator['map'];
+  readonly pipeline?:
+    | ((source: AsyncIterable<unknown>, options: { ordered: boolean; signal: AbortSignal }) => StageChain)
+    | undefined;
+}
+
 /** Options of {@link runPipeline}. */
 export interface PipelineOptions {
-  task: string;
+  /** One task (a map), or several chained (a pipeline of fused stages). */
+  tasks: readonly string[];
   ordered: boolean;
   batchSize: number;
   signal: AbortSignal;
@@ -32,9 +48,11 @@ export interface PipelineResult {
 }
 
 /**
- * Maps a task over JSON lines with `orchestrator.map`: one output line per input line,
- * `{"line":N,"result":…}` or `{"line":N,"error":{"message":…,"code":…}}` (see records.ts; a
- * result JSON cannot encode becomes an error record). Invalid JSON never
+ * Maps a task over JSON lines with `orchestrator.map` — or several chained tasks with
+ * `orchestrator.pipeline`, fused in the worker — one output line per input line,
+ * `{"line":N,"result":…}` or `{"line":N,"error":{"message":…,"code":…}}` (with `"stage"`, the
+ * task that failed, when tasks are chained; see records.ts; a result JSON cannot encode becomes
+ * an error record). Invalid JSON never
  * reaches a worker; its error record takes its place in the output (in line order with
  * `ordered`). Lines are pulled only as results are written, so memory stays flat.
  *
@@ -47,7 +65,7 @@ export interface PipelineResult {
  * waits for a record that will not come).
  */
 export async function runPipeline(
-  orchestrator: Pick<Orchestrator, 'map'>,
+  orchestrator: RecordSource,
   lines: AsyncIterable<InputLine>,
   options: PipelineOptions,
   hooks: PipelineHooks,
@@ -99,12 +117,14 @@ export async function runPipeline(
     }
   }
 
-  const map = orchestrator.map(options.task, valid(), {
-    ordered: options.ordered,
-    batchSize: options.batchSize,
-    signal: options.signal,
-  });
-  for await (const record of map) {
+  const { tasks, ordered, batchSize, signal } = options;
+  const { pipeline } = orchestrator;
+  if (tasks.length > 1 && pipeline === undefined) throw new TypeError('chained tasks need a local pool');
+  const results: AsyncIterable<MapRecord | PipelineRecord> =
+    tasks.length === 1 || pipeline === undefined
+      ? orchestrator.map(tasks[0] as string, valid(), { ordered, batchSize, signal })
+      : tasks.reduce((chain, task) => chain.map(task, { batchSize }), pipeline(valid(), { ordered, signal }));
+  for await (const record of results) {
     const line = lineOf.get(record.index) as number;
     lineOf.delete(record.index);
     await flushBad(options.ordered ? line : Number.POSITIVE_INFINITY);
@@ -112,7 +132,8 @@ export async function runPipeline(
     else {
       // A revived worker error is whatever the task threw: don't trust its fields' types.
       const error = record.error as { message?: unknown; code?: unknown };
-      await emit(line, encodeError(line, String(error.message), error.code));
+      const stage = 'stage' in record && tasks.length > 1 ? record.stage.name : undefined;
+      await emit(line, encodeError(line, String(error.message), error.code, stage));
     }
     unwritten--;
     const waiting = wake;

@@ -101,9 +101,16 @@ export class Progress {
   }
 }
 
-/** The end-of-run summary lines. */
-export async function summary(progress: Progress, registry: Registry | undefined): Promise<string> {
-  const { p50, p99 } = registry === undefined ? {} : await durationQuantiles(registry);
+/**
+ * The end-of-run summary lines. `quantiles` may be read from the registry earlier, while its
+ * metrics are still registered (a queue node's close removes them).
+ */
+export async function summary(
+  progress: Progress,
+  registry: Registry | undefined,
+  quantiles?: { p50?: number; p99?: number },
+): Promise<string> {
+  const { p50, p99 } = quantiles ?? (registry === undefined ? {} : await durationQuantiles(registry));
   const ms = (s: number | undefined): string => (s === undefined ? 'n/a' : `${(s * 1000).toFixed(2)} ms`);
   return [
     `summary: ${progress.done} records, ${progress.failed} failed, ${Math.round(progress.rate())} records/s over ${progress.elapsedSeconds().toFixed(1)} s`,

@@ -71,7 +71,7 @@ const plugin: FastifyPluginAsync<OrchestratorPluginOptions> = async (fastify, op
     fastify.decorateRequest('run', function run(this: PluginRequest, task, input, runOptions) {
       // One signal per request, made on its first run: requests that run nothing pay nothing.
       this[kSignal] ??= requestSignal(this.raw, this[kResponse] ?? missingResponse());
-      return runs.run(this[kSignal], task, input, runOptions);
+      return runs.run(this[kSignal], task, input, runOptions) as Promise<never>;
     } satisfies RequestRun as RequestRun);
     // request.run needs the response: only its `close` says that the client went away.
     fastify.addHook('onRequest', (request, reply, done) => {

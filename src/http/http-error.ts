@@ -63,6 +63,17 @@ const RULES: Readonly<Record<ErrorCode, Rule>> = {
   [ErrorCodes.DATA_CLONE]: { status: 500, message: 'Internal Server Error' },
   [ErrorCodes.WORKER_NOT_FOUND]: { status: 500, message: 'Internal Server Error' },
   [ErrorCodes.INVALID_CONFIG]: { status: 500, message: 'Internal Server Error' },
+  [ErrorCodes.PAYLOAD_TOO_LARGE]: { status: 413, message: 'The request is too large to queue' },
+  [ErrorCodes.REDIS_UNAVAILABLE]: {
+    status: 503,
+    message: 'The queue is unavailable; retry later',
+    retry: true,
+  },
+  [ErrorCodes.BAD_PAYLOAD]: { status: 502, message: 'A queue node sent back a malformed result' },
+  [ErrorCodes.JOB_FAILED]: { status: 502, message: 'The queued job failed' },
+  [ErrorCodes.REDIS_AUTH]: { status: 500, message: 'Internal Server Error' },
+  [ErrorCodes.MISSING_PEER]: { status: 500, message: 'Internal Server Error' },
+  [ErrorCodes.NOT_CACHEABLE]: { status: 500, message: 'Internal Server Error' },
 };
 
 /** A shed submission that names a tenant: that tenant is over its own cap, not the service. */

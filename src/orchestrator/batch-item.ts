@@ -1,12 +1,19 @@
 import type { Transferable } from 'node:worker_threads';
 import { AbortedError } from '../errors.js';
 import { unwatch, watch, type AbortWatcher } from '../internal/signal-watch.js';
+import type { ExemplarLabels, RunTrace } from '../tracing/run-trace.js';
 import type { RunOutcome } from './task-run.js';
 
 /** How one item of a batch ended. @internal */
 export type ItemResult =
   | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly error: unknown; readonly outcome: Exclude<RunOutcome, 'success'> };
+  | {
+      readonly ok: false;
+      readonly error: unknown;
+      readonly outcome: Exclude<RunOutcome, 'success'>;
+      /** For fused pipeline stages: the position in the chain of the stage that threw. */
+      readonly stage?: number | undefined;
+    };
 
 /** Where an item reports how it ended (telemetry and the adaptive signals). @internal */
 export interface ItemHost {
@@ -16,6 +23,7 @@ export interface ItemHost {
     workerMs: number | undefined,
     waitMs: number | undefined,
     tenant: string | undefined,
+    exemplar: ExemplarLabels | undefined,
   ): void;
 }
 
@@ -49,6 +57,10 @@ export class BatchItem implements AbortWatcher {
   retried = false;
   /** The tenant it counts for in telemetry. */
   tenant: string | undefined;
+  /** Its own span: a coalesced run's (a map's items share their batch's span instead). */
+  trace: RunTrace | undefined;
+  /** Its index in its map, for the batch span's events. */
+  mapIndex: number | undefined;
 
   constructor(
     readonly host: ItemHost,
@@ -106,15 +118,25 @@ export class BatchItem implements AbortWatcher {
   }
 
   /**
-   * Settles the item and counts it in telemetry; later calls do nothing.
+   * Settles the item, ends its span and counts it in telemetry; later calls do nothing.
    * @param workerMs - the time it took in the worker, when it ran.
    * @param waitMs - how long its batch waited for a thread, when it got one.
+   * @param exemplar - its batch's trace, for an item without a span of its own.
    */
-  settle(result: ItemResult, workerMs?: number, waitMs?: number): void {
+  settle(result: ItemResult, workerMs?: number, waitMs?: number, exemplar?: ExemplarLabels): void {
     if (this.#settled) return;
     this.#settled = true;
     for (const signal of this.#followed) unwatch(signal, this);
-    this.host.recordItem(this.task, result, workerMs, waitMs, this.tenant);
+    const trace = this.trace;
+    if (trace !== undefined) {
+      trace.end(
+        result.ok ? 'success' : result.outcome,
+        result.ok ? undefined : result.error,
+        workerMs,
+        waitMs,
+      );
+    }
+    this.host.recordItem(this.task, result, workerMs, waitMs, this.tenant, trace?.exemplar ?? exemplar);
     this.onSettle(result, workerMs);
   }
 

@@ -3,6 +3,7 @@ import { AbortedError, DataCloneError, WorkerCrashedError } from '../errors.js';
 import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
 import type { ChunkSink } from '../pool/control-plane.js';
 import type { BatchChunk, BatchResult, ItemOutcome } from '../pool/protocol.js';
+import { batchRunTrace, type BatchTrace, type BatchTraceFactory } from '../tracing/run-trace.js';
 import { BatchItem, type ItemResult } from './batch-item.js';
 import { reviveTaskError } from './revive-error.js';
 import type { RunSpec, TaskRun } from './task-run.js';
@@ -44,6 +45,12 @@ export interface BatchOptions {
    * settled and every item in it has too. A map counts its batches in flight with it.
    */
   readonly tracker?: { opened(): void; closed(): void } | undefined;
+  /** Fused pipeline stages: each item goes through these tasks in order, in its thread. */
+  readonly chain?: readonly string[] | undefined;
+  /** Told the ms a chain's batch spent in each stage, when its answer comes. */
+  readonly onStageMs?: ((ms: readonly number[]) => void) | undefined;
+  /** Starts the span of each batch (a traced map's). */
+  readonly trace?: BatchTraceFactory | undefined;
 }
 
 /** Crashed batches an item that never started may go through before it fails too. */
@@ -64,6 +71,8 @@ export class Batch {
   readonly #progress = new Int32Array(new SharedArrayBuffer(4)).fill(-1);
   readonly #run: TaskRun;
   readonly #itemIds: number[] = [];
+  /** The batch's own span (a traced map's); coalesced runs have one each instead. */
+  readonly #span: BatchTrace | undefined;
   /** Grace deadlines of items cancelled while running, by item. */
   readonly #graceTimers = new Map<BatchItem, LongTimer>();
   /** The runner's answer has come; what is missing is in chunks still on their way. */
@@ -89,6 +98,10 @@ export class Batch {
     host.recordBatch(items.length);
     host.batchLive(1);
     options.tracker?.opened();
+    this.#span = options.trace?.(items.length);
+    const itemTraces = items.some((item) => item.trace !== undefined)
+      ? items.map((item) => item.trace)
+      : undefined;
     this.#run = host.submitRun(
       {
         task,
@@ -99,9 +112,20 @@ export class Batch {
         timeoutMs: undefined,
         gpu: options.gpu ?? false,
         items: items.length,
-        batch: { progress: this.#progress, firstItemId, cancellable, aliases: findAliases(items) },
+        batch: {
+          progress: this.#progress,
+          firstItemId,
+          cancellable,
+          aliases: findAliases(items),
+          chain: options.chain,
+          traces: itemTraces?.map((trace) => trace?.carrier),
+        },
         tenant: options.tenant,
         needs: options.needs,
+        trace:
+          this.#span === undefined && itemTraces === undefined
+            ? undefined
+            : batchRunTrace(this.#span, itemTraces),
       },
       options.priority,
     );
@@ -142,6 +166,7 @@ export class Batch {
 
   #onAnswer(result: BatchResult): void {
     this.#host.drainChunks();
+    if (result.stageMs !== undefined) this.#options.onStageMs?.(result.stageMs);
     result.items.forEach((outcome, i) => this.#settleFrom(result.from + i, outcome));
     this.#answered = true;
     // The chunks of a thread's first batch can beat its control port here (the port comes in
@@ -172,7 +197,7 @@ export class Batch {
    */
   #afterCrash(open: readonly BatchItem[], error: unknown): void {
     const running = this.#progress[0] ?? -1;
-    const idempotent = this.#host.isIdempotent(this.#task);
+    const idempotent = (this.#options.chain ?? [this.#task]).every((task) => this.#host.isIdempotent(task));
     const again: BatchItem[] = [];
     const crashed: ItemResult = { ok: false, error, outcome: 'crashed' };
     for (const item of open) {
@@ -192,8 +217,10 @@ export class Batch {
     if (item.abortReason !== undefined) return this.#settle(item, item.aborted(), outcomeMs(outcome));
     if ('value' in outcome) return this.#settle(item, { ok: true, value: outcome.value }, outcome.ms);
     if ('error' in outcome) {
-      const error = reviveTaskError(this.#task, outcome.error);
-      return this.#settle(item, { ok: false, error, outcome: 'error' }, outcome.ms);
+      const { stage } = outcome;
+      const task = stage === undefined ? this.#task : (this.#options.chain?.[stage] ?? this.#task);
+      const error = reviveTaskError(task, outcome.error);
+      return this.#settle(item, { ok: false, error, outcome: 'error', stage }, outcome.ms);
     }
     this.#settle(item, { ok: false, error: new AbortedError('The item was skipped'), outcome: 'aborted' });
   }
@@ -204,7 +231,8 @@ export class Batch {
     this.#graceTimers.delete(item);
     const run = this.#run;
     const waitMs = run.startedAt > 0 ? run.startedAt - run.submittedAt : undefined;
-    item.settle(result, workerMs, waitMs);
+    this.#span?.item(item.mapIndex ?? item.index, result);
+    item.settle(result, workerMs, waitMs, this.#span?.exemplar);
   }
 
   /** The run has settled and so has every item (or it went on in a new batch). */
@@ -214,6 +242,7 @@ export class Batch {
     for (const timer of this.#graceTimers.values()) clearLongTimeout(timer);
     this.#graceTimers.clear();
     this.#host.unroute(this.#run.request.id, this.#itemIds);
+    this.#span?.end();
     this.#options.tracker?.closed();
     this.#host.batchLive(-1);
   }

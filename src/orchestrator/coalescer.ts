@@ -19,7 +19,16 @@ export interface CoalesceOptions {
 /** What a coalesced run carries: a run's spec, less what its batch decides. @internal */
 export type CoalescedRun = Pick<
   RunSpec,
-  'task' | 'input' | 'transferList' | 'signal' | 'scopeSignal' | 'timeoutMs' | 'gpu' | 'tenant' | 'needs'
+  | 'task'
+  | 'input'
+  | 'transferList'
+  | 'signal'
+  | 'scopeSignal'
+  | 'timeoutMs'
+  | 'gpu'
+  | 'tenant'
+  | 'needs'
+  | 'trace'
 > & { readonly priority: number };
 
 /** What coalescing needs besides the batch plumbing. @internal */
@@ -67,6 +76,7 @@ export class Coalescer implements Producer {
         else reject(result.error);
       });
       item.tenant = run.tenant;
+      item.trace = run.trace;
       item.follow([signal, scopeSignal], (aborted) => abortReason(run, aborted));
       if (item.settled) return;
       if (timeoutMs !== undefined) {

@@ -1,6 +1,8 @@
+import type { WorkerCacheOptions } from '../cache/options.js';
 import { AbortedError, ClosedError } from '../errors.js';
+import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
 import { ControlPlane, type ChunkSink } from '../pool/control-plane.js';
-import { isControlPortHello, type RunnerData } from '../pool/protocol.js';
+import { isControlPortHello, type RunnerData, type WorkerModuleRef } from '../pool/protocol.js';
 import { ThreadPool } from '../pool/thread-pool.js';
 import type { TenantsConfig } from '../scheduler/tenants.js';
 import { Admission } from './admission.js';
@@ -9,7 +11,8 @@ import { TaskRun, type RunHost, type RunOutcome, type RunSpec } from './task-run
 
 /** Settings the engine runs with, already validated. @internal */
 export interface EngineSettings {
-  readonly moduleUrl: string;
+  /** The worker modules every thread loads. */
+  readonly modules: readonly WorkerModuleRef[];
   readonly baseLimit: number;
   readonly minLimit: number;
   readonly maxLimit: number;
@@ -20,6 +23,12 @@ export interface EngineSettings {
   readonly tenants: TenantsConfig;
   /** Declared resources and their units. */
   readonly resources: ReadonlyMap<string, number>;
+  /**
+   * Whether idle threads keep running their event loop (Piscina's `atomics: 'async'`) instead
+   * of blocking in `Atomics.wait` between tasks: with tracing on, so that the tracer providers
+   * of worker modules export, flush when idle and answer close()'s flush between tasks.
+   */
+  readonly eventLoopBetweenTasks?: boolean | undefined;
 }
 
 /** Limits for each worker thread (Node's `ResourceLimits`). */
@@ -69,8 +78,15 @@ export class Engine implements RunHost, Producer {
   /** The module's tasks and those marked idempotent (learnt from the threads' hello). */
   #tasks: ReadonlySet<string> | undefined;
   #idempotent: ReadonlySet<string> = new Set();
+  /** The module's cache declarations (learnt from the threads' hello). */
+  #workerCaches: ReadonlyMap<string, WorkerCacheOptions> = new Map();
+  #helloSeen!: () => void;
+  /** Resolves once a thread has said which tasks the module has. */
+  readonly hello = new Promise<void>((resolve) => (this.#helloSeen = resolve));
   #observer: RunObserver | undefined;
   #onStart: StartObserver | undefined;
+  /** Whether idle threads read their control port, and so can flush on request. */
+  readonly #flushable: boolean;
 
   constructor(settings: EngineSettings, lifecycle: Lifecycle) {
     this.#lifecycle = lifecycle;
@@ -78,6 +94,7 @@ export class Engine implements RunHost, Producer {
     this.#minLimit = settings.minLimit;
     this.#maxLimit = settings.maxLimit;
     this.cancelGraceMs = settings.cancelGraceMs;
+    this.#flushable = settings.eventLoopBetweenTasks === true;
     const limit = (): number => this.#limit;
     this.admission = new Admission(
       {
@@ -93,17 +110,24 @@ export class Engine implements RunHost, Producer {
     );
     this.pool = new ThreadPool({
       filename: RUNNER_URL,
-      workerData: { module: settings.moduleUrl, abortEpoch: this.control.epoch.buffer } satisfies RunnerData,
+      workerData: {
+        modules: settings.modules,
+        abortEpoch: this.control.epoch.buffer,
+        idleTimeoutMs: settings.idleTimeoutMs,
+      } satisfies RunnerData,
       minThreads: settings.minLimit,
       limit: settings.baseLimit,
       idleTimeoutMs: settings.idleTimeoutMs,
       resourceLimits: settings.resourceLimits,
+      eventLoopBetweenTasks: settings.eventLoopBetweenTasks === true,
       source: this.admission,
       onMessage: (message) => {
         if (!isControlPortHello(message)) return;
         this.#tasks = new Set(message.tasks);
         this.#idempotent = new Set(message.idempotent);
+        this.#workerCaches = new Map(Object.entries(message.cache));
         this.control.adopt(message.port);
+        this.#helloSeen();
       },
     });
     this.admission.attach(this.pool);
@@ -206,6 +230,16 @@ export class Engine implements RunHost, Producer {
     return this.#idempotent.has(task);
   }
 
+  /** Whether a thread has said which tasks the module has. */
+  get tasksKnown(): boolean {
+    return this.#tasks !== undefined;
+  }
+
+  /** The cache the worker module declares for `task` (`defineTask(fn, { cache })`). */
+  workerCache(task: string): WorkerCacheOptions | undefined {
+    return this.#workerCaches.get(task);
+  }
+
   /** Whether `task` is one of the module's tasks; undefined until a thread has said. */
   isTask(task: string): boolean | undefined {
     return this.#tasks?.has(task);
@@ -286,6 +320,22 @@ export class Engine implements RunHost, Producer {
     this.admission.leave(run);
     this.#observer?.(run, outcome, error);
     if (this.#live.size === 0 && this.#liveBatches === 0) this.#lifecycle.changed();
+  }
+
+  /**
+   * Asks every thread to flush the tracer providers its worker modules registered, and waits
+   * for them, at most `ms` (none when `ms` is not positive). Only with `eventLoopBetweenTasks`:
+   * a thread blocked in `Atomics.wait` would never read the request.
+   */
+  async flushThreads(ms: number): Promise<void> {
+    if (!this.#flushable || !(ms > 0)) return;
+    let timer: LongTimer | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setLongTimeout(resolve, ms)));
+    try {
+      await Promise.race([this.control.flush(), timeout]);
+    } finally {
+      clearLongTimeout(timer);
+    }
   }
 
   /** Terminates the pool's threads and closes the control ports; runs still waiting end ERR_CLOSED. */

@@ -1,21 +1,49 @@
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolveCache, type CacheOptions, type ResolvedCache } from '../cache/options.js';
 import { resolveAdaptive, type AdaptiveConfig, type AdaptiveOptions } from '../control/config.js';
-import { WorkerNotFoundError, type ConfigIssue } from '../errors.js';
+import type { ConfigIssue } from '../errors.js';
 import { invalidConfig } from '../internal/config-error.js';
 import { MAX_TIMER_MS } from '../internal/long-timer.js';
 import { resolveResources, resolveTenants, type SchedulingOptions } from '../scheduler/options.js';
 import { metricsIssues, type MetricsOptions } from '../telemetry/metrics.js';
+import { resolveTracing, type ResolvedTracing, type TracingOptions } from '../tracing/options.js';
 import type { SignalsOptions } from './adaptation.js';
 import type { CoalesceOptions } from './coalescer.js';
 import type { EngineSettings, ResourceLimitsOption } from './engine.js';
+import type { IsModuleMap, TaskMap } from './task-types.js';
+import { assertModulesExist, resolveWorkerModules } from './worker-modules.js';
+
+/** One worker module: its `defineTask` exports are the tasks, under their export names. */
+export interface SingleWorkerOption {
+  /** The worker module: a path (relative to the cwd) or a file URL. */
+  worker: string | URL;
+  /** Exclusive with `worker`. */
+  workers?: undefined;
+}
+
+/** Several worker modules in one pool: their tasks are named `module.export` (`text.tokenize`). */
+export interface WorkerModulesOption<W = Readonly<Record<string, string | URL>>> {
+  /**
+   * The modules by name (an identifier: letters, digits, `_`, `$`): each a path (relative to the
+   * cwd) or a file URL. Every thread loads every module once.
+   */
+  workers: W;
+  /** Exclusive with `workers`. */
+  worker?: undefined;
+}
+
+/**
+ * The worker module(s) an orchestrator runs: exactly one of `worker` and `workers`. Typed by the
+ * orchestrator's task map: `workers` must name every module of a module map, with no others.
+ */
+export type WorkerOption<M extends TaskMap = TaskMap> = string extends keyof M
+  ? SingleWorkerOption | WorkerModulesOption
+  : IsModuleMap<M> extends true
+    ? WorkerModulesOption<{ readonly [K in keyof M]: string | URL }>
+    : SingleWorkerOption;
 
 /** The execution options of an {@link Orchestrator} (adaptive-control options are separate). */
 export interface ExecutionOptions {
-  /** The worker module whose `defineTask` exports are the tasks: a path (relative to the cwd) or a file URL. */
-  worker: string | URL;
   /** The starting concurrency limit. @default the machine's cores, within [minLimit, maxLimit] */
   baseLimit?: number | undefined;
   /** The lowest limit, and the threads the pool keeps alive. @default 1 */
@@ -38,6 +66,12 @@ export interface ExecutionOptions {
    * its own promise, signal, deadline, error and metrics. @default off
    */
   batch?: CoalesceOptions | undefined;
+  /**
+   * Cache results of repeated inputs: which tasks, and their bounds (see the README's "Result
+   * caching"). Tasks a worker module declares with `defineTask(fn, { cache })` are cached too.
+   * @default off (only the worker's declarations)
+   */
+  cache?: CacheOptions | undefined;
 }
 
 /** Telemetry options of an {@link Orchestrator}. */
@@ -54,10 +88,12 @@ export interface TelemetryOptions {
   telemetry?: boolean | undefined;
 }
 
-/** Options of {@link Orchestrator}. */
-export type OrchestratorOptions = ExecutionOptions &
+/** Options of {@link Orchestrator}; `M` is its task map (see {@link TaskMap}). */
+export type OrchestratorOptions<M extends TaskMap = TaskMap> = WorkerOption<M> &
+  ExecutionOptions &
   SchedulingOptions &
   TelemetryOptions &
+  TracingOptions &
   AdaptiveOptions &
   SignalsOptions;
 
@@ -65,6 +101,7 @@ export type OrchestratorOptions = ExecutionOptions &
 export interface ResolvedExecution extends EngineSettings {
   readonly closeTimeoutMs: number;
   readonly batch: CoalesceOptions | undefined;
+  readonly cache: ResolvedCache | undefined;
 }
 
 /** Every option, checked and with its defaults. @internal */
@@ -74,6 +111,8 @@ export interface ResolvedOptions {
   /** Undefined with `telemetry: false`. */
   readonly metrics: MetricsOptions | undefined;
   readonly signals: SignalsOptions;
+  /** Undefined unless `tracing` is on. */
+  readonly tracing: ResolvedTracing | undefined;
 }
 
 const RESOURCE_LIMITS = [
@@ -88,7 +127,7 @@ const SAMPLER_INTERVALS = ['intervalMs', 'gpuIntervalMs', 'probeTimeoutMs'];
  * Applies the defaults and checks every option — execution, adaptive, telemetry and signals —
  * before anything is built, reporting every bad field in one error.
  * @throws InvalidConfigError naming each bad field and its value.
- * @throws WorkerNotFoundError when the worker module does not exist.
+ * @throws WorkerNotFoundError when a worker module does not exist.
  * @internal
  */
 export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
@@ -98,11 +137,10 @@ export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
   const adaptive = resolveAdaptive(options, limits, issues);
   const metrics = resolveMetrics(options, issues);
   checkSignals(options, issues);
+  const tracing = resolveTracing(options.tracing, issues);
   throwIfIssues(issues);
-  if (execution.moduleUrl !== '' && !existsSync(fileURLToPath(execution.moduleUrl))) {
-    throw new WorkerNotFoundError(`The worker module ${fileURLToPath(execution.moduleUrl)} does not exist`);
-  }
-  return { execution, adaptive, metrics, signals: options };
+  assertModulesExist(execution.modules);
+  return { execution, adaptive, metrics, signals: options, tracing };
 }
 
 /**
@@ -127,7 +165,7 @@ export function limitDefaults(options: Pick<ExecutionOptions, 'baseLimit' | 'min
 }
 
 function resolveExecution(
-  options: ExecutionOptions & SchedulingOptions,
+  options: ExecutionOptions & SchedulingOptions & { readonly worker?: unknown; readonly workers?: unknown },
   issues: ConfigIssue[],
 ): ResolvedExecution {
   const { baseLimit, minLimit, maxLimit } = limitDefaults(options);
@@ -172,7 +210,8 @@ function resolveExecution(
     batch: resolveBatch(options.batch, issues),
     tenants: resolveTenants(options.tenants, issues),
     resources: resolveResources(options.resources, issues),
-    moduleUrl: resolveWorker(issues, options.worker) ?? '',
+    cache: resolveCache(options.cache, issues),
+    modules: resolveWorkerModules(options, issues),
   };
 }
 
@@ -275,20 +314,4 @@ function checkInteger(
   if (ok) return;
   const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
   issues.push({ field, value, expected: `an integer ${range}${infinity ? ' (or Infinity)' : ''}` });
-}
-
-function resolveWorker(issues: ConfigIssue[], worker: unknown): string | undefined {
-  let url: URL;
-  if (worker instanceof URL) url = worker;
-  else if (typeof worker === 'string' && worker.startsWith('file:')) url = new URL(worker);
-  else if (typeof worker === 'string' && worker.length > 0) url = pathToFileURL(resolve(worker));
-  else {
-    issues.push({ field: 'worker', value: worker, expected: 'a path or file URL of a worker module' });
-    return undefined;
-  }
-  if (url.protocol !== 'file:') {
-    issues.push({ field: 'worker', value: url.href, expected: 'a file: URL' });
-    return undefined;
-  }
-  return url.href;
 }

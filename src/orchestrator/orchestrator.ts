@@ -1,10 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
+import { cachedRun, type CachedRunHost } from '../cache/cached-run.js';
+import { RunCache } from '../cache/run-cache.js';
+import { Pipeline, pipelineSettings, type PipelineOptions } from '../pipeline/pipeline.js';
+import type { PipelineHost } from '../pipeline/segments.js';
+import { stageStatsFor } from '../telemetry/feature-families.js';
 import { AbortedError, ClosedError } from '../errors.js';
 import { describe } from '../internal/validate.js';
 import { LIST_TASKS } from '../pool/protocol.js';
 import type { ResourceStats } from '../scheduler/resource.js';
 import { OrchestratorMetrics, type GaugeSnapshot } from '../telemetry/metrics.js';
+import { RunTracer } from '../tracing/tracer.js';
 import { Adaptation, type AdaptEvent } from './adaptation.js';
 import { Coalescer } from './coalescer.js';
 import { Engine } from './engine.js';
@@ -25,7 +31,8 @@ import type {
 } from './task-types.js';
 
 /**
- * Runs the named tasks of one worker module in a worker-thread pool behind an adaptive limiter.
+ * Runs the named tasks of one worker module (`worker`), or of several (`workers`, with task names
+ * qualified by module: `text.tokenize`), in one worker-thread pool behind an adaptive limiter.
  *
  * Every run passes the limiter before it reaches a thread, so at most `limit` tasks run at
  * once; one more per running task may be staged for its thread so that no thread idles between
@@ -56,7 +63,12 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   /** Set with the `batch` option: run() calls travel in batches. */
   readonly #coalescer: Coalescer | undefined;
   readonly #root: RootGroup;
+  /** Set with the `tracing` option: every run and map batch gets a span. */
+  readonly #tracer: RunTracer | undefined;
   readonly #host: MapHost & ConstructorParameters<typeof Coalescer>[0];
+  readonly #cache: RunCache;
+  readonly #cacheHost: CachedRunHost;
+  #tasksKnown: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
   /**
@@ -64,20 +76,23 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * thread, process, timer or metric behind.
    * @param options - see {@link OrchestratorOptions}.
    * @throws InvalidConfigError naming every bad option and its value.
-   * @throws WorkerNotFoundError if the worker module does not exist.
+   * @throws WorkerNotFoundError if a worker module does not exist.
    */
-  constructor(options: OrchestratorOptions) {
+  constructor(options: OrchestratorOptions<NoInfer<M>>) {
     super();
     if (typeof options !== 'object' || (options as unknown) === null) {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
     }
-    const { execution, adaptive, metrics, signals } = resolveOptions(options);
+    const { execution, adaptive, metrics, signals, tracing } = resolveOptions(options);
     this.#closeTimeoutMs = execution.closeTimeoutMs;
     this.#minLimit = execution.minLimit;
     // Metrics first: they are the last thing that can refuse (a name taken on the registry).
     this.#metrics =
       metrics === undefined ? undefined : new OrchestratorMetrics(metrics, () => this.#gauges());
-    this.#engine = new Engine(execution, this.#lifecycle);
+    this.#engine = new Engine(
+      { ...execution, eventLoopBetweenTasks: tracing !== undefined },
+      this.#lifecycle,
+    );
     this.#adaptation = new Adaptation(this.#engine, adaptive, signals, {
       onAdapt: (event) => {
         this.#metrics?.recordLimitChange(event.to > event.from ? 'up' : 'down', event.reason);
@@ -103,6 +118,18 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     this.#coalescer = execution.batch === undefined ? undefined : new Coalescer(this.#host, execution.batch);
     if (this.#coalescer !== undefined) this.#lifecycle.register(this.#coalescer);
     this.#root = new RootGroup(this.#lifecycle);
+    this.#cache = new RunCache(this.#engine, execution.cache);
+    if (this.#metrics !== undefined) this.#metrics.caches = this.#cache.stats;
+    this.#cacheHost = {
+      cache: this.#cache,
+      submit: (task, input, options, scope) => this.#submit(task, input, options, scope),
+      whenTasksKnown: () =>
+        (this.#tasksKnown ??= this.#listTasks().then(
+          () => undefined,
+          () => undefined,
+        )),
+    };
+    this.#tracer = tracing === undefined ? undefined : new RunTracer(tracing);
     this.#adaptation.start();
   }
 
@@ -190,13 +217,15 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
 
   /**
    * Runs one task in the pool.
-   * @param task - the export name of the task in the worker module.
+   * @param task - the export name of the task in the worker module (`module.export` with `workers`).
    * @param input - its input; structured-cloned (or moved, with `transferList`).
-   * @param options - signal, priority, timeoutMs, transferList, gpu, tenant, needs.
-   * @returns the task's output. Rejects with ERR_TASK_FAILED (the task threw), ERR_UNKNOWN_TASK,
+   * @param options - signal, priority, timeoutMs, transferList, gpu, cache, tenant, needs.
+   * @returns the task's output (for a cached task, maybe a kept result: frozen, or a clone).
+   *   Rejects with ERR_TASK_FAILED (the task threw), ERR_UNKNOWN_TASK,
    *   ERR_WORKER_CRASHED, ERR_TASK_TIMEOUT, ERR_QUEUE_FULL, ERR_CLOSED, ERR_DATA_CLONE (the input
-   *   or the result cannot be cloned), ERR_ABORTED (close() or a failed group cancelled it), the
-   *   signal's reason, or a TypeError/RangeError for a bad argument.
+   *   or the result cannot be cloned), ERR_ABORTED (close() or a failed group cancelled it),
+   *   ERR_NOT_CACHEABLE (a cached task's input cannot be keyed), the signal's reason, or a
+   *   TypeError/RangeError for a bad argument.
    */
   run<K extends TaskName<M>>(
     task: K,
@@ -205,7 +234,32 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   ): Promise<TaskOutput<M, K>>;
   run(task: string, input: unknown, options: RunOptions = {}): Promise<unknown> {
     if (!this.#lifecycle.accepting) return Promise.reject(this.#refusal(`task "${task}"`));
-    return this.#submit(task, input, options, undefined);
+    return this.#runMaybeCached(task, input, options, undefined);
+  }
+
+  /**
+   * Drops the kept results of `task`, or of every cached task. Runs under way go on for their
+   * callers; their results are not kept.
+   */
+  clearCache(task?: string): void {
+    this.#cache.clear(task);
+  }
+
+  /** A run through the result cache when its task is cached and the call did not opt out. */
+  #runMaybeCached(
+    task: string,
+    input: unknown,
+    options: RunOptions,
+    scopeSignal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    const cache = (options as RunOptions | null)?.cache === false ? undefined : this.#cache.of(task);
+    if (cache === undefined) return this.#submit(task, input, options, scopeSignal);
+    try {
+      checkRun(task, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return cachedRun(this.#cacheHost, cache, task, input, options, scopeSignal);
   }
 
   /** Submits a run, in the root group's scope when `scopeSignal` is given. */
@@ -225,21 +279,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       return Promise.reject(error);
     }
     const deadline = timeoutMs === Number.POSITIVE_INFINITY ? undefined : timeoutMs;
-    if (this.#coalescer !== undefined) {
-      const run = {
-        task,
-        input,
-        transferList,
-        signal,
-        scopeSignal,
-        timeoutMs: deadline,
-        gpu,
-        tenant,
-        needs,
-        priority,
-      };
-      return this.#coalescer.submit(run);
-    }
+    const trace = this.#tracer?.run(task);
     // One literal, in the same order as every other RunSpec, keeps the engine's property reads monomorphic.
     const spec = {
       task,
@@ -253,16 +293,24 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       batch: undefined,
       tenant,
       needs,
+      trace,
     };
+    if (this.#coalescer !== undefined) return this.#coalescer.submit({ ...spec, priority });
     return this.#engine.submit(spec, priority);
   }
 
   /**
-   * The worker module's task names (its `defineTask` exports), as a pool thread sees them.
-   * @returns the names, in the order the module exports them.
+   * The task names (the `defineTask` exports; qualified, `module.export`, with `workers`), as a
+   * pool thread sees them. Once it resolves, the modules' `defineTask(fn, { cache })`
+   * declarations are in force too.
+   * @returns the names, module by module, each in the order its module exports them.
    */
   async taskNames(): Promise<string[]> {
     if (!this.#lifecycle.accepting) throw this.#refusal('taskNames()');
+    return this.#listTasks();
+  }
+
+  async #listTasks(): Promise<string[]> {
     const spec = {
       task: LIST_TASKS,
       input: undefined,
@@ -275,7 +323,20 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       batch: undefined,
       internal: true,
     };
-    return (await this.#engine.submit(spec, 0)) as string[];
+    const names = (await this.#engine.submit(spec, 0)) as string[];
+    // The thread posted its hello (with the cache declarations) before it answered, but on
+    // another port: once this resolves, what the module declares is known.
+    await this.#engine.hello;
+    return names;
+  }
+
+  /**
+   * Whether the worker module declares `task` with `defineTask(fn, { idempotent: true })`, as a
+   * pool thread sees it (a thread is started if none runs). False for a task it does not export.
+   */
+  async isIdempotent(task: string): Promise<boolean> {
+    await this.taskNames();
+    return this.#engine.isIdempotent(task);
   }
 
   /**
@@ -288,7 +349,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * `failFast`. Breaking out of the loop or aborting `signal` cancels what is in flight. Once
    * `close()` is called the map pulls no more input; after its last record it rejects with
    * ERR_CLOSED if the source had more.
-   * @param task - the export name of the task.
+   * @param task - the task's name, as for {@link run}.
    * @param inputs - the inputs, pulled as results are consumed.
    * @param options - ordered, batchSize, signal, priority, failFast, itemSignal.
    * @returns an async iterable of {@link MapRecord}s.
@@ -310,7 +371,20 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     options: MapOptions = {},
   ): AsyncGenerator<MapRecord, void, undefined> {
     if (!this.#lifecycle.accepting) return rejectingGenerator(this.#refusal(`map("${task}")`));
-    return mapTasks(this.#host, task, inputs, options);
+    return mapTasks(this.#host, task, inputs, options, this.#tracer?.batches(task));
+  }
+
+  /**
+   * Starts a pipeline over `source`: add stages with `.map(task)`, `.filter(fn)` and
+   * `.batch(n)`, then iterate it for one record per input (see {@link Pipeline}). Consecutive
+   * map stages run fused inside one thread. Once `close()` is called, iterating it rejects with
+   * ERR_CLOSED.
+   * @param source - the inputs, pulled as records are consumed.
+   * @param options - ordered, signal, priority, fuse.
+   * @throws TypeError or RangeError for a bad argument, naming it and the value.
+   */
+  pipeline<I>(source: Iterable<I> | AsyncIterable<I>, options: PipelineOptions = {}): Pipeline<I, M> {
+    return new Pipeline<I, M>(this.#pipelineHost(), source, pipelineSettings(source, options));
   }
 
   /**
@@ -338,7 +412,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
         run: (task, input, runOptions = {}) =>
           (this.#lifecycle.closed
             ? Promise.reject(this.#refusal(`task "${task}"`))
-            : this.#submit(task, input, inherit(runOptions, options), signal)) as never,
+            : this.#runMaybeCached(task, input, inherit(runOptions, options), signal)) as never,
       };
       return fn(ctx);
     });
@@ -371,6 +445,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   }
 
   async #close(): Promise<void> {
+    const deadline = performance.now() + this.#closeTimeoutMs + this.#engine.cancelGraceMs;
     const lifecycle = this.#lifecycle;
     lifecycle.beginClosing();
     await this.#adaptation.close();
@@ -379,6 +454,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       await lifecycle.idleWithin(Number.POSITIVE_INFINITY, true);
     }
     lifecycle.markClosed();
+    // Spans the tasks made wait in the threads' tracer providers: out with them before the threads end.
+    await this.#engine.flushThreads(deadline - performance.now());
     await this.#engine.destroy();
     this.#metrics?.dispose();
   }
@@ -402,6 +479,15 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       tenants: this.#engine.admission.tenantLoads(),
       resources: this.#engine.admission.resourceStats(),
     };
+  }
+
+  /** What pipelines need besides the map plumbing: chain telemetry and bounded stage counters. */
+  #pipelineHost(): PipelineHost {
+    const stages = this.#metrics?.stages;
+    return Object.assign(Object.create(this.#host) as MapHost, {
+      recordChain: this.#recorder.recordChain.bind(this.#recorder),
+      stageStats: (label: string) => stageStatsFor(stages, label),
+    });
   }
 
   /** The batch plumbing map and coalesced runs share: the engine's, plus per-item telemetry. */
@@ -428,8 +514,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       abort: (id) => engine.abort(id),
       isIdempotent: (task) => engine.isIdempotent(task),
       adjustQueuedItems: (delta) => engine.adjustQueuedItems(delta),
-      recordItem: (task, result, workerMs, waitMs, tenant) =>
-        recorder.recordItem(task, result, workerMs, waitMs, tenant),
+      recordItem: (task, result, workerMs, waitMs, tenant, exemplar) =>
+        recorder.recordItem(task, result, workerMs, waitMs, tenant, exemplar),
       checkNeeds: (needs) => engine.checkNeeds(needs, false),
       recordBatch: (size) => metrics?.recordBatch(size),
       batchLive: (delta) => engine.batchLive(delta),

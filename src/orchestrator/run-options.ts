@@ -22,6 +22,8 @@ export function checkRun(task: unknown, options: RunOptions): void {
   }
   if (timeoutMs !== undefined) assertTimeout('timeoutMs', timeoutMs, 1);
   checkTenant(options.tenant);
+  if (options.cache !== undefined && typeof options.cache !== 'boolean')
+    throw new TypeError(`cache must be a boolean, got ${describe(options.cache)}`);
 }
 
 /**

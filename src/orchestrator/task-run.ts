@@ -13,6 +13,7 @@ import { unwatch, watch, type AbortWatcher } from '../internal/signal-watch.js';
 import type { BatchRequest, TaskRequest, TaskResponse } from '../pool/protocol.js';
 import type { JobFailure, PoolJob } from '../pool/thread-pool.js';
 import type { Place } from '../scheduler/scheduler.js';
+import type { RunTrace } from '../tracing/run-trace.js';
 import { reviveTaskError } from './revive-error.js';
 
 /** How a run ended, as counted by telemetry. */
@@ -58,6 +59,8 @@ export interface RunSpec {
   readonly batch: BatchRequest | undefined;
   /** The library's own run (listing the tasks): not counted in telemetry. */
   readonly internal?: boolean | undefined;
+  /** Its span (for a batch, its items' and the batch's), when the orchestrator traces. */
+  readonly trace?: RunTrace | undefined;
 }
 
 /**
@@ -97,7 +100,7 @@ export class TaskRun implements AbortWatcher, PoolJob {
     id: number,
     readonly spec: RunSpec,
   ) {
-    this.request = { id, task: spec.task, input: spec.input, batch: spec.batch };
+    this.request = { id, task: spec.task, input: spec.input, batch: spec.batch, trace: spec.trace?.carrier };
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -147,6 +150,7 @@ export class TaskRun implements AbortWatcher, PoolJob {
     this.#state = State.Running;
     this.threadId = threadId;
     this.startedAt = performance.now();
+    this.spec.trace?.started(threadId);
   }
 
   /** Called when the caller's signal or the scope signal aborts. */
@@ -178,6 +182,7 @@ export class TaskRun implements AbortWatcher, PoolJob {
   /** Pool job: the runner answered. */
   answered(response: TaskResponse): void {
     this.host.releaseSlot(this);
+    this.spec.trace?.stopped();
     this.workerMs = response.durationMs;
     if (this.#cancelReason !== undefined) this.#settle(this.#cancelOutcome, this.#cancelReason);
     else if (response.error === undefined) this.#settle('success', undefined, response.value);
@@ -187,6 +192,7 @@ export class TaskRun implements AbortWatcher, PoolJob {
   /** Pool job: no answer came — the thread died or was terminated, or the request could not be sent. */
   failed(error: unknown, how: JobFailure): void {
     this.host.releaseSlot(this);
+    this.spec.trace?.stopped();
     if (this.#cancelReason !== undefined) return this.#settle(this.#cancelOutcome, this.#cancelReason);
     if (how === 'destroyed') {
       return this.#settle(

@@ -20,6 +20,11 @@ export interface RunOptions {
    */
   gpu?: boolean | undefined;
   /**
+   * `false` bypasses the result cache for this run: it runs, and its result is not kept. Only
+   * matters for a cached task (see the README's "Result caching"). @default true
+   */
+  cache?: boolean | undefined;
+  /**
    * The tenant the run counts for: tenants share the slots in proportion to their weights, and
    * each has its own maxInFlight and maxQueue (the `tenants` option). @default 'default'
    */
@@ -57,21 +62,56 @@ export interface GoContext<M extends TaskMap = TaskMap> {
   ): Promise<TaskOutput<M, K>>;
 }
 
-/** The shape of a worker module's tasks, for typing `run`: e.g. `Orchestrator<typeof import('./worker.js')>`. */
+/**
+ * The shape of an orchestrator's tasks, for typing `run`: one worker module
+ * (`Orchestrator<typeof import('./worker.js')>`), or several, by the names given in `workers`
+ * (`Orchestrator<{ text: typeof import('./text.js'); image: typeof import('./image.js') }>`).
+ */
 export type TaskMap = Record<string, unknown>;
 
-/** The export names of a worker module that are tasks. */
+/** The export names of module type `T` that are tasks. */
+type TaskExports<T> = {
+  [K in keyof T]: T[K] extends Task<never, unknown> ? K : never;
+}[keyof T] &
+  string;
+
+/**
+ * Whether `M` maps module names to modules (the `workers` form) rather than being one module:
+ * none of its values is a task.
+ */
+export type IsModuleMap<M> = string extends keyof M
+  ? false
+  : [TaskExports<M>] extends [never]
+    ? [keyof M] extends [never]
+      ? false
+      : true
+    : false;
+
+/**
+ * The task names of `M`: a module's task exports, or for several modules `module.task` for each
+ * module's task exports.
+ */
 export type TaskName<M extends TaskMap> = string extends keyof M
   ? string
-  : {
-      [K in keyof M]: M[K] extends Task<never, unknown> ? K : never;
-    }[keyof M] &
-      string;
+  : IsModuleMap<M> extends true
+    ? { [K in keyof M & string]: `${K}.${TaskExports<M[K]>}` }[keyof M & string]
+    : TaskExports<M>;
+
+/** The task that name `K` denotes in `M` (`module.task` looks inside the module). */
+type TaskAt<M extends TaskMap, K extends string> = K extends keyof M
+  ? M[K]
+  : K extends `${infer Module}.${infer Name}`
+    ? Module extends keyof M
+      ? Name extends keyof M[Module]
+        ? M[Module][Name]
+        : unknown
+      : unknown
+    : unknown;
 
 /** The input type of task `K`. */
-export type TaskInput<M extends TaskMap, K extends keyof M> =
-  M[K] extends Task<infer I, unknown> ? I : unknown;
+export type TaskInput<M extends TaskMap, K extends string> =
+  TaskAt<M, K> extends Task<infer I, unknown> ? I : unknown;
 
 /** The resolved output type of task `K`. */
-export type TaskOutput<M extends TaskMap, K extends keyof M> =
-  M[K] extends Task<never, infer O> ? Output<Awaited<O>> : unknown;
+export type TaskOutput<M extends TaskMap, K extends string> =
+  TaskAt<M, K> extends Task<never, infer O> ? Output<Awaited<O>> : unknown;

@@ -10,6 +10,8 @@ import { performance } from 'node:perf_hooks';
 import type { Transferable } from 'node:worker_threads';
 import { isTransfer, type Task } from '../worker/define-task.js';
 import type { AbortBook, RunningTask } from '../worker/task-context.js';
+import { makeChain, StageFailure } from './chain.js';
+import { runInContext } from '../worker/trace-context.js';
 import { cloneIssue } from './clone-check.js';
 import type { BatchChunk, BatchRequest, ItemOutcome, SerializedError, TaskRequest } from './protocol.js';
 import { unclonable } from './serialize-error.js';
@@ -20,6 +22,8 @@ export interface BatchAnswer {
   readonly items: ItemOutcome[];
   readonly transferList: Transferable[];
   readonly durationMs: number;
+  /** For a chain: ms spent in each stage. */
+  readonly stageMs: number[] | undefined;
 }
 
 /** What a batch needs from its thread. */
@@ -38,15 +42,21 @@ const CHUNK_ITEMS = 64;
  */
 const CHUNK_MS = 1;
 
-/** Runs every item; returns synchronously when every item is synchronous. */
+/**
+ * Runs every item through `fns` (one task, or the chain of fused pipeline stages); returns
+ * synchronously when every item is synchronous.
+ */
 export function runBatch(
-  fn: Task<unknown, unknown>,
+  fns: readonly Task<unknown, unknown>[],
   request: TaskRequest,
   batch: RunningTask,
   thread: BatchThread,
 ): BatchAnswer | Promise<BatchAnswer> {
   const inputs = request.input as unknown[];
-  const { firstItemId, cancellable, progress, aliases } = request.batch as BatchRequest;
+  const { firstItemId, cancellable, progress, aliases, chain, traces } = request.batch as BatchRequest;
+  const stageMs = chain === undefined ? undefined : chain.map(() => 0);
+  const fn =
+    stageMs === undefined ? (fns[0] as Task<unknown, unknown>) : makeChain(fns, chain as string[], stageMs);
   // Items given one shared object each get their own copy, taken before any item runs (and so
   // before any could change it).
   if (aliases !== undefined) for (const i of aliases) inputs[i] = structuredClone(inputs[i]);
@@ -86,15 +96,27 @@ export function runBatch(
     const now = performance.now();
     const ms = now - itemStart;
     itemStart = now;
-    items.push(
-      'value' in result ? outcomeOf(result.value, ms) : { error: thread.serialize(result.error), ms },
-    );
+    if ('value' in result) items.push(outcomeOf(result.value, ms));
+    else if (result.error instanceof StageFailure)
+      items.push({ error: thread.serialize(result.error.error), ms, stage: result.error.stage });
+    else items.push({ error: thread.serialize(result.error), ms });
     const due = forceFlush || ownsAbort(index) || items.length >= CHUNK_ITEMS || now - lastSent >= CHUNK_MS;
     if (due && index < inputs.length - 1) flush();
   };
-  const contextOf = (index: number): RunningTask =>
-    ownsAbort(index) ? thread.book.open((firstItemId as number) + index, request.task, batch) : batch;
-  const finish = (): BatchAnswer => ({ from, items, transferList, durationMs: performance.now() - started });
+  /** An item's own context when it can be cancelled alone or has its own span, else the batch's. */
+  const contextOf = (index: number): RunningTask => {
+    const trace = traces?.[index];
+    if (ownsAbort(index))
+      return thread.book.open((firstItemId as number) + index, request.task, batch, trace);
+    return trace === undefined ? batch : thread.book.child(request.task, batch, trace);
+  };
+  const finish = (): BatchAnswer => ({
+    from,
+    items,
+    transferList,
+    durationMs: performance.now() - started,
+    stageMs,
+  });
   const step = (index: number): BatchAnswer | Promise<BatchAnswer> => {
     for (let i = index; i < inputs.length; i++) {
       if (batch.aborted) {
@@ -112,7 +134,12 @@ export function runBatch(
       progress[0] = i;
       let result: unknown;
       try {
-        result = fn(inputs[i], contextOf(i));
+        const context = contextOf(i);
+        const input = inputs[i];
+        result =
+          context.trace === undefined
+            ? fn(input, context)
+            : runInContext(context.traceContext, () => fn(input, context));
       } catch (error) {
         settle(i, { error }, false);
         continue;

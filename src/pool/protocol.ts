@@ -4,11 +4,25 @@
  * @module
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { WorkerCacheOptions } from '../cache/options.js';
+
+/** A worker module a runner loads. */
+export interface WorkerModuleRef {
+  /**
+   * Its name in the orchestrator's `workers` option: its tasks are then called `name.export`.
+   * Undefined for the one module of the `worker` option, whose tasks keep their export names.
+   */
+  readonly name: string | undefined;
+  /** Its file URL. */
+  readonly url: string;
+}
 
 /** The `workerData` every runner thread starts with. */
 export interface RunnerData {
-  /** File URL of the user's worker module. */
-  readonly module: string;
+  /** The user's worker modules; the runner loads them all before it says hello. */
+  readonly modules: readonly WorkerModuleRef[];
+  /** The pool's idle timeout: a thread flushes its tracer provider well before it can retire. */
+  readonly idleTimeoutMs: number;
   /**
    * One Int32 the main thread bumps after posting aborts. A runner polls its control port only
    * when the counter moved, so checking for cancellation costs one atomic load.
@@ -29,6 +43,22 @@ export interface TaskRequest {
   input: unknown;
   /** Set for a batch: `input` is an array, and the answer's value is a {@link BatchResult}. */
   batch: BatchRequest | undefined;
+  /** The run's trace context, when the orchestrator traces (for a map batch, the batch's). */
+  trace: TraceCarrier | undefined;
+}
+
+/**
+ * A span's context as it crosses into the worker: the task runs in it, and spans the task starts
+ * are its children. Plain data, so it survives structured clone.
+ */
+export interface TraceCarrier {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly traceFlags: number;
+  /** The W3C `tracestate`, serialized. */
+  readonly traceState: string | undefined;
+  /** The caller's baggage entries (key, value). */
+  readonly baggage: readonly (readonly [string, string])[] | undefined;
 }
 
 /** What a batch carries besides its inputs. */
@@ -54,12 +84,24 @@ export interface BatchRequest {
    * items would share one copy; the runner gives each its own before any item runs.
    */
   readonly aliases: Int32Array | undefined;
+  /**
+   * Set for fused pipeline stages: the tasks each item goes through, in order, inside this
+   * thread (each stage's output is the next one's input, with no copy). The answer then carries
+   * the time spent in each stage.
+   */
+  readonly chain?: readonly string[] | undefined;
+  /**
+   * Coalesced runs each have their own span: item `i` runs in context `traces[i]` (else in the
+   * request's). Undefined when no item has one.
+   */
+  readonly traces: readonly (TraceCarrier | undefined)[] | undefined;
 }
 
 /** One item's outcome in a batch; `ms` is the time the item itself took in the worker. */
 export type ItemOutcome =
   | { readonly value: unknown; readonly ms: number }
-  | { readonly error: SerializedError; readonly ms: number }
+  /** `stage`: for a chain, the position of the stage that threw. */
+  | { readonly error: SerializedError; readonly ms: number; readonly stage?: number }
   | { readonly skipped: true };
 
 /**
@@ -69,6 +111,8 @@ export type ItemOutcome =
 export interface BatchResult {
   readonly from: number;
   readonly items: readonly ItemOutcome[];
+  /** For a chain: ms spent in each stage, summed over the batch's items. */
+  readonly stageMs?: readonly number[] | undefined;
 }
 
 /**
@@ -118,11 +162,20 @@ export interface ControlPortHello {
   readonly tasks: readonly string[];
   /** The module's tasks marked idempotent (safe to run again after a crash). */
   readonly idempotent: readonly string[];
+  /** The module's `defineTask(fn, { cache })` declarations, by task. */
+  readonly cache: Readonly<Record<string, WorkerCacheOptions>>;
 }
 
-/** Main thread → runner, over the control port: stop task `abort`. */
-export interface ControlMessage {
-  readonly abort: number;
+/**
+ * Main thread → runner, over the control port: stop task `abort`; or flush the tracer providers
+ * registered in the thread and answer with a {@link FlushedMessage} (before close() ends the
+ * thread).
+ */
+export type ControlMessage = { readonly abort: number } | { readonly flush: number };
+
+/** Runner → main thread, over the control port: the flush `flushed` is done. */
+export interface FlushedMessage {
+  readonly flushed: number;
 }
 
 /** Marks the hello message; a string key because symbols do not survive structured clone. */
@@ -136,6 +189,9 @@ export const kTransferBrand: unique symbol = Symbol.for('node-orchestrator.trans
 
 /** The brand `defineTask(fn, { idempotent: true })` adds. */
 export const kIdempotentBrand: unique symbol = Symbol.for('node-orchestrator.idempotent') as never;
+
+/** The brand `defineTask(fn, { cache })` adds; its value is the declared settings. */
+export const kCacheBrand: unique symbol = Symbol.for('node-orchestrator.cache') as never;
 
 /** True if a message from a worker is a {@link ControlPortHello}. */
 export function isControlPortHello(message: unknown): message is ControlPortHello {

@@ -62,6 +62,8 @@ export interface ThreadPoolOptions {
   /** Piscina's idleTimeout: a finite delay up to 2^31−1 ms, or Infinity. */
   readonly idleTimeoutMs: number;
   readonly resourceLimits: object | undefined;
+  /** Idle threads wait with `Atomics.waitAsync`, so their event loop runs between tasks. */
+  readonly eventLoopBetweenTasks: boolean;
   /** Messages a runner posts on its parentPort (the control-port hello). */
   readonly onMessage: (message: unknown) => void;
   /** Chooses the job a ticket carries, when a thread takes the ticket. */
@@ -96,7 +98,14 @@ class Ticket {
   #listener: (() => void) | undefined;
 
   constructor() {
-    this.request = { id: 0, task: '', input: undefined, batch: undefined, [kQueueOptions]: this };
+    this.request = {
+      id: 0,
+      task: '',
+      input: undefined,
+      batch: undefined,
+      trace: undefined,
+      [kQueueOptions]: this,
+    };
   }
 
   addEventListener(_type: 'abort', listener: () => void): void {
@@ -144,6 +153,9 @@ export class ThreadPool {
       maxThreads: options.limit,
       idleTimeout: options.idleTimeoutMs,
       concurrentTasksPerWorker: 1,
+      // 'sync' (Piscina's default) blocks an idle thread in Atomics.wait: no timer or message
+      // runs there until the next task.
+      atomics: options.eventLoopBetweenTasks ? 'async' : 'sync',
       resourceLimits: options.resourceLimits as never,
       loadBalancer: ((task: { [kQueueOptions]?: unknown }, workers: PiscinaWorker[]) =>
         this.#balance(task, workers)) as never,
@@ -285,6 +297,7 @@ export class ThreadPool {
     request.task = job.request.task;
     request.input = job.request.input;
     request.batch = job.request.batch;
+    request.trace = job.request.trace;
     if (job.transferList !== undefined) ticket.transferList.push(...job.transferList);
     job.started(threadId);
   }

@@ -14,8 +14,10 @@ import {
   type HistogramAccumulator,
   type TaskAccumulator,
 } from './accumulators.js';
+import type { CacheStats } from '../cache/task-cache.js';
+import { cacheFamilies, stageFamilies, type StageStats } from './feature-families.js';
+import { FamilyMetric, pushHistogram, type Sample } from './family-metric.js';
 import type { GaugeSnapshot } from './metrics.js';
-import { FamilyMetric, type Sample } from './family-metric.js';
 import { schedulingFamilies } from './scheduling-families.js';
 
 /** One orchestrator's data, as the shared families read it. */
@@ -25,6 +27,10 @@ export interface Source {
   readonly tenantStarts: Map<string, number>;
   readonly limitChanges: Map<string, { direction: string; reason: string; count: number }>;
   readonly batchSizes: HistogramAccumulator;
+  /** Result caches by task. */
+  readonly caches: ReadonlyMap<string, CacheStats>;
+  /** Pipeline stages by `stage` label. */
+  readonly stages: ReadonlyMap<string, StageStats>;
   snapshot(): GaugeSnapshot;
 }
 
@@ -39,11 +45,15 @@ export class Families {
     readonly registry: Registry,
     readonly prefix: string,
   ) {
+    const labels = (source: Source, own: Record<string, string>): Record<string, string> =>
+      this.#labels(source, own);
     this.metrics = [
       ...this.#gauges(),
       ...this.#counters(),
       ...this.#histograms(),
-      ...schedulingFamilies(prefix, this.sources, (source, labels) => this.#labels(source, labels)),
+      ...schedulingFamilies(prefix, this.sources, labels),
+      ...cacheFamilies(prefix, this.sources, labels),
+      ...stageFamilies(prefix, this.sources, labels),
     ];
     // Check every name before registering any: prom-client throws at the first taken name,
     // which would leave the families before it registered with no owner to remove them.
@@ -216,22 +226,6 @@ export class Families {
 /** The labels of one task series: its task, and its tenant when the series carry one. */
 function taskLabels(acc: TaskAccumulator): Record<string, string> {
   return acc.tenant === undefined ? { task: acc.task } : { task: acc.task, tenant: acc.tenant };
-}
-
-function pushHistogram(
-  samples: Sample[],
-  name: string,
-  labels: Record<string, string>,
-  histogram: HistogramAccumulator,
-): void {
-  let cumulative = 0;
-  histogram.buckets.forEach((le, i) => {
-    cumulative += histogram.counts[i] ?? 0;
-    samples.push({ labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` });
-  });
-  samples.push({ labels: { ...labels, le: '+Inf' }, value: histogram.count, metricName: `${name}_bucket` });
-  samples.push({ labels, value: histogram.sum, metricName: `${name}_sum` });
-  samples.push({ labels, value: histogram.count, metricName: `${name}_count` });
 }
 
 /**

@@ -8,6 +8,8 @@ import {
   TaskAccumulator,
   type Outcome,
 } from './accumulators.js';
+import type { CacheStats } from '../cache/task-cache.js';
+import type { StageStats } from './feature-families.js';
 import { joinFamilies, leaveFamilies, type Families, type Source } from './families.js';
 
 /** The gauges' values, read at every scrape. An undefined signal is absent and not exported. */
@@ -99,6 +101,10 @@ export class OrchestratorMetrics implements Source {
   readonly tenantStarts = new Map<string, number>();
   readonly limitChanges = new Map<string, { direction: string; reason: string; count: number }>();
   readonly batchSizes = new HistogramAccumulator(BATCH_BUCKETS);
+  /** Result caches by task (the orchestrator's cache sets it). */
+  caches: ReadonlyMap<string, CacheStats> = new Map();
+  /** Pipeline stages by `stage` label. */
+  readonly stages = new Map<string, StageStats>();
   readonly #families: Families;
   #snapshot: () => GaugeSnapshot;
   #disposed = false;
@@ -143,6 +149,8 @@ export class OrchestratorMetrics implements Source {
    *   without bound.
    * @param tenant - the `tenant` label (a bounded set: listed tenants, `default`, `other`), or
    *   undefined for series without one.
+   * @param exemplar - the labels of the run's trace (`trace_id`, `span_id`), when it was traced
+   *   and sampled: the duration and wait observations carry them as OpenMetrics exemplars.
    */
   record(
     task: string,
@@ -151,6 +159,7 @@ export class OrchestratorMetrics implements Source {
     waitSeconds: number | undefined,
     errorType: string | undefined,
     tenant?: string,
+    exemplar?: Readonly<Record<string, string>>,
   ): void {
     const key = tenant === undefined ? task : `${task}\u0000${tenant}`;
     let acc = this.tasks.get(key);
@@ -159,8 +168,8 @@ export class OrchestratorMetrics implements Source {
       this.tasks.set(key, acc);
     }
     (acc.outcomes[OUTCOME_INDEX[outcome]] as number)++;
-    if (durationSeconds !== undefined) acc.duration.observe(durationSeconds);
-    if (waitSeconds !== undefined) acc.wait.observe(waitSeconds);
+    if (durationSeconds !== undefined) acc.duration.observe(durationSeconds, exemplar);
+    if (waitSeconds !== undefined) acc.wait.observe(waitSeconds, exemplar);
     if (errorType !== undefined) acc.recordError(errorType);
   }
 
