@@ -100,6 +100,34 @@ describe('resources (#13)', () => {
     expect(concurrency.max).toBe(1);
   });
 
+  it('pipeline batches and a cached task’s run hold their units too', async () => {
+    const orchestrator = orchestratorWith({
+      resources: { 'model-a': 1 },
+      cache: { tasks: { probe: { cacheKey: (input) => (input as { n: number }).n } } },
+    });
+    const concurrency = new Concurrency();
+    const inputs = Array.from({ length: 8 }, (_, n) => ({ n, count: concurrency.shared }));
+    const pipeline = orchestrator
+      .pipeline(inputs, { needs: { 'model-a': 1 } })
+      .map('probe', { batchSize: 1 });
+    const values: number[] = [];
+    for await (const record of pipeline) if (record.ok) values.push(record.value as number);
+    expect(values.sort((a, b) => a - b)).toEqual(inputs.map((input) => input.n));
+    expect(concurrency.max).toBe(1);
+    // A cached task's miss runs with the caller's needs: the unit is held while it runs.
+    const gate = new Gate();
+    const cached = orchestrator.run('probe', { n: 100, shared: gate.shared }, { needs: { 'model-a': 1 } });
+    await gate.waitStarted(1);
+    expect(orchestrator.resourceStats('model-a')).toMatchObject({ inUse: 1 });
+    gate.release();
+    await expect(cached).resolves.toBe(100);
+    await expect(orchestrator.run('probe', { n: 2 }, { needs: { 'model-b': 1 } })).rejects.toThrow(
+      /needs\.model-b names no resource declared/,
+    );
+    expect(() => orchestrator.pipeline([1], { needs: { gpu: 1 } })).toThrow(RangeError);
+    expect(() => orchestrator.pipeline([1], { tenant: '' })).toThrow(TypeError);
+  });
+
   it('refuses needs of an undeclared resource, or more units than declared, naming the entry', async () => {
     const orchestrator = orchestratorWith({ resources: { gpu: 2 } });
     await expect(orchestrator.run('echo', 1, { needs: { tpu: 1 } })).rejects.toThrow(

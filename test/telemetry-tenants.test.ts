@@ -63,6 +63,35 @@ describe('the tenant label (#13)', () => {
     ).toBe(5);
   });
 
+  it('pipeline items count for the pipeline’s tenant at every stage they reach; a cached run’s miss for its caller’s', async () => {
+    const orchestrator = createOrchestrator({ tenants: { acme: {} }, cache: { tasks: ['echo'] } });
+    const records: number[] = [];
+    for await (const record of orchestrator
+      .pipeline([1, 2, 3], { tenant: 'acme' })
+      .map('times2')
+      .map('times2'))
+      records.push(record.ok ? (record.value as number) : Number.NaN);
+    expect(records.sort((a, b) => a - b)).toEqual([4, 8, 12]);
+    const registry = orchestrator.registry!;
+    const tasks = (task: string, tenant: string): Promise<number> =>
+      sampleSum(registry, 'orchestrator_tasks_total', { task, tenant, outcome: 'success' });
+    // Fused: each item is counted under both stages, for acme only.
+    expect(await tasks('times2', 'acme')).toBe(6);
+    expect(await tasks('times2', 'default')).toBe(0);
+    const starts = await sampleSum(registry, 'orchestrator_tenant_starts_total', { tenant: 'acme' });
+    expect(starts).toBeGreaterThanOrEqual(1);
+    // Two callers of one key: one run, started for the first caller's tenant; the second joins it.
+    await Promise.all([
+      orchestrator.run('echo', 'same', { tenant: 'acme' }),
+      orchestrator.run('echo', 'same', { tenant: 'zeta' }),
+    ]);
+    expect(await tasks('echo', 'acme')).toBe(1);
+    expect(await tasks('echo', 'other')).toBe(0);
+    expect(await sampleSum(registry, 'orchestrator_tenant_starts_total', { tenant: 'acme' })).toBe(
+      starts + 1,
+    );
+  });
+
   it('is absent without the tenants option, so existing series keep their labels', async () => {
     const orchestrator = createOrchestrator();
     await orchestrator.run('echo', 1, { tenant: 'acme' });

@@ -256,6 +256,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     if (cache === undefined) return this.#submit(task, input, options, scopeSignal);
     try {
       checkRun(task, options);
+      this.#engine.checkNeeds(options.needs, options.gpu ?? false);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -380,11 +381,13 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * map stages run fused inside one thread. Once `close()` is called, iterating it rejects with
    * ERR_CLOSED.
    * @param source - the inputs, pulled as records are consumed.
-   * @param options - ordered, signal, priority, fuse.
+   * @param options - ordered, signal, priority, fuse, tenant, needs.
    * @throws TypeError or RangeError for a bad argument, naming it and the value.
    */
   pipeline<I>(source: Iterable<I> | AsyncIterable<I>, options: PipelineOptions = {}): Pipeline<I, M> {
-    return new Pipeline<I, M>(this.#pipelineHost(), source, pipelineSettings(source, options));
+    const settings = pipelineSettings(source, options);
+    this.#engine.checkNeeds(settings.needs, false);
+    return new Pipeline<I, M>(this.#pipelineHost(), source, settings);
   }
 
   /**

@@ -85,15 +85,17 @@ export class RunRecorder {
     result: ItemResult,
     workerMs: number | undefined,
     waitMs: number | undefined,
+    tenant: string | undefined,
   ): void {
     if (chain.length === 1)
-      return this.recordItem(chain[0] as string, result, workerMs, waitMs, undefined, undefined);
+      return this.recordItem(chain[0] as string, result, workerMs, waitMs, tenant, undefined);
     const outcome: RunOutcome = result.ok ? 'success' : result.outcome;
     this.#adaptation.recordOutcome(outcome, workerMs ?? 0);
     const metrics = this.#metrics;
     if (metrics === undefined) return;
     const error = result.ok ? undefined : result.error;
     const end = result.ok ? chain.length - 1 : (result.stage ?? 0);
+    const tenantLabel = this.#tenantLabel(tenant);
     for (let k = 0; k <= end; k++) {
       const task = chain[k] as string;
       const failed = k === end && outcome !== 'success' && outcome !== 'aborted';
@@ -103,6 +105,7 @@ export class RunRecorder {
         undefined,
         k === 0 && waitMs !== undefined ? waitMs / 1000 : undefined,
         failed ? errorType(error) : undefined,
+        tenantLabel,
       );
     }
   }
