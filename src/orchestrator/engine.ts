@@ -45,7 +45,8 @@ export type RunObserver = (run: TaskRun, outcome: RunOutcome, error: unknown) =>
 /** Told about every run that starts on a thread (the tenants' service, for telemetry). @internal */
 export type StartObserver = (run: TaskRun) => void;
 
-const RUNNER_URL = new URL('../pool/runner.js', import.meta.url).href;
+/** Every pool thread's entry: CommonJS, for the Node crash its header describes. @internal */
+export const THREAD_ENTRY_URL = new URL('../pool/thread-entry.cjs', import.meta.url).href;
 
 /**
  * The private engine behind {@link Orchestrator}: admission (the scheduler) in front of the
@@ -109,7 +110,7 @@ export class Engine implements RunHost, Producer {
       settings,
     );
     this.pool = new ThreadPool({
-      filename: RUNNER_URL,
+      filename: THREAD_ENTRY_URL,
       workerData: {
         modules: settings.modules,
         abortEpoch: this.control.epoch.buffer,
