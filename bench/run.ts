@@ -20,6 +20,7 @@ import { benchRunMemory, benchScaling } from './scaling.bench.js';
 import { benchService, serviceMarkdown } from './service.bench.js';
 import { benchTaskMetrics } from './task-metrics.bench.js';
 import { benchTelemetry } from './telemetry.bench.js';
+import { benchTenants } from './tenants.bench.js';
 import { queueSuites } from './queue-report.js';
 import { benchTracing } from './tracing.bench.js';
 import { toMarkdown, type ComparisonResult } from './support/compare.js';
@@ -57,6 +58,10 @@ const suites: Record<string, Suite> = {
     return { name: 'adaptive-knee', markdown: result.markdown, data: result };
   },
   limiter: comparison('limiter', () => benchLimiter()),
+  tenants: async () => {
+    const report = await benchTenants(resultsDir);
+    return { name: 'tenants', markdown: report.markdown, data: report };
+  },
   overhead: comparison('overhead', () => benchOverhead()),
   telemetry: comparison('telemetry', () => benchTelemetry()),
   tracing: comparison('tracing', () => benchTracing()),

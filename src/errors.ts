@@ -116,12 +116,14 @@ export class AbortedError extends codedError(
 /** The orchestrator is closing or closed and accepts no new work. Code `ERR_CLOSED`. */
 export class ClosedError extends codedError(ErrorCodes.CLOSED, 'ClosedError', 'The orchestrator is closed') {}
 
-/** The waiting queue is at `maxQueue`; the submission was shed. Code `ERR_QUEUE_FULL`. */
-export class QueueFullError extends codedError(
-  ErrorCodes.QUEUE_FULL,
-  'QueueFullError',
-  'The queue is full',
-) {}
+/**
+ * The waiting queue is at `maxQueue`, or the run's tenant has its own `maxQueue` runs waiting;
+ * the submission was shed. Code `ERR_QUEUE_FULL`.
+ */
+export class QueueFullError extends codedError(ErrorCodes.QUEUE_FULL, 'QueueFullError', 'The queue is full') {
+  /** The tenant that was over its own `maxQueue`; undefined when the orchestrator's queue was full. */
+  tenant: string | undefined;
+}
 
 /** A run's `timeoutMs` passed (queue time included). Code `ERR_TASK_TIMEOUT`. */
 export class TaskTimeoutError extends codedError(

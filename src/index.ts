@@ -35,6 +35,7 @@ export { Permit } from './limiter/permit.js';
 export { Orchestrator } from './orchestrator/orchestrator.js';
 export type {
   RunOptions,
+  GoOptions,
   GoContext,
   TaskMap,
   TaskName,
@@ -50,6 +51,9 @@ export type {
   WorkerModulesOption,
 } from './orchestrator/options.js';
 export type { TracingOptions, TracingConfig, TracerProviderLike } from './tracing/options.js';
+export type { SchedulingOptions } from './scheduler/options.js';
+export type { TenantOptions } from './scheduler/tenants.js';
+export type { ResourceStats } from './scheduler/resource.js';
 export type { ResourceLimitsOption } from './orchestrator/engine.js';
 export { TaskGroup } from './group/task-group.js';
 export type { TaskGroupOptions, GroupTask } from './group/task-group.js';
@@ -71,7 +75,12 @@ export type { MetricDeclaration, MetricDeclarations, MetricType } from './task-m
 export { requestSignal } from './http/request-signal.js';
 export { httpErrorFor } from './http/http-error.js';
 export type { HttpError, HttpErrorBody, HttpErrorOptions } from './http/http-error.js';
-export type { AdaptEvent, OrchestratorWarning, SignalsOptions } from './orchestrator/adaptation.js';
+export type {
+  AdaptEvent,
+  ResourceAdaptEvent,
+  OrchestratorWarning,
+  SignalsOptions,
+} from './orchestrator/adaptation.js';
 export { thresholdController } from './control/threshold.js';
 export { createGradientController } from './control/gradient.js';
 export type { GradientOptions } from './control/gradient.js';

@@ -8,6 +8,7 @@ import {
   type MapRecord,
 } from 'node-orchestrator';
 import { QueueClient, QueueNode } from 'node-orchestrator/bullmq';
+import { sampleSum } from './support/probe.js';
 import { queueTasks, until } from './support/queue-node.js';
 import { requireRedis, startRedis, type RedisServer } from './support/redis-server.js';
 
@@ -25,6 +26,7 @@ describe.runIf(requireRedis())('QueueClient and QueueNode round trips', () => {
       adaptive: false,
       baseLimit: 2,
       maxLimit: 2,
+      tenants: { acme: { weight: 2 } },
     });
     client = new QueueClient({ queue: 'roundtrip', connection: redis.url, maxPayloadBytes: 64 * 1024 });
     await Promise.all([node.ready(), client.ready()]);
@@ -152,5 +154,41 @@ describe.runIf(requireRedis())('QueueClient and QueueNode round trips', () => {
     await single.close();
     await paused.close();
     expect(order).toEqual(['p10#4', 'p5#2', 'p0#1', 'p0#3', 'p-1#0']);
+  });
+
+  const tasks = (tenant: string): Promise<number> =>
+    sampleSum(node.orchestrator.registry!, 'orchestrator_tasks_total', {
+      task: 'echo',
+      tenant,
+      outcome: 'success',
+    });
+
+  it('a client’s tenant is the node’s local tenant: run and map jobs count for it, in its label and its starts', async () => {
+    const [acmeBefore, defaultBefore] = [await tasks('acme'), await tasks('default')];
+    await expect(client.run('echo', 1, { tenant: 'acme' })).resolves.toBe(1);
+    const inputs = Array.from({ length: 20 }, (_, i) => i);
+    const values: unknown[] = [];
+    for await (const record of client.map('echo', inputs, { tenant: 'acme', batchSize: 5 }))
+      values.push(record.ok ? record.value : record.error);
+    expect(values.sort((a, b) => (a as number) - (b as number))).toEqual(inputs);
+    await expect(client.run('echo', 2)).resolves.toBe(2);
+    expect((await tasks('acme')) - acmeBefore).toBe(21);
+    expect((await tasks('default')) - defaultBefore).toBe(1);
+    const starts = await sampleSum(node.orchestrator.registry!, 'orchestrator_tenant_starts_total', {
+      tenant: 'acme',
+    });
+    // One start per job: the run's, and each map job's (one item per job until the first result).
+    expect(starts).toBeGreaterThanOrEqual(2);
+    expect(starts).toBeLessThanOrEqual(21);
+  });
+
+  it('a tenant the node could not take is refused before it leaves, naming it', async () => {
+    const submitted = client.jobsSubmitted;
+    await expect(client.run('echo', 1, { tenant: '' })).rejects.toThrow(
+      /tenant must be a non-empty string of at most 128 characters, got ""/,
+    );
+    const map = client.map('echo', [1], { tenant: 'x'.repeat(129) });
+    await expect(map.next()).rejects.toThrow(TypeError);
+    expect(client.jobsSubmitted).toBe(submitted);
   });
 });

@@ -4,6 +4,7 @@ import { InvalidConfigError, Orchestrator, TaskFailedError } from 'node-orchestr
 import orchestratorPlugin from 'node-orchestrator/fastify';
 import { Gate } from './support/gate.js';
 import { closeApps, createApp, httpTasks } from './support/fastify.js';
+import { until } from './support/poll.js';
 
 afterEach(closeApps);
 
@@ -38,6 +39,35 @@ describe('node-orchestrator/fastify', () => {
       error: 'Service Unavailable',
       message: 'The service is at capacity; retry later',
     });
+    gate.release();
+    for (const response of await Promise.all(admitted)) expect(response.statusCode).toBe(200);
+  });
+
+  it('sheds a request whose tenant is over its own maxQueue with 429, while other tenants are still admitted', async () => {
+    const gate = new Gate();
+    const orchestrator = {
+      worker: httpTasks,
+      adaptive: false as const,
+      baseLimit: 1,
+      maxLimit: 1,
+      tenants: { free: { maxQueue: 1 } },
+    };
+    const app = await createApp({ orchestrator }, (app) =>
+      app.post('/held', (request) =>
+        request.run('held', { shared: gate.shared }, { tenant: String(request.headers['x-tenant']) }),
+      ),
+    );
+    const post = (tenant: string) =>
+      app.inject({ method: 'POST', url: '/held', payload: {}, headers: { 'x-tenant': tenant } });
+    // free: one running, one waiting (its maxQueue); its next is shed, pro's is not.
+    const admitted = [post('free'), post('free')];
+    await gate.waitStarted(1);
+    await until(() => app.orchestrator.tenantStats('free').waiting === 1);
+    const shed = await post('free');
+    expect(shed.statusCode).toBe(429);
+    expect(shed.json()).toMatchObject({ statusCode: 429, code: 'ERR_QUEUE_FULL' });
+    admitted.push(post('pro'));
+    await until(() => app.orchestrator.tenantStats('pro').waiting === 1);
     gate.release();
     for (const response of await Promise.all(admitted)) expect(response.statusCode).toBe(200);
   });

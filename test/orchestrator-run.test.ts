@@ -72,7 +72,7 @@ describe('Orchestrator.run', () => {
     expect(result.data.every((b) => b === 7)).toBe(true);
   });
 
-  it('admits higher-priority runs first when they queue', async () => {
+  it('starts higher-priority runs first when they wait, even ahead of runs staged earlier (#13)', async () => {
     const orchestrator = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 1 });
     const order: string[] = [];
     const runs = [
@@ -83,7 +83,8 @@ describe('Orchestrator.run', () => {
       orchestrator.run('echo', 'normal'),
     ].map((p) => p.then((v) => order.push(v as string)));
     await Promise.all(runs);
-    expect(order).toEqual(['first', 'staged', 'high', 'normal', 'low']);
+    // A staged ticket names no run until a thread takes it, so 'high' overtakes 'staged'.
+    expect(order).toEqual(['first', 'high', 'staged', 'normal', 'low']);
   });
 
   it('rejects bad arguments without throwing synchronously', async () => {

@@ -1,33 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MapRecord, Orchestrator } from 'node-orchestrator';
-import { Gate } from './support/gate.js';
+import type { MapRecord } from 'node-orchestrator';
+import { holdBothThreads } from './support/hold.js';
 import { closeAll, createOrchestrator } from './support/orchestrator.js';
 import { until } from './support/poll.js';
 import { edgeWorker, StartLog } from './support/probe.js';
 
 afterEach(closeAll);
-
-/**
- * Both threads of a limit-2 orchestrator held by a probe each, on gates of their own. Releasing
- * `first` frees one thread, which then takes the waiting work one item at a time (the other
- * stays held), so the start log shows the order work leaves the pool's staging.
- */
-async function holdBothThreads(
-  orchestrator: Orchestrator,
-): Promise<{ first: Gate; second: Gate; held: Promise<unknown[]> }> {
-  const first = new Gate();
-  const second = new Gate();
-  const signal = new AbortController().signal;
-  const held = Promise.all(
-    [first, second].map((gate, n) =>
-      orchestrator.run('probe', { n: -1 - n, shared: gate.shared }, { signal }),
-    ),
-  );
-  held.catch(() => undefined);
-  await first.waitStarted(1);
-  await second.waitStarted(1);
-  return { first, second, held };
-}
 
 /** Submitted in this order while both threads are held: [label, priority]. */
 const PLAN: readonly [number, number][] = [
@@ -58,7 +36,9 @@ describe('priority and FIFO order hold through staging (#11.6)', () => {
         closeTimeoutMs: 100,
         ...options,
       });
-      const { first, second, held } = await holdBothThreads(orchestrator);
+      const { first, second, held } = await holdBothThreads(orchestrator, {
+        signal: new AbortController().signal,
+      });
       const log = new StartLog();
       const runs = PLAN.map(([n, priority]) =>
         orchestrator.run('probe', { n, order: log.shared }, { ...runOptions, priority }),
@@ -78,7 +58,9 @@ describe('priority and FIFO order hold through staging (#11.6)', () => {
       maxLimit: 2,
       closeTimeoutMs: 100,
     });
-    const { first, second, held } = await holdBothThreads(orchestrator);
+    const { first, second, held } = await holdBothThreads(orchestrator, {
+      signal: new AbortController().signal,
+    });
     const log = new StartLog();
     const inputs = Array.from({ length: 8 }, (_, n) => ({ n, order: log.shared }));
     const records: MapRecord[] = [];

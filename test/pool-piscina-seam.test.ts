@@ -120,6 +120,33 @@ describe('the Piscina seam (src/pool/thread-pool.ts)', () => {
     expect(p.threads.map((t) => t.threadId)).not.toContain(threadBefore);
   });
 
+  it('a task the balancer declines (returns null for) stays queued, neither run nor rejected, until its signal-like object withdraws it', async () => {
+    const offered: unknown[] = [];
+    const p = pool({
+      balancer: (task, workers) => {
+        if ((task[kQueueOptions] as { declined?: boolean } | undefined)?.declined === true) {
+          offered.push(task);
+          return null;
+        }
+        return workers.find((w) => w.currentUsage === 0) ?? null;
+      },
+    });
+    await p.run({ kind: 'id' });
+    const signal = signalLike();
+    let settled = false;
+    const task = { kind: 'id', [kQueueOptions]: { declined: true } };
+    const declined = p.run(task, { signal: signal as never }).finally(() => (settled = true));
+    declined.catch(() => undefined);
+    // The thread is idle and frees again after each of these; the declined task stays put.
+    for (let i = 0; i < 3; i++) await p.run({ kind: 'id' });
+    expect(offered.length).toBeGreaterThan(0);
+    expect(settled).toBe(false);
+    expect(p.queueSize).toBe(1);
+    signal.fire();
+    await expect(declined).rejects.toThrow(/aborted/);
+    expect(p.queueSize).toBe(0);
+  });
+
   it('a thread removed after a crash or termination is gone from pool.threads before the run() promise rejects', async () => {
     const p = pool({ maxThreads: 1 });
     const before = (await p.run({ kind: 'id' })) as number;

@@ -15,7 +15,7 @@ export interface QueueMapOptions {
   batchSize?: number | undefined;
   /** Stop at the first failed item and reject with its error. @default false */
   failFast?: boolean | undefined;
-  /** Carried to the nodes with each job (see README). */
+  /** The tenant every job counts for on the node that takes it (see `QueueRunOptions.tenant`). */
   tenant?: string | undefined;
 }
 

@@ -1,4 +1,5 @@
 import { assertInteger, assertOptionalSignal, describe } from '../internal/validate.js';
+import { checkTenant } from '../scheduler/options.js';
 import { MAX_PRIORITY, type RetentionOptions } from './client-jobs.js';
 import { Issues, resolveQueue, type QueueOptions, type ResolvedQueue } from './options.js';
 
@@ -28,7 +29,11 @@ export interface QueueRunOptions {
   priority?: number | undefined;
   /** A deadline from submission (queue time included); then ERR_TASK_TIMEOUT. */
   timeoutMs?: number | undefined;
-  /** Carried to the node with the job (see README). */
+  /**
+   * The tenant the job counts for on the node that takes it: handed to that node's local run,
+   * where its `tenants` option gives it a weight and caps (a non-empty string of at most 128
+   * characters). @default the node's tenant `default`
+   */
   tenant?: string | undefined;
 }
 
@@ -100,7 +105,6 @@ export function checkRun(options: QueueRunOptions): void {
     );
   }
   if (timeoutMs !== undefined) assertInteger('timeoutMs', timeoutMs, 1);
-  if (tenant !== undefined && typeof tenant !== 'string') {
-    throw new TypeError(`tenant must be a string, got ${describe(tenant)}`);
-  }
+  // The node's orchestrator would refuse it item by item; refused here, it never leaves.
+  checkTenant(tenant);
 }

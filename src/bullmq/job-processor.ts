@@ -131,8 +131,8 @@ async function runItems(
     items.forEach((_, index) => errors.set(index, error));
     return;
   }
-  // `tenant` rides along for the local scheduler (issue #13); today's RunOptions ignore it.
-  const options: RunOptions & { tenant?: string | undefined } = {
+  // The job counts for its client's tenant in the local scheduler: its weight and caps apply.
+  const options: RunOptions = {
     signal,
     priority,
     timeoutMs: remaining,
@@ -147,7 +147,7 @@ async function runItems(
     return;
   }
   try {
-    for await (const record of orchestrator.map(task, items, { signal, priority })) {
+    for await (const record of orchestrator.map(task, items, { signal, priority, tenant })) {
       if (record.ok) values[record.index] = record.value;
       else errors.set(record.index, record.error);
     }

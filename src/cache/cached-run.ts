@@ -20,7 +20,8 @@ export interface CachedRunHost {
 /**
  * A run of a task that may be cached (`cache` is its cache, or {@link PENDING}). A hit settles
  * at once; a miss joins the run of its key under way or starts one; the shared run takes the
- * first caller's priority, gpu flag and transfer list, while each caller keeps its own signal,
+ * first caller's priority, gpu flag, tenant, needs and transfer list (it counts for that
+ * caller's tenant and holds its units), while each caller keeps its own signal,
  * group and timeout, and leaving rejects that caller alone.
  * @internal
  */
@@ -39,7 +40,7 @@ export function cachedRun(
   } catch (error) {
     return Promise.reject(error);
   }
-  const { signal, timeoutMs, priority, gpu, transferList } = options;
+  const { signal, timeoutMs, priority, gpu, transferList, tenant, needs } = options;
   if (signal?.aborted === true) return Promise.reject(signal.reason);
   if (scopeSignal?.aborted === true) {
     const cause = scopeSignal.reason as unknown;
@@ -49,7 +50,8 @@ export function cachedRun(
   if (hit !== undefined) return hit.failed ? Promise.reject(hit.value) : Promise.resolve(hit.value);
   return cache.run(
     key,
-    (shared) => host.submit(task, input, { priority, gpu, transferList, signal: shared }, undefined),
+    (shared) =>
+      host.submit(task, input, { priority, gpu, transferList, tenant, needs, signal: shared }, undefined),
     { signal, scopeSignal, timeoutMs: timeoutMs === Number.POSITIVE_INFINITY ? undefined : timeoutMs },
   );
 }

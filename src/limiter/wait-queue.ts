@@ -1,6 +1,6 @@
 /**
  * A waiting line: FIFO within a priority, higher priority first. The limiter's waiters and the
- * pool's staged runs both stand in one.
+ * scheduler's runs parked on a resource both stand in one.
  *
  * Each priority level is an intrusive doubly linked list, so push, shift and removal of a
  * cancelled waiter are all O(1) whatever the length (no `Array#shift`/`splice`). Levels are kept
@@ -9,6 +9,8 @@
  * retained after waiters leave.
  * @module
  */
+import { linkFirst, linkLast, unlink } from '../internal/linked-list.js';
+import { levelOf } from '../internal/priority-levels.js';
 
 /** Something waiting for a slot; `grant` is called synchronously once a slot is reserved for it. */
 export interface Waiter {
@@ -47,56 +49,45 @@ export class WaitQueue<T = Waiter> {
 
   /** Appends a waiter behind every waiter of the same or a higher priority. */
   push(waiter: T, priority: number): WaitNode<T> {
-    const node = new WaitNode(waiter);
-    const level = this.#levelFor(priority);
-    node.level = level;
-    node.prev = level.tail;
-    if (level.tail === undefined) level.head = node;
-    else level.tail.next = node;
-    level.tail = node;
-    this.#size++;
-    return node;
+    return this.#add(waiter, priority, linkLast);
+  }
+
+  /** Puts a waiter ahead of every waiter of its priority (one that had been first before). */
+  unshift(waiter: T, priority: number): WaitNode<T> {
+    return this.#add(waiter, priority, linkFirst);
+  }
+
+  /** The first waiter of the highest priority, left in place. */
+  peek(): WaitNode<T> | undefined {
+    for (const level of this.#levels) if (level.head !== undefined) return level.head;
+    return undefined;
   }
 
   /** Removes and returns the first waiter of the highest priority, if any. */
   shift(): WaitNode<T> | undefined {
-    for (const level of this.#levels) {
-      const node = level.head;
-      if (node !== undefined) {
-        this.remove(node);
-        return node;
-      }
-    }
-    return undefined;
+    const node = this.peek();
+    if (node !== undefined) this.remove(node);
+    return node;
   }
 
   /** Removes a waiter wherever it stands; a node already gone is ignored. Returns whether it was queued. */
   remove(node: WaitNode<T>): boolean {
     const level = node.level;
     if (level === undefined) return false;
-    if (node.prev === undefined) level.head = node.next;
-    else node.prev.next = node.next;
-    if (node.next === undefined) level.tail = node.prev;
-    else node.next.prev = node.prev;
-    node.prev = node.next = node.level = undefined;
+    unlink(level, node);
+    node.level = undefined;
     this.#size--;
     if (level.head === undefined && level.priority !== DEFAULT_PRIORITY) this.#dropLevel(level);
     return true;
   }
 
-  #levelFor(priority: number): Level<T> {
-    const levels = this.#levels;
-    // Few distinct priorities are in use at once, so a linear scan beats any tree here.
-    let index = 0;
-    while (index < levels.length) {
-      const level = levels[index] as Level<T>;
-      if (level.priority === priority) return level;
-      if (level.priority < priority) break;
-      index++;
-    }
-    const level = new Level<T>(priority);
-    levels.splice(index, 0, level);
-    return level;
+  #add(waiter: T, priority: number, link: typeof linkLast): WaitNode<T> {
+    const node = new WaitNode(waiter);
+    const level = levelOf(this.#levels, priority, (p) => new Level<T>(p));
+    node.level = level;
+    link(level, node);
+    this.#size++;
+    return node;
   }
 
   #dropLevel(level: Level<T>): void {

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { AdaptiveConfig, AdaptiveOptions } from '../control/config.js';
 import { clampLimit, type Controller } from '../control/controller.js';
 import { DecisionGuard } from '../control/decision-guard.js';
+import { decideGpuUnits, withoutGpuSignals } from '../control/gpu-units.js';
 import { createGradientController } from '../control/gradient.js';
 import { IntervalStats } from '../control/interval-stats.js';
 import type { AdaptReason, AdaptSample } from '../control/sample.js';
@@ -36,6 +37,20 @@ export interface AdaptEvent {
   readonly sample: AdaptSample;
 }
 
+/**
+ * What `orchestrator.on('resourceAdapt', listener)` receives when adaptation changes a declared
+ * resource's units (today the GPU rules, on the `gpu` resource).
+ */
+export interface ResourceAdaptEvent {
+  /** The resource: `gpu`. */
+  readonly resource: string;
+  readonly from: number;
+  readonly to: number;
+  /** `gpu-wait`, `gpu-utilization` (fewer units) or `queue-depth` (more). */
+  readonly reason: AdaptReason;
+  readonly sample: AdaptSample;
+}
+
 /** What `orchestrator.on('warning', listener)` receives: trouble that needs no exception. */
 export interface OrchestratorWarning {
   /**
@@ -52,6 +67,7 @@ export interface OrchestratorWarning {
 
 interface Hooks {
   onAdapt(event: AdaptEvent): void;
+  onResourceAdapt?: ((event: ResourceAdaptEvent) => void) | undefined;
   /** Where warnings go. @default process.emitWarning */
   onWarning?: ((warning: OrchestratorWarning) => void) | undefined;
 }
@@ -179,7 +195,11 @@ export class Adaptation {
 
   async #step(): Promise<AdaptEvent | undefined> {
     this.#lastRead = await this.#readSources();
-    const sample = this.#sample();
+    const full = this.#sample();
+    // With a `gpu` resource declared, the GPU rules set its units and the pool's controller
+    // decides on the other signals alone.
+    const gpuDeclared = this.#adaptGpu(full);
+    const sample = gpuDeclared ? withoutGpuSignals(full) : full;
     const from = this.#engine.limit;
     const decision = this.#guard.decide(sample, this.#config);
     if (decision === undefined) return undefined;
@@ -189,6 +209,19 @@ export class Adaptation {
     const event: AdaptEvent = { from, to, reason: decision.reason, sample };
     this.#hooks.onAdapt(event);
     return event;
+  }
+
+  /** Applies the GPU rules to the `gpu` resource, if one is declared; returns whether it is. */
+  #adaptGpu(sample: AdaptSample): boolean {
+    const gpu = this.#engine.admission.scheduler.resourceStats('gpu');
+    if (gpu === undefined) return false;
+    const decision = decideGpuUnits(sample, this.#config, gpu);
+    const to = this.#engine.resizeResource('gpu', decision.limit);
+    if (to !== gpu.limit) {
+      const reason = decision.reason as AdaptReason;
+      this.#hooks.onResourceAdapt?.({ resource: 'gpu', from: gpu.limit, to, reason, sample });
+    }
+    return true;
   }
 
   #sample(): AdaptSample {

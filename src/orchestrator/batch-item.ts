@@ -22,6 +22,7 @@ export interface ItemHost {
     result: ItemResult,
     workerMs: number | undefined,
     waitMs: number | undefined,
+    tenant: string | undefined,
     exemplar: ExemplarLabels | undefined,
   ): void;
 }
@@ -54,6 +55,8 @@ export class BatchItem implements AbortWatcher {
   resends = 0;
   /** Whether it already ran again after a crash. */
   retried = false;
+  /** The tenant it counts for in telemetry. */
+  tenant: string | undefined;
   /** Its own span: a coalesced run's (a map's items share their batch's span instead). */
   trace: RunTrace | undefined;
   /** Its index in its map, for the batch span's events. */
@@ -133,7 +136,7 @@ export class BatchItem implements AbortWatcher {
         waitMs,
       );
     }
-    this.host.recordItem(this.task, result, workerMs, waitMs, trace?.exemplar ?? exemplar);
+    this.host.recordItem(this.task, result, workerMs, waitMs, this.tenant, trace?.exemplar ?? exemplar);
     this.onSettle(result, workerMs);
   }
 

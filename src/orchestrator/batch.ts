@@ -37,6 +37,10 @@ export interface BatchOptions {
   readonly signal?: AbortSignal | undefined;
   readonly priority: number;
   readonly gpu?: boolean | undefined;
+  /** The tenant the batch counts for (one start per batch). */
+  readonly tenant?: string | undefined;
+  /** Resource units the batch holds while it runs. */
+  readonly needs?: Readonly<Record<string, number>> | undefined;
   /**
    * Told when a batch (first or resent) enters the pool and when it has left it: its run has
    * settled and every item in it has too. A map counts its batches in flight with it.
@@ -117,6 +121,8 @@ export class Batch {
           chain: options.chain,
           traces: itemTraces?.map((trace) => trace?.carrier),
         },
+        tenant: options.tenant,
+        needs: options.needs,
         trace:
           this.#span === undefined && itemTraces === undefined
             ? undefined

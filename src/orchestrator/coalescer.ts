@@ -19,7 +19,16 @@ export interface CoalesceOptions {
 /** What a coalesced run carries: a run's spec, less what its batch decides. @internal */
 export type CoalescedRun = Pick<
   RunSpec,
-  'task' | 'input' | 'transferList' | 'signal' | 'scopeSignal' | 'timeoutMs' | 'gpu' | 'trace'
+  | 'task'
+  | 'input'
+  | 'transferList'
+  | 'signal'
+  | 'scopeSignal'
+  | 'timeoutMs'
+  | 'gpu'
+  | 'tenant'
+  | 'needs'
+  | 'trace'
 > & { readonly priority: number };
 
 /** What coalescing needs besides the batch plumbing. @internal */
@@ -30,7 +39,7 @@ export interface CoalesceHost extends BatchHost, ItemHost {
   adjustQueuedItems(delta: number): void;
 }
 
-/** Runs waiting to leave together: same task, priority and GPU flag. */
+/** Runs waiting to leave together: same task, priority, GPU flag, tenant and needs. */
 interface Forming {
   readonly key: string;
   readonly run: CoalescedRun;
@@ -66,6 +75,7 @@ export class Coalescer implements Producer {
         if (result.ok) resolve(result.value);
         else reject(result.error);
       });
+      item.tenant = run.tenant;
       item.trace = run.trace;
       item.follow([signal, scopeSignal], (aborted) => abortReason(run, aborted));
       if (item.settled) return;
@@ -94,7 +104,7 @@ export class Coalescer implements Producer {
   readonly waitAfterCancel = false;
 
   #add(run: CoalescedRun, item: BatchItem): void {
-    const key = `${run.task}\u0000${run.priority}\u0000${run.gpu}`;
+    const key = `${run.task}\u0000${run.priority}\u0000${run.gpu}\u0000${run.tenant ?? ''}\u0000${needsKey(run.needs)}`;
     let forming = this.#forming.get(key);
     if (forming === undefined) {
       forming = { key, run, items: [], timer: undefined };
@@ -122,8 +132,8 @@ export class Coalescer implements Producer {
     // Runs cancelled while the batch formed have settled already.
     const items = forming.items.filter((item) => !item.settled);
     if (items.length === 0) return;
-    const { task, priority, gpu } = forming.run;
-    new Batch(this.#host, task, items, { priority, gpu });
+    const { task, priority, gpu, tenant, needs } = forming.run;
+    new Batch(this.#host, task, items, { priority, gpu, tenant, needs });
   }
 }
 
@@ -131,4 +141,14 @@ export class Coalescer implements Producer {
 function abortReason(run: CoalescedRun, signal: AbortSignal): unknown {
   if (signal === run.signal) return signal.reason;
   return new AbortedError(`Task "${run.task}" was cancelled by its group`, { cause: signal.reason });
+}
+
+/** The same needs give the same key, whatever the order of their entries. */
+function needsKey(needs: CoalescedRun['needs']): string {
+  if (needs === undefined) return '';
+  return Object.entries(needs)
+    .filter(([, units]) => units > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, units]) => `${name}=${units}`)
+    .join(',');
 }

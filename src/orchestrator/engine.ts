@@ -1,8 +1,6 @@
 import type { WorkerCacheOptions } from '../cache/options.js';
-import { AbortedError, ClosedError, QueueFullError } from '../errors.js';
+import { AbortedError, ClosedError } from '../errors.js';
 import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
-import { AdaptiveLimiter, kAcquireSlot, kCancelWait, kReleaseSlot } from '../limiter/adaptive-limiter.js';
-import type { WaitNode } from '../limiter/wait-queue.js';
 import { ControlPlane, type ChunkSink } from '../pool/control-plane.js';
 import {
   isControlPortHello,
@@ -13,6 +11,8 @@ import {
 } from '../pool/protocol.js';
 import { ThreadPool } from '../pool/thread-pool.js';
 import { TaskMetricsRelay } from '../task-metrics/relay.js';
+import type { TenantsConfig } from '../scheduler/tenants.js';
+import { Admission } from './admission.js';
 import type { Lifecycle, Producer } from './lifecycle.js';
 import { TaskRun, type RunHost, type RunOutcome, type RunSpec } from './task-run.js';
 
@@ -27,6 +27,9 @@ export interface EngineSettings {
   readonly cancelGraceMs: number;
   readonly idleTimeoutMs: number;
   readonly resourceLimits: ResourceLimitsOption | undefined;
+  readonly tenants: TenantsConfig;
+  /** Declared resources and their units. */
+  readonly resources: ReadonlyMap<string, number>;
   /**
    * Whether idle threads keep running their event loop (Piscina's `atomics: 'async'`) instead
    * of blocking in `Atomics.wait` between tasks: with tracing on, so that the tracer providers
@@ -46,43 +49,41 @@ export interface ResourceLimitsOption {
 /** Told about every settled run, for telemetry and adaptive signals. @internal */
 export type RunObserver = (run: TaskRun, outcome: RunOutcome, error: unknown) => void;
 
-/** Runs admitted per running slot: one running and one staged behind it. */
-const STAGING = 2;
+/** Told about every run that starts on a thread (the tenants' service, for telemetry). @internal */
+export type StartObserver = (run: TaskRun) => void;
 
 /** Every pool thread's entry: CommonJS, for the Node crash its header describes. @internal */
 export const THREAD_ENTRY_URL = new URL('../pool/thread-entry.cjs', import.meta.url).href;
 
 /**
- * The private engine behind {@link Orchestrator}: the limiter in front of the thread pool, the
- * control plane, and the set of live runs. It is the lifecycle's producer for runs: close()
- * waits for them and cancels them at its deadline.
+ * The private engine behind {@link Orchestrator}: admission (the scheduler) in front of the
+ * thread pool, the control plane, and the set of live runs. It is the lifecycle's producer for
+ * runs: close() waits for them and cancels them at its deadline.
  *
- * Two numbers bound the work: at most `limit` tasks *run* at once (the pool's balancer and its
- * thread ceiling), and at most `2 × limit` runs are *admitted* (the limiter). The extra `limit`
- * are staged in the pool, in priority-then-FIFO order, so that a thread that finishes a task
- * takes the next one inside Piscina's own completion handler: measured here, gating at exactly
- * the thread count kept only 0.82–0.87 of bare Piscina's throughput on trivial tasks.
+ * At most `limit` tasks *run* at once (the pool's balancer and its thread ceiling). Waiting runs
+ * stay in the scheduler, which names the run a free thread starts. Up to `limit` of them are
+ * *staged*: the pool keeps that many tickets waiting in Piscina's queue, so that a thread that
+ * finishes a task takes the next inside Piscina's own completion handler (measured here, gating
+ * at exactly the thread count kept only 0.82–0.87 of bare Piscina's throughput on trivial
+ * tasks). A ticket names no run until a thread takes it, so staging never reorders runs,
+ * reserves nothing for a tenant and holds no resource units: priority, fair share, caps and
+ * resources are all decided at the moment a run starts.
  * @internal
  */
 export class Engine implements RunHost, Producer {
-  readonly limiter: AdaptiveLimiter;
+  readonly admission: Admission;
   readonly pool: ThreadPool;
   /** Task metrics: the declarations from the hello, the samples from answers and chunks. */
   readonly taskMetrics = new TaskMetricsRelay();
   readonly control = new ControlPlane((delta) => this.taskMetrics.record(delta));
   readonly cancelGraceMs: number;
   readonly #lifecycle: Lifecycle;
-  readonly #maxQueue: number;
   readonly #minLimit: number;
   readonly #maxLimit: number;
   #limit: number;
   readonly #live = new Set<TaskRun>();
   /** Batches whose items have not all settled (see BatchHost.batchLive). */
   #liveBatches = 0;
-  /** Items in runs waiting for a slot (a map batch counts its items). */
-  #queuedItems = 0;
-  /** Queued runs marked `gpu`, for the GPU-wait signal. */
-  readonly #gpuQueued = new Set<TaskRun>();
   #nextId = 1;
   /** The module's tasks and those marked idempotent (learnt from the threads' hello). */
   #tasks: ReadonlySet<string> | undefined;
@@ -93,6 +94,7 @@ export class Engine implements RunHost, Producer {
   /** Resolves once a thread has said which tasks the module has. */
   readonly hello = new Promise<void>((resolve) => (this.#helloSeen = resolve));
   #observer: RunObserver | undefined;
+  #onStart: StartObserver | undefined;
   /** Whether idle threads read their control port, and so can flush on request. */
   readonly #flushable: boolean;
 
@@ -101,14 +103,21 @@ export class Engine implements RunHost, Producer {
     this.#limit = settings.baseLimit;
     this.#minLimit = settings.minLimit;
     this.#maxLimit = settings.maxLimit;
-    this.limiter = new AdaptiveLimiter({
-      limit: STAGING * settings.baseLimit,
-      minLimit: STAGING * settings.minLimit,
-      maxLimit: STAGING * settings.maxLimit,
-    });
     this.cancelGraceMs = settings.cancelGraceMs;
     this.#flushable = settings.eventLoopBetweenTasks === true;
-    this.#maxQueue = settings.maxQueue;
+    const limit = (): number => this.#limit;
+    this.admission = new Admission(
+      {
+        get limit() {
+          return limit();
+        },
+        get closed() {
+          return lifecycle.closed;
+        },
+        started: (run) => this.#onStart?.(run),
+      },
+      settings,
+    );
     this.pool = new ThreadPool({
       filename: THREAD_ENTRY_URL,
       workerData: {
@@ -121,6 +130,7 @@ export class Engine implements RunHost, Producer {
       idleTimeoutMs: settings.idleTimeoutMs,
       resourceLimits: settings.resourceLimits,
       eventLoopBetweenTasks: settings.eventLoopBetweenTasks === true,
+      source: this.admission,
       onMessage: (message) => {
         if (!isControlPortHello(message)) return;
         this.#tasks = new Set(message.tasks);
@@ -131,6 +141,7 @@ export class Engine implements RunHost, Producer {
         this.#helloSeen();
       },
     });
+    this.admission.attach(this.pool);
     lifecycle.register(this);
   }
 
@@ -139,29 +150,29 @@ export class Engine implements RunHost, Producer {
     return this.#limit;
   }
 
-  /** Runs admitted to the pool: running, or staged for a thread. */
+  /** Runs running, plus runs staged (tickets waiting for a thread): at most `2 × limit`. */
   get inFlight(): number {
-    return this.limiter.inFlight;
+    return this.admission.inFlight;
   }
 
-  /** Runs waiting for a slot. */
+  /** Runs waiting beyond the staged ones. */
   get queued(): number {
-    return this.limiter.pending;
+    return this.admission.queued;
   }
 
-  /** Items waiting for a slot (or, coalesced, for their batch to leave). */
+  /** Items waiting beyond the staged runs (or, coalesced, for their batch to leave). */
   get queuedItems(): number {
-    return this.#queuedItems;
+    return this.admission.queuedItems;
   }
 
-  /** Counts items waiting outside the limiter: coalesced runs while their batch forms. */
+  /** Counts items waiting outside the scheduler: coalesced runs while their batch forms. */
   adjustQueuedItems(delta: number): void {
-    this.#queuedItems += delta;
+    this.admission.adjustQueuedItems(delta);
   }
 
   /** Whether a run submitted now would be admitted at once. */
   get hasFreeSlot(): boolean {
-    return this.limiter.pending === 0 && this.limiter.inFlight < this.limiter.limit;
+    return this.admission.hasFreeSlot;
   }
 
   /** Threads alive now. */
@@ -195,23 +206,34 @@ export class Engine implements RunHost, Producer {
 
   /**
    * Sets the running limit, clamped to [minLimit, maxLimit]. The pool's ceiling moves first, so
-   * runs the grown limiter admits find their threads starting; threads above a lowered limit
-   * finish their task and retire when idle.
+   * tickets staged for the grown limit find their threads starting; threads above a lowered
+   * limit finish their task and retire when idle.
    */
   resize(limit: number): number {
     this.#limit = Math.min(this.#maxLimit, Math.max(this.#minLimit, limit));
     this.pool.setLimit(this.#limit);
-    this.limiter.resize(STAGING * this.#limit);
+    this.admission.sync();
     return this.#limit;
   }
 
+  /** Sets how many units of a declared resource may be held at once (1..declared); returns it. */
+  resizeResource(name: string, units: number): number {
+    const limit = this.admission.scheduler.setResourceLimit(name, units);
+    this.admission.sync();
+    return limit;
+  }
+
   /**
-   * The GPU-wait signal: how long the longest-waiting queued `gpu` run has waited, in seconds;
-   * undefined when no `gpu` run waits. Queued runs are in arrival order, so it is the first.
+   * Checks a run's `needs` against the declared resources.
+   * @throws TypeError or RangeError naming the bad entry.
    */
+  checkNeeds(needs: unknown, gpu: boolean): void {
+    this.admission.scheduler.needsOf(needs, gpu);
+  }
+
+  /** The GPU-wait signal (see {@link Admission.gpuWaitSeconds}). */
   gpuWaitSeconds(): number | undefined {
-    const oldest = this.#gpuQueued.values().next().value;
-    return oldest === undefined ? undefined : (performance.now() - oldest.submittedAt) / 1000;
+    return this.admission.gpuWaitSeconds();
   }
 
   /** Whether the worker module marked `task` idempotent (false until a thread has started). */
@@ -257,6 +279,11 @@ export class Engine implements RunHost, Producer {
     this.#observer = observer;
   }
 
+  /** Sets the function told about every run that starts on a thread. */
+  observeStarts(observer: StartObserver | undefined): void {
+    this.#onStart = observer;
+  }
+
   /** Submits a run and returns it; its promise settles exactly once. */
   submitRun(spec: RunSpec, priority: number): TaskRun {
     const run = new TaskRun(this, this.#nextId++, spec);
@@ -268,11 +295,9 @@ export class Engine implements RunHost, Producer {
     } else if (spec.scopeSignal?.aborted === true) {
       const cause = spec.scopeSignal.reason as unknown;
       run.cancel(new AbortedError(`Task "${spec.task}" was cancelled by its group`, { cause }));
-    } else if (this.limiter.pending >= this.#maxQueue && this.limiter.inFlight >= this.limiter.limit) {
-      const message = `The queue is full (maxQueue ${this.#maxQueue}); task "${spec.task}" was shed`;
-      run.refuse(new QueueFullError(message));
     } else {
-      this.#admit(run, priority);
+      const shed = this.admission.admit(run, priority);
+      if (shed !== undefined) run.refuse(shed);
     }
     return run;
   }
@@ -284,25 +309,16 @@ export class Engine implements RunHost, Producer {
 
   // --- RunHost ---
 
-  stage(run: TaskRun): void {
-    this.#leaveQueue(run);
-    this.pool.stage(run, run.priority);
-  }
-
-  unstage(run: TaskRun): boolean {
-    return this.pool.unstage(run);
-  }
-
   terminate(run: TaskRun): void {
     this.pool.terminate(run);
   }
 
-  cancelWait(node: WaitNode): boolean {
-    return this.limiter[kCancelWait](node);
+  cancelWait(run: TaskRun): boolean {
+    return this.admission.withdraw(run);
   }
 
-  releaseSlot(): void {
-    this.limiter[kReleaseSlot]();
+  releaseSlot(run: TaskRun): void {
+    this.admission.finished(run);
   }
 
   abort(id: number): void {
@@ -317,7 +333,7 @@ export class Engine implements RunHost, Producer {
   settled(run: TaskRun, outcome: RunOutcome, error: unknown): void {
     this.#live.delete(run);
     this.control.forget(run.request.id);
-    this.#leaveQueue(run);
+    this.admission.leave(run);
     this.#observer?.(run, outcome, error);
     if (this.#live.size === 0 && this.#liveBatches === 0) this.#lifecycle.changed();
   }
@@ -338,27 +354,14 @@ export class Engine implements RunHost, Producer {
     }
   }
 
-  /** Terminates the pool's threads and closes the control ports. */
+  /** Terminates the pool's threads and closes the control ports; runs still waiting end ERR_CLOSED. */
   async destroy(): Promise<void> {
     this.#lifecycle.unregister(this);
+    for (const run of [...this.#live]) {
+      if (run.queued)
+        run.cancel(new ClosedError(`The orchestrator closed before task "${run.task}" started`));
+    }
     await this.pool.destroy();
     this.control.close();
-  }
-
-  #admit(run: TaskRun, priority: number): void {
-    run.priority = priority;
-    const node = this.limiter[kAcquireSlot](run, priority);
-    if (node === undefined) return run.admitted();
-    run.node = node;
-    run.wasQueued = true;
-    this.#queuedItems += run.spec.items;
-    if (run.spec.gpu) this.#gpuQueued.add(run);
-  }
-
-  #leaveQueue(run: TaskRun): void {
-    if (!run.wasQueued) return;
-    run.wasQueued = false;
-    this.#queuedItems -= run.spec.items;
-    if (run.spec.gpu) this.#gpuQueued.delete(run);
   }
 }

@@ -1,5 +1,6 @@
 import { ClosedError } from '../errors.js';
 import { assertFinite, assertOptionalSignal, describe } from '../internal/validate.js';
+import { checkTenant } from '../scheduler/options.js';
 import type { BatchTraceFactory } from '../tracing/run-trace.js';
 import { Batch, BatchItem, type BatchHost, type ItemHost, type ItemResult } from './batch.js';
 import type { Lifecycle, Producer } from './lifecycle.js';
@@ -14,8 +15,12 @@ export interface MapOptions<I = unknown> {
   batchSize?: number | undefined;
   /** Aborting it cancels the whole map: running batches stop, and iteration rejects with the reason. */
   signal?: AbortSignal | undefined;
-  /** Priority of the map's batches in the limiter. @default 0 */
+  /** Priority of the map's batches. @default 0 */
   priority?: number | undefined;
+  /** The tenant the map's batches count for (each batch is one start of that tenant). @default 'default' */
+  tenant?: string | undefined;
+  /** Resource units each batch holds while it runs (see the `resources` option). */
+  needs?: Readonly<Record<string, number>> | undefined;
   /** Stop at the first failed item and reject with its error. @default false */
   failFast?: boolean | undefined;
   /**
@@ -37,6 +42,8 @@ export interface MapHost extends BatchHost, ItemHost {
   readonly limit: number;
   /** The map registers with it while it runs, so that close() stops and awaits it. */
   readonly lifecycle: Lifecycle;
+  /** Checks `needs` against the declared resources (throws a TypeError or RangeError). */
+  checkNeeds(needs: unknown): void;
 }
 
 /** Work per batch that batching aims for, in ms of worker time. */
@@ -70,7 +77,10 @@ export async function* mapTasks(
   trace?: BatchTraceFactory,
 ): AsyncGenerator<MapRecord, void, undefined> {
   const { ordered = false, batchSize = 512, signal, priority = 0, failFast = false, itemSignal } = options;
+  const { tenant, needs } = options;
   checkMap(task, inputs, batchSize, signal, priority, itemSignal);
+  checkTenant(tenant);
+  host.checkNeeds(needs);
   signal?.throwIfAborted();
   if (!host.lifecycle.accepting)
     throw new ClosedError(`The orchestrator is closed; map("${task}") was refused`);
@@ -125,12 +135,14 @@ export async function* mapTasks(
       const item = new BatchItem(host, task, input, undefined, own !== undefined, (result, ms) =>
         onSettle(index, result, ms),
       );
+      item.tenant = tenant;
       item.mapIndex = index;
       if (own !== undefined) item.follow([own]);
       return item;
     });
     const live = items.filter((item) => !item.settled);
-    if (live.length > 0) new Batch(host, task, live, { signal: controller.signal, priority, tracker, trace });
+    if (live.length > 0)
+      new Batch(host, task, live, { signal: controller.signal, priority, tracker, tenant, needs, trace });
   };
   /** Batches in the pool; the window bounds them, and the map ends when none is left. */
   const tracker = {

@@ -4,6 +4,7 @@ import { resolveAdaptive, type AdaptiveConfig, type AdaptiveOptions } from '../c
 import type { ConfigIssue } from '../errors.js';
 import { invalidConfig } from '../internal/config-error.js';
 import { MAX_TIMER_MS } from '../internal/long-timer.js';
+import { resolveResources, resolveTenants, type SchedulingOptions } from '../scheduler/options.js';
 import { metricsIssues, type MetricsOptions } from '../telemetry/metrics.js';
 import { resolveTracing, type ResolvedTracing, type TracingOptions } from '../tracing/options.js';
 import type { SignalsOptions } from './adaptation.js';
@@ -90,6 +91,7 @@ export interface TelemetryOptions {
 /** Options of {@link Orchestrator}; `M` is its task map (see {@link TaskMap}). */
 export type OrchestratorOptions<M extends TaskMap = TaskMap> = WorkerOption<M> &
   ExecutionOptions &
+  SchedulingOptions &
   TelemetryOptions &
   TracingOptions &
   AdaptiveOptions &
@@ -163,7 +165,7 @@ export function limitDefaults(options: Pick<ExecutionOptions, 'baseLimit' | 'min
 }
 
 function resolveExecution(
-  options: ExecutionOptions & { readonly worker?: unknown; readonly workers?: unknown },
+  options: ExecutionOptions & SchedulingOptions & { readonly worker?: unknown; readonly workers?: unknown },
   issues: ConfigIssue[],
 ): ResolvedExecution {
   const { baseLimit, minLimit, maxLimit } = limitDefaults(options);
@@ -206,6 +208,8 @@ function resolveExecution(
     idleTimeoutMs,
     resourceLimits: resolveResourceLimits(options.resourceLimits, issues),
     batch: resolveBatch(options.batch, issues),
+    tenants: resolveTenants(options.tenants, issues),
+    resources: resolveResources(options.resources, issues),
     cache: resolveCache(options.cache, issues),
     modules: resolveWorkerModules(options, issues),
   };

@@ -8,6 +8,7 @@ import { stageStatsFor } from '../telemetry/feature-families.js';
 import { AbortedError, ClosedError } from '../errors.js';
 import { describe } from '../internal/validate.js';
 import { LIST_TASKS } from '../pool/protocol.js';
+import type { ResourceStats } from '../scheduler/resource.js';
 import { OrchestratorMetrics, type GaugeSnapshot } from '../telemetry/metrics.js';
 import { RunTracer } from '../tracing/tracer.js';
 import { Adaptation, type AdaptEvent, type OrchestratorWarning } from './adaptation.js';
@@ -18,8 +19,16 @@ import { mapTasks, type MapHost, type MapOptions, type MapRecord } from './map.j
 import { resolveOptions, type OrchestratorOptions } from './options.js';
 import { RunRecorder } from './recorder.js';
 import { RootGroup } from './root-group.js';
-import { checkRun, toTransferList } from './run-options.js';
-import type { GoContext, RunOptions, TaskInput, TaskMap, TaskName, TaskOutput } from './task-types.js';
+import { checkGo, checkRun, inherit, toTransferList } from './run-options.js';
+import type {
+  GoContext,
+  GoOptions,
+  RunOptions,
+  TaskInput,
+  TaskMap,
+  TaskName,
+  TaskOutput,
+} from './task-types.js';
 
 /**
  * Runs the named tasks of one worker module (`worker`), or of several (`workers`, with task names
@@ -89,6 +98,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
         this.#metrics?.recordLimitChange(event.to > event.from ? 'up' : 'down', event.reason);
         this.emit('adapt', event);
       },
+      onResourceAdapt: (event) => this.emit('resourceAdapt', event),
       onWarning: (warning) => this.#warn(warning),
     });
     const metricsSink = this.#metrics;
@@ -101,8 +111,15 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
         record: (delta) => metricsSink.recordTaskMetrics(delta),
       });
     }
-    this.#recorder = new RunRecorder(this.#metrics, this.#adaptation, (task) => this.#engine.isTask(task));
+    const tenants = this.#engine.admission.scheduler.tenants;
+    this.#recorder = new RunRecorder(
+      this.#metrics,
+      this.#adaptation,
+      (task) => this.#engine.isTask(task),
+      (tenant) => tenants.labelOf(tenant),
+    );
     this.#engine.observe((run, outcome, error) => this.#recorder.recordRun(run, outcome, error));
+    this.#engine.observeStarts((run) => this.#recorder.recordStart(run));
     this.#host = this.#createHost();
     this.#coalescer = execution.batch === undefined ? undefined : new Coalescer(this.#host, execution.batch);
     if (this.#coalescer !== undefined) this.#lifecycle.register(this.#coalescer);
@@ -174,10 +191,41 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   }
 
   /**
+   * One tenant's runs now: `running` on a thread, `waiting` to start. A tenant the orchestrator
+   * does not know (unlisted, with no work) has none.
+   * @param tenant - its name; omitted, the default tenant (runs submitted without one).
+   */
+  tenantStats(tenant?: string): { running: number; waiting: number } {
+    const found = this.#engine.admission.scheduler.tenants.find(tenant);
+    return { running: found?.running ?? 0, waiting: found?.waiting ?? 0 };
+  }
+
+  /** A declared resource's units and wait now, or undefined if no such resource is declared. */
+  resourceStats(resource: string): ResourceStats | undefined {
+    return this.#engine.admission.scheduler.resourceStats(resource);
+  }
+
+  /**
+   * Sets how many units of a declared resource may be held at once, by hand, clamped to
+   * [1, the units declared]. Adaptation's GPU rules set the `gpu` resource's this way too.
+   * @returns the units now in force.
+   * @throws RangeError if `units` is not an integer or no such resource is declared.
+   */
+  resizeResource(resource: string, units: number): number {
+    if (typeof units !== 'number' || !Number.isInteger(units)) {
+      throw new RangeError(`units must be an integer, got ${describe(units)}`);
+    }
+    if (this.resourceStats(resource) === undefined) {
+      throw new RangeError(`resource ${describe(resource)} is not declared in the resources option`);
+    }
+    return this.#engine.resizeResource(resource, units);
+  }
+
+  /**
    * Runs one task in the pool.
    * @param task - the export name of the task in the worker module (`module.export` with `workers`).
    * @param input - its input; structured-cloned (or moved, with `transferList`).
-   * @param options - signal, priority, timeoutMs, transferList, gpu, cache.
+   * @param options - signal, priority, timeoutMs, transferList, gpu, cache, tenant, needs.
    * @returns the task's output (for a cached task, maybe a kept result: frozen, or a clone).
    *   Rejects with ERR_TASK_FAILED (the task threw), ERR_UNKNOWN_TASK,
    *   ERR_WORKER_CRASHED, ERR_TASK_TIMEOUT, ERR_QUEUE_FULL, ERR_CLOSED, ERR_DATA_CLONE (the input
@@ -214,6 +262,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     if (cache === undefined) return this.#submit(task, input, options, scopeSignal);
     try {
       checkRun(task, options);
+      this.#engine.checkNeeds(options.needs, options.gpu ?? false);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -228,15 +277,17 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     scopeSignal: AbortSignal | undefined,
   ): Promise<unknown> {
     let transferList;
+    const { signal, priority = 0, timeoutMs, gpu = false, tenant, needs } = options;
     try {
       checkRun(task, options);
       transferList = toTransferList(options.transferList);
+      this.#engine.checkNeeds(needs, gpu);
     } catch (error) {
       return Promise.reject(error);
     }
-    const { signal, priority = 0, timeoutMs, gpu = false } = options;
     const deadline = timeoutMs === Number.POSITIVE_INFINITY ? undefined : timeoutMs;
     const trace = this.#tracer?.run(task);
+    // One literal, in the same order as every other RunSpec, keeps the engine's property reads monomorphic.
     const spec = {
       task,
       input,
@@ -247,6 +298,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       gpu,
       items: 1,
       batch: undefined,
+      tenant,
+      needs,
       trace,
     };
     if (this.#coalescer !== undefined) return this.#coalescer.submit({ ...spec, priority });
@@ -334,11 +387,13 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * map stages run fused inside one thread. Once `close()` is called, iterating it rejects with
    * ERR_CLOSED.
    * @param source - the inputs, pulled as records are consumed.
-   * @param options - ordered, signal, priority, fuse.
+   * @param options - ordered, signal, priority, fuse, tenant, needs.
    * @throws TypeError or RangeError for a bad argument, naming it and the value.
    */
   pipeline<I>(source: Iterable<I> | AsyncIterable<I>, options: PipelineOptions = {}): Pipeline<I, M> {
-    return new Pipeline<I, M>(this.#pipelineHost(), source, pipelineSettings(source, options));
+    const settings = pipelineSettings(source, options);
+    this.#engine.checkNeeds(settings.needs, false);
+    return new Pipeline<I, M>(this.#pipelineHost(), source, settings);
   }
 
   /**
@@ -349,21 +404,24 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * first error. A `go` after that still runs its function, with `ctx.signal` already aborted.
    * @param name - a label for the work (shown in errors).
    * @param fn - the work; sync or async.
-   * @throws ClosedError once `close()` has been called; TypeError for a bad argument.
+   * @param options - `tenant` and `needs` for every `ctx.run` that does not give its own.
+   * @throws ClosedError once `close()` has been called; TypeError/RangeError for a bad argument.
    */
-  go(name: string, fn: (ctx: GoContext<M>) => unknown): void {
+  go(name: string, fn: (ctx: GoContext<M>) => unknown, options: GoOptions = {}): void {
     if (typeof name !== 'string') throw new TypeError(`name must be a string, got ${describe(name)}`);
     if (typeof fn !== 'function') throw new TypeError(`fn must be a function, got ${describe(fn)}`);
+    checkGo(options);
+    this.#engine.checkNeeds(options.needs, false);
     if (!this.#lifecycle.accepting) throw this.#refusal(`go("${name}")`);
     this.#root.go((signal) => {
       const ctx: GoContext<M> = {
         name,
         signal,
         // Accepted work: its runs go on while closing, until the close deadline cancels them.
-        run: (task, input, options = {}) =>
+        run: (task, input, runOptions = {}) =>
           (this.#lifecycle.closed
             ? Promise.reject(this.#refusal(`task "${task}"`))
-            : this.#runMaybeCached(task, input, options, signal)) as never,
+            : this.#runMaybeCached(task, input, inherit(runOptions, options), signal)) as never,
       };
       return fn(ctx);
     });
@@ -433,6 +491,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       cpuLoadRatio: signals.cpuLoad,
       gpuUtilizationRatio: signals.gpuUtilization,
       errorRateRatio: signals.errorRate,
+      tenants: this.#engine.admission.tenantLoads(),
+      resources: this.#engine.admission.resourceStats(),
     };
   }
 
@@ -469,8 +529,9 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       abort: (id) => engine.abort(id),
       isIdempotent: (task) => engine.isIdempotent(task),
       adjustQueuedItems: (delta) => engine.adjustQueuedItems(delta),
-      recordItem: (task, result, workerMs, waitMs, exemplar) =>
-        recorder.recordItem(task, result, workerMs, waitMs, exemplar),
+      recordItem: (task, result, workerMs, waitMs, tenant, exemplar) =>
+        recorder.recordItem(task, result, workerMs, waitMs, tenant, exemplar),
+      checkNeeds: (needs) => engine.checkNeeds(needs, false),
       recordBatch: (size) => metrics?.recordBatch(size),
       batchLive: (delta) => engine.batchLive(delta),
     };

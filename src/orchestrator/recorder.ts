@@ -26,16 +26,27 @@ export class RunRecorder {
   readonly #metrics: OrchestratorMetrics | undefined;
   readonly #adaptation: Adaptation;
   readonly #isTask: (task: string) => boolean | undefined;
+  readonly #tenantLabel: (tenant: string | undefined) => string | undefined;
   readonly #unconfirmed = new Set<string>();
 
   constructor(
     metrics: OrchestratorMetrics | undefined,
     adaptation: Adaptation,
     isTask: (task: string) => boolean | undefined,
+    /** The bounded `tenant` label of a tenant name, or undefined when series carry none. */
+    tenantLabel: (tenant: string | undefined) => string | undefined = () => undefined,
   ) {
     this.#metrics = metrics;
     this.#adaptation = adaptation;
     this.#isTask = isTask;
+    this.#tenantLabel = tenantLabel;
+  }
+
+  /** Counts a run (or batch) starting on a thread, for its tenant's service. */
+  recordStart(run: TaskRun): void {
+    if (run.spec.internal === true) return;
+    const label = this.#tenantLabel(run.spec.tenant);
+    if (label !== undefined) this.#metrics?.recordStart(label);
   }
 
   /** Counts a settled run and ends its span (a batch's items are counted one by one instead). */
@@ -46,7 +57,7 @@ export class RunRecorder {
     const workerMs = ran ? run.workerMs : undefined;
     const trace = run.spec.trace;
     trace?.end(outcome, error, workerMs, waited);
-    this.record(run.task, outcome, workerMs, waited, error, trace?.exemplar);
+    this.record(run.task, outcome, workerMs, waited, error, run.spec.tenant, trace?.exemplar);
   }
 
   /** Counts one settled item of a batch; `exemplar` links its observations to its span. */
@@ -55,10 +66,11 @@ export class RunRecorder {
     result: ItemResult,
     workerMs: number | undefined,
     waitMs: number | undefined,
+    tenant: string | undefined,
     exemplar: ExemplarLabels | undefined,
   ): void {
-    if (result.ok) this.record(task, 'success', workerMs, waitMs, undefined, exemplar);
-    else this.record(task, result.outcome, workerMs, waitMs, result.error, exemplar);
+    if (result.ok) this.record(task, 'success', workerMs, waitMs, undefined, tenant, exemplar);
+    else this.record(task, result.outcome, workerMs, waitMs, result.error, tenant, exemplar);
   }
 
   /**
@@ -73,14 +85,17 @@ export class RunRecorder {
     result: ItemResult,
     workerMs: number | undefined,
     waitMs: number | undefined,
+    tenant: string | undefined,
   ): void {
-    if (chain.length === 1) return this.recordItem(chain[0] as string, result, workerMs, waitMs, undefined);
+    if (chain.length === 1)
+      return this.recordItem(chain[0] as string, result, workerMs, waitMs, tenant, undefined);
     const outcome: RunOutcome = result.ok ? 'success' : result.outcome;
     this.#adaptation.recordOutcome(outcome, workerMs ?? 0);
     const metrics = this.#metrics;
     if (metrics === undefined) return;
     const error = result.ok ? undefined : result.error;
     const end = result.ok ? chain.length - 1 : (result.stage ?? 0);
+    const tenantLabel = this.#tenantLabel(tenant);
     for (let k = 0; k <= end; k++) {
       const task = chain[k] as string;
       const failed = k === end && outcome !== 'success' && outcome !== 'aborted';
@@ -90,6 +105,7 @@ export class RunRecorder {
         undefined,
         k === 0 && waitMs !== undefined ? waitMs / 1000 : undefined,
         failed ? errorType(error) : undefined,
+        tenantLabel,
       );
     }
   }
@@ -101,6 +117,7 @@ export class RunRecorder {
     workerMs: number | undefined,
     waitMs: number | undefined,
     error: unknown,
+    tenant?: string,
     exemplar?: ExemplarLabels,
   ): void {
     this.#adaptation.recordOutcome(outcome, workerMs ?? 0);
@@ -113,6 +130,7 @@ export class RunRecorder {
       workerMs === undefined ? undefined : workerMs / 1000,
       waitMs === undefined ? undefined : waitMs / 1000,
       failed ? errorType(error) : undefined,
+      this.#tenantLabel(tenant),
       exemplar,
     );
   }

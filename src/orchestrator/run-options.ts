@@ -1,6 +1,7 @@
 import { MessagePort, type Transferable } from 'node:worker_threads';
 import { assertOptionalSignal, assertTimeout, describe } from '../internal/validate.js';
-import type { RunOptions } from './task-types.js';
+import { checkTenant } from '../scheduler/options.js';
+import type { GoOptions, RunOptions } from './task-types.js';
 
 /**
  * Checks `run()`'s arguments.
@@ -20,6 +21,7 @@ export function checkRun(task: unknown, options: RunOptions): void {
     throw new RangeError(`priority must be a finite number, got ${describe(priority)}`);
   }
   if (timeoutMs !== undefined) assertTimeout('timeoutMs', timeoutMs, 1);
+  checkTenant(options.tenant);
   if (options.cache !== undefined && typeof options.cache !== 'boolean')
     throw new TypeError(`cache must be a boolean, got ${describe(options.cache)}`);
 }
@@ -45,4 +47,26 @@ export function toTransferList(list: unknown): Transferable[] | undefined {
       `transferList[${index}] must be an ArrayBuffer, a typed array or a MessagePort, got ${what}`,
     );
   });
+}
+
+/**
+ * Checks `go()`'s options.
+ * @throws TypeError naming the bad field and its value.
+ * @internal
+ */
+export function checkGo(options: GoOptions): void {
+  if (typeof options !== 'object' || (options as unknown) === null) {
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  }
+  checkTenant(options.tenant);
+}
+
+/**
+ * A `ctx.run`'s options with the `tenant` and `needs` of its `go` filled in where it gives none.
+ * @internal
+ */
+export function inherit(options: RunOptions, defaults: GoOptions): RunOptions {
+  if (defaults.tenant === undefined && defaults.needs === undefined) return options;
+  if (typeof options !== 'object' || (options as unknown) === null) return options;
+  return { ...options, tenant: options.tenant ?? defaults.tenant, needs: options.needs ?? defaults.needs };
 }

@@ -10,7 +10,6 @@ import {
 } from '../errors.js';
 import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
 import { unwatch, watch, type AbortWatcher } from '../internal/signal-watch.js';
-import type { WaitNode, Waiter } from '../limiter/wait-queue.js';
 import type {
   BatchRequest,
   ControlPortHello,
@@ -19,6 +18,7 @@ import type {
   TaskResponse,
 } from '../pool/protocol.js';
 import type { JobFailure, PoolJob } from '../pool/thread-pool.js';
+import type { Place } from '../scheduler/scheduler.js';
 import type { RunTrace } from '../tracing/run-trace.js';
 import { reviveTaskError } from './revive-error.js';
 
@@ -27,14 +27,12 @@ export type RunOutcome = 'success' | 'error' | 'aborted' | 'timeout' | 'crashed'
 
 /** What a {@link TaskRun} needs from the engine that owns it. @internal */
 export interface RunHost {
-  /** The run holds a slot: stage it for a thread. */
-  stage(run: TaskRun): void;
-  /** Takes a staged run back; false if a thread already took it. */
-  unstage(run: TaskRun): boolean;
   /** Terminates the thread running `run`. */
   terminate(run: TaskRun): void;
-  cancelWait(node: WaitNode): boolean;
-  releaseSlot(): void;
+  /** Takes a waiting run out of the scheduler; false if a thread took it already. */
+  cancelWait(run: TaskRun): boolean;
+  /** A started run has ended: its slot (and its tenant's, and its resource units) come back. */
+  releaseSlot(run: TaskRun): void;
   abort(id: number): void;
   settled(run: TaskRun, outcome: RunOutcome, error: unknown): void;
   /**
@@ -47,7 +45,6 @@ export interface RunHost {
 
 const enum State {
   Queued,
-  Staged,
   Running,
   Settled,
 }
@@ -61,7 +58,12 @@ export interface RunSpec {
   /** A second signal: the scope (TaskGroup) the run belongs to; its abort rejects with ERR_ABORTED. */
   readonly scopeSignal: AbortSignal | undefined;
   readonly timeoutMs: number | undefined;
+  /** Marks GPU work (a unit of the `gpu` resource, when one is declared). */
   readonly gpu: boolean;
+  /** The tenant the run counts for; undefined: the default tenant. */
+  readonly tenant?: string | undefined;
+  /** Units of declared resources it holds while it runs (validated by the caller). */
+  readonly needs?: Readonly<Record<string, number>> | undefined;
   /** Items carried: 1 for a run, the batch length for a map batch. */
   readonly items: number;
   /** Set for a batch: the input is an array of items and the value a BatchResult. */
@@ -73,28 +75,27 @@ export interface RunSpec {
 }
 
 /**
- * One submitted run, from admission to settlement: a small state machine that every path
- * (success, task error, crash, refusal, abort while queued, staged or running, timeout, close)
- * goes through, so the promise settles exactly once and the slot is returned exactly once.
+ * One submitted run, from submission to settlement: a small state machine that every path
+ * (success, task error, crash, refusal, abort while queued or running, timeout, close) goes
+ * through, so the promise settles exactly once and the slot is returned exactly once.
  *
- * Queued: waiting for a limiter slot. Staged: holding a slot, waiting in the pool's staging
- * queue for a thread. Running: a thread took it. It doubles as the limiter waiter (`grant`), the
- * watcher of the caller's signals and the pool's job — one object per run instead of four.
+ * Queued: waiting in the scheduler (for its turn, its tenant's room, its resource units, a
+ * thread). Running: a thread took it. It doubles as the watcher of the caller's signals and the
+ * pool's job — one object per run instead of three.
  * @internal
  */
-export class TaskRun implements Waiter, AbortWatcher, PoolJob {
+export class TaskRun implements AbortWatcher, PoolJob {
   readonly request: TaskRequest;
   readonly submittedAt = performance.now();
   startedAt = 0;
   /** The thread that took it, once running. */
   threadId = -1;
-  /** Its priority: the order it is admitted and staged in. */
-  priority = 0;
   /** Time the worker reported for the task itself, in ms. */
   workerMs = 0;
-  node: WaitNode | undefined;
-  /** Counted in the engine's queued items until it leaves the queue. */
-  wasQueued = false;
+  /** Its place in the scheduler, from submission on (the scheduler ends it when the run does). */
+  place: Place<TaskRun> | undefined;
+  /** Counted among the waiting runs, from submission until it starts or leaves. */
+  waiting = false;
   readonly promise: Promise<unknown>;
 
   #state = State.Queued;
@@ -155,18 +156,6 @@ export class TaskRun implements Waiter, AbortWatcher, PoolJob {
     if (this.#state === State.Running) this.host.terminate(this);
   }
 
-  /** Limiter waiter: a slot is ours; stage the task for a thread. */
-  grant(): void {
-    this.node = undefined;
-    this.admitted();
-  }
-
-  /** The run holds a slot (at once, or granted later): it waits for a thread. */
-  admitted(): void {
-    this.#state = State.Staged;
-    this.host.stage(this);
-  }
-
   /** Pool job: a thread took it. */
   started(threadId: number): void {
     this.#state = State.Running;
@@ -185,8 +174,8 @@ export class TaskRun implements Waiter, AbortWatcher, PoolJob {
   }
 
   /**
-   * Cancels the run. Queued or staged: it leaves the line and rejects now. Running: the worker is
-   * told over its control port, and if the task has not stopped within the grace its thread is
+   * Cancels the run. Queued: it leaves the line and rejects now. Running: the worker is told over
+   * its control port, and if the task has not stopped within the grace its thread is
    * terminated; the run rejects once the task has stopped, so nothing of it outlives the promise.
    */
   cancel(reason: unknown, outcome: RunOutcome = 'aborted'): void {
@@ -194,13 +183,7 @@ export class TaskRun implements Waiter, AbortWatcher, PoolJob {
     this.#cancelReason = reason ?? new AbortedError();
     this.#cancelOutcome = outcome;
     if (this.#state === State.Queued) {
-      if (this.node === undefined || this.host.cancelWait(this.node))
-        this.#settle(outcome, this.#cancelReason);
-      return;
-    }
-    if (this.#state === State.Staged && this.host.unstage(this)) {
-      this.host.releaseSlot();
-      this.#settle(outcome, this.#cancelReason);
+      if (this.place === undefined || this.host.cancelWait(this)) this.#settle(outcome, this.#cancelReason);
       return;
     }
     this.host.abort(this.request.id);
@@ -210,7 +193,7 @@ export class TaskRun implements Waiter, AbortWatcher, PoolJob {
   /** Pool job: the runner answered. */
   answered(response: TaskResponse): void {
     if (response.metrics !== undefined) this.host.recordMetrics(response.metrics, response.declared);
-    this.host.releaseSlot();
+    this.host.releaseSlot(this);
     this.spec.trace?.stopped();
     this.workerMs = response.durationMs;
     if (this.#cancelReason !== undefined) this.#settle(this.#cancelOutcome, this.#cancelReason);
@@ -220,7 +203,7 @@ export class TaskRun implements Waiter, AbortWatcher, PoolJob {
 
   /** Pool job: no answer came — the thread died or was terminated, or the request could not be sent. */
   failed(error: unknown, how: JobFailure): void {
-    this.host.releaseSlot();
+    this.host.releaseSlot(this);
     this.spec.trace?.stopped();
     if (this.#cancelReason !== undefined) return this.#settle(this.#cancelOutcome, this.#cancelReason);
     if (how === 'destroyed') {

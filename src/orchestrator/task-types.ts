@@ -14,13 +14,35 @@ export interface RunOptions {
   timeoutMs?: number | undefined;
   /** ArrayBuffers (or typed arrays, or MessagePorts) in the input to move to the worker instead of copying. */
   transferList?: readonly (Transferable | ArrayBufferView)[] | undefined;
-  /** Marks a run that needs the GPU; its queue time counts as GPU wait. @default false */
+  /**
+   * Marks a run that needs the GPU: its queue time counts as GPU wait, and with a `gpu` resource
+   * declared it is short for `needs: { gpu: 1 }`. @default false
+   */
   gpu?: boolean | undefined;
   /**
    * `false` bypasses the result cache for this run: it runs, and its result is not kept. Only
    * matters for a cached task (see the README's "Result caching"). @default true
    */
   cache?: boolean | undefined;
+  /**
+   * The tenant the run counts for: tenants share the slots in proportion to their weights, and
+   * each has its own maxInFlight and maxQueue (the `tenants` option). @default 'default'
+   */
+  tenant?: string | undefined;
+  /**
+   * Units of declared resources (the `resources` option) the run holds while it runs, on top of
+   * its slot, e.g. `{ gpu: 1 }`. It waits for them without holding a slot. An undeclared
+   * resource, or more units than declared, is a RangeError.
+   */
+  needs?: Readonly<Record<string, number>> | undefined;
+}
+
+/** Options of {@link Orchestrator.go}: defaults for the `ctx.run` calls of the function. */
+export interface GoOptions {
+  /** The tenant every `ctx.run` counts for, unless the call names its own. @default 'default' */
+  tenant?: string | undefined;
+  /** Resource units every `ctx.run` holds while it runs, unless the call gives its own `needs`. */
+  needs?: Readonly<Record<string, number>> | undefined;
 }
 
 /** What a function started with {@link Orchestrator.go} receives. */
@@ -29,7 +51,10 @@ export interface GoContext<M extends TaskMap = TaskMap> {
   readonly name: string;
   /** Aborted when the orchestrator's root group fails or the orchestrator closes. */
   readonly signal: AbortSignal;
-  /** `orchestrator.run`, cancelled with ERR_ABORTED if the root group fails. */
+  /**
+   * `orchestrator.run`, cancelled with ERR_ABORTED if the root group fails; it runs for the
+   * tenant (and with the `needs`) given to `go`, unless its options name their own.
+   */
   run<K extends TaskName<M>>(
     task: K,
     input: TaskInput<M, K>,

@@ -1,4 +1,5 @@
 import { assertFinite, assertOptionalSignal, describe } from '../internal/validate.js';
+import { checkTenant } from '../scheduler/options.js';
 import type { TaskMap, TaskName, TaskOutput } from '../orchestrator/task-types.js';
 import { runPipeline, type PipelineRecord, type RunSettings, type StageSpec } from './run.js';
 import type { PipelineHost } from './segments.js';
@@ -11,6 +12,16 @@ export interface PipelineOptions {
   signal?: AbortSignal | undefined;
   /** Priority of the pipeline's batches in the limiter. @default 0 */
   priority?: number | undefined;
+  /**
+   * The tenant every batch of the pipeline counts for (one start of its tenant per batch, as a
+   * map's). @default 'default'
+   */
+  tenant?: string | undefined;
+  /**
+   * Units of declared resources every batch of the pipeline holds while it runs, as a map's
+   * `needs`. An undeclared resource, or more units than declared, is a RangeError.
+   */
+  needs?: Readonly<Record<string, number>> | undefined;
   /**
    * Run consecutive map stages fused, in one batch inside one thread (no trip to the main
    * thread and no copy between them). `false` runs each stage as its own batches, the results
@@ -146,11 +157,12 @@ export function pipelineSettings(source: unknown, options: PipelineOptions): Run
   if (!iterable) throw new TypeError(`source must be an iterable or async iterable, got ${describe(source)}`);
   if (typeof options !== 'object' || (options as unknown) === null)
     throw new TypeError(`options must be an object, got ${describe(options)}`);
-  const { ordered = false, signal, priority = 0, fuse = true } = options;
+  const { ordered = false, signal, priority = 0, fuse = true, tenant, needs } = options;
   if (typeof ordered !== 'boolean')
     throw new TypeError(`ordered must be a boolean, got ${describe(ordered)}`);
   if (typeof fuse !== 'boolean') throw new TypeError(`fuse must be a boolean, got ${describe(fuse)}`);
   assertOptionalSignal('signal', signal);
   assertFinite('priority', priority);
-  return { ordered, signal, priority, fuse };
+  checkTenant(tenant);
+  return { ordered, signal, priority, fuse, tenant, needs };
 }

@@ -37,6 +37,10 @@ export interface RunSettings {
   readonly signal: AbortSignal | undefined;
   readonly priority: number;
   readonly fuse: boolean;
+  /** The tenant of every batch; undefined: the default tenant. */
+  readonly tenant: string | undefined;
+  /** Units every batch holds while it runs (checked against the resources by the orchestrator). */
+  readonly needs: Readonly<Record<string, number>> | undefined;
 }
 
 /**
@@ -77,6 +81,8 @@ export async function* runPipeline(
     host,
     signal: controller.signal,
     priority: settings.priority,
+    tenant: settings.tenant,
+    needs: settings.needs,
     get closing() {
       return state.closing;
     },

@@ -31,6 +31,9 @@ export interface RunContext {
   readonly host: PipelineHost;
   readonly signal: AbortSignal;
   readonly priority: number;
+  /** The tenant and the resource units of every batch. */
+  readonly tenant: string | undefined;
+  readonly needs: Readonly<Record<string, number>> | undefined;
   readonly closing: boolean;
   /** Item `index` failed at `stage`: its record, and it reaches no later stage. */
   fail(index: number, error: unknown, stage: StageRef): void;
@@ -43,7 +46,13 @@ export interface RunContext {
 /** What a pipeline needs from its orchestrator. @internal */
 export interface PipelineHost extends MapHost {
   /** Counts one item of fused stages (telemetry and adaptation). */
-  recordChain(chain: readonly string[], result: ItemResult, workerMs?: number, waitMs?: number): void;
+  recordChain(
+    chain: readonly string[],
+    result: ItemResult,
+    workerMs: number | undefined,
+    waitMs: number | undefined,
+    tenant: string | undefined,
+  ): void;
   /** The counters of the stage with this label (bounded: past a cap, one shared "other"). */
   stageStats(label: string): StageStats;
 }
@@ -175,7 +184,7 @@ export class WorkerSegment implements Segment {
     const chain = this.#chain;
     const itemHost = {
       recordItem: (_task: string, result: ItemResult, workerMs?: number, waitMs?: number) =>
-        ctx.host.recordChain(chain, result, workerMs, waitMs),
+        ctx.host.recordChain(chain, result, workerMs, waitMs, ctx.tenant),
     };
     let open = envelopes.length;
     let workerMs = 0;
@@ -192,6 +201,8 @@ export class WorkerSegment implements Segment {
     new Batch(ctx.host, chain[0] as string, items, {
       signal: ctx.signal,
       priority: ctx.priority,
+      tenant: ctx.tenant,
+      needs: ctx.needs,
       chain: chain.length > 1 ? chain : undefined,
       onStageMs: (ms) =>
         ms.forEach((value, k) => ((this.#stages[k] as StageRef).stats.seconds += value / 1000)),

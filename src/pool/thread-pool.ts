@@ -6,7 +6,6 @@
  */
 import type { Transferable } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { WaitQueue, type WaitNode } from '../limiter/wait-queue.js';
 import type { RunnerData, TaskRequest, TaskResponse } from './protocol.js';
 
 /**
@@ -19,6 +18,7 @@ export const PISCINA_ASSUMPTIONS = [
   'pool.options is the live options object: raising maxThreads lets the next run() start a thread',
   'a run() with a signal-like object ({ addEventListener, removeEventListener, aborted }) is withdrawn from the queue, or its thread terminated, when the listener is called',
   'a thread removed after a crash or termination is gone from pool.threads before the run() promise rejects',
+  'a task the balancer declines (returns null for) stays queued, neither run nor rejected, until its signal-like object withdraws it',
 ] as const;
 
 /** How a job ended without an answer. */
@@ -37,12 +37,20 @@ export interface PoolJob {
   /** What the runner receives. */
   readonly request: Readonly<TaskRequest>;
   readonly transferList: readonly Transferable[] | undefined;
-  /** A thread took the job: it has left the staging queue. */
+  /** A thread took the job. */
   started(threadId: number): void;
   /** The runner answered. */
   answered(response: TaskResponse): void;
   /** The job ended without an answer. */
   failed(error: unknown, how: JobFailure): void;
+}
+
+/** Where the pool takes the job a free thread runs next. @internal */
+export interface JobSource {
+  /** The job to run now on a free thread (it starts at once), or undefined if none may start. */
+  next(): PoolJob | undefined;
+  /** How many tickets to keep waiting now: about one per job that could start. */
+  wanted(): number;
 }
 
 /** Settings of a {@link ThreadPool}. @internal */
@@ -58,6 +66,8 @@ export interface ThreadPoolOptions {
   readonly eventLoopBetweenTasks: boolean;
   /** Messages a runner posts on its parentPort (the control-port hello). */
   readonly onMessage: (message: unknown) => void;
+  /** Chooses the job a ticket carries, when a thread takes the ticket. */
+  readonly source: JobSource;
 }
 
 type PiscinaWorker = {
@@ -69,10 +79,11 @@ const kQueueOptions = Piscina.queueOptionsSymbol;
 
 /**
  * A place in Piscina's queue. A ticket carries no work until a thread takes it: then the
- * balancer binds it to the first staged job, so the order in which jobs reach threads is ours
- * (priority, then FIFO), whatever order Piscina keeps its queue in, and a job cancelled while
- * staged is simply taken out of our queue. It is also the signal-like object Piscina listens to,
- * which is how we withdraw it or terminate its thread.
+ * balancer asks the job source which job runs now, so the order in which jobs reach threads is
+ * the source's alone (priority, tenants' fair share, FIFO), whatever order Piscina keeps its
+ * queue in, and a job cancelled before it started was never in Piscina's queue at all. It is
+ * also the signal-like object Piscina listens to, which is how we withdraw it or terminate its
+ * thread.
  */
 class Ticket {
   readonly request: TaskRequest & { [kQueueOptions]: Ticket };
@@ -81,6 +92,8 @@ class Ticket {
   /** The thread that took it. */
   threadId = -1;
   killed = false;
+  /** A free thread took it when the source had no job for it: Piscina will not offer it again to an idle thread. */
+  declined = false;
   readonly aborted = false;
   #listener: (() => void) | undefined;
 
@@ -111,19 +124,20 @@ class Ticket {
 }
 
 /**
- * A Piscina pool with our own staging queue in front of its threads. At most `limit` jobs run at
- * once and the pool keeps at most `limit` threads; staged jobs wait in priority-then-FIFO order,
- * and each holds a ticket in Piscina's queue so that a thread that finishes a job takes the next
- * inside Piscina's own completion handler. Growing the limit starts threads for staged jobs at
- * once.
+ * A Piscina pool whose queue holds tickets, not jobs. At most `limit` jobs run at once and the
+ * pool keeps at most `limit` threads. The owner says how many tickets to keep waiting
+ * ({@link offer}): one per job that could start, so that a thread that finishes a job takes a
+ * ticket inside Piscina's own completion handler and the source names the job right then.
+ * Growing the limit starts threads for waiting tickets at once.
  * @internal
  */
 export class ThreadPool {
   readonly #piscina: Piscina;
-  readonly #staged = new WaitQueue<PoolJob>();
-  readonly #stagedNodes = new Map<PoolJob, WaitNode<PoolJob>>();
-  /** Tickets waiting in Piscina's queue, one per staged job. */
+  readonly #source: JobSource;
+  /** Tickets waiting in Piscina's queue. */
   readonly #unbound = new Set<Ticket>();
+  /** Tickets in `#unbound` that were declined. */
+  #declined = 0;
   /** Tickets bound to a running job. */
   readonly #running = new Map<PoolJob, Ticket>();
   #limit: number;
@@ -131,6 +145,7 @@ export class ThreadPool {
 
   constructor(options: ThreadPoolOptions) {
     this.#limit = options.limit;
+    this.#source = options.source;
     this.#piscina = new Piscina({
       filename: options.filename,
       workerData: options.workerData,
@@ -160,25 +175,31 @@ export class ThreadPool {
     return this.#running.size;
   }
 
-  /** Jobs waiting for a thread. */
-  get staged(): number {
-    return this.#staged.size;
+  /** Tickets waiting for a thread (staged places, not yet bound to a job). */
+  get tickets(): number {
+    return this.#unbound.size;
   }
 
-  /** Queues a job for the next free thread, behind staged jobs of the same or higher priority. */
-  stage(job: PoolJob, priority: number): void {
-    this.#stagedNodes.set(job, this.#staged.push(job, priority));
-    this.#issueTicket();
-  }
-
-  /** Takes a staged job out of the queue. @returns false if a thread already took it. */
-  unstage(job: PoolJob): boolean {
-    const node = this.#stagedNodes.get(job);
-    if (node === undefined) return false;
-    this.#stagedNodes.delete(job);
-    this.#staged.remove(node);
-    this.#withdrawTicket();
-    return true;
+  /**
+   * Keeps as many tickets waiting as the source wants, issuing or withdrawing the difference. An
+   * idle thread takes a new ticket at once and so may start a job (which changes what the source
+   * wants), so the source is asked again after each ticket. A ticket a thread takes when the
+   * source has no job is declined and waits on. Never call it from the source's `next()`
+   * (Piscina is mid-dispatch then).
+   */
+  sync(): void {
+    if (this.#destroyed) return;
+    // A declined ticket waits behind a thread that is idle now and would never be offered it
+    // again: it gives way to a fresh one, which Piscina hands to that thread.
+    if (this.#declined > 0) {
+      for (const ticket of [...this.#unbound]) if (ticket.declined) this.#withdraw(ticket);
+    }
+    for (;;) {
+      const wanted = this.#source.wanted();
+      if (this.#unbound.size < wanted) this.#issueTicket();
+      else if (this.#unbound.size > wanted) this.#withdrawTicket();
+      else return;
+    }
   }
 
   /** Terminates the thread running `job`; the job then fails as `terminated`. */
@@ -188,7 +209,8 @@ export class ThreadPool {
 
   /**
    * Sets the most jobs that run at once, and so the most threads. Growing starts threads for
-   * the staged jobs at once; after shrinking, surplus threads retire when idle.
+   * waiting tickets at once; after shrinking, surplus threads retire when idle. The owner
+   * calls {@link sync} after, as what it wants may have changed.
    */
   setLimit(limit: number): void {
     this.#limit = limit;
@@ -197,12 +219,10 @@ export class ThreadPool {
     this.#startThreads();
   }
 
-  /** Terminates every thread. Jobs still staged or running fail as `destroyed`. */
+  /** Terminates every thread. Jobs still running fail as `destroyed`; waiting tickets are dropped. */
   async destroy(): Promise<void> {
     this.#destroyed = true;
-    const staged = [...this.#stagedNodes.keys()];
-    for (const job of staged) this.unstage(job);
-    for (const job of staged) job.failed(new Error('The pool was destroyed'), 'destroyed');
+    while (this.#unbound.size > 0) this.#withdrawTicket();
     await this.#piscina.destroy();
   }
 
@@ -219,28 +239,32 @@ export class ThreadPool {
 
   #withdrawTicket(): void {
     const ticket = this.#unbound.values().next().value;
-    if (ticket === undefined) return;
+    if (ticket !== undefined) this.#withdraw(ticket);
+  }
+
+  #withdraw(ticket: Ticket): void {
     this.#unbound.delete(ticket);
+    if (ticket.declined) this.#declined--;
     ticket.kill();
   }
 
   /**
    * Piscina offers its queued tickets to a thread only when that thread becomes free or a new
    * task arrives: a thread that is already idle (its neighbour crashed, the limit grew) is never
-   * offered one, and a missing thread is started only for a new task. So for each staged job
-   * that may run now, one waiting ticket is issued anew: Piscina then hands it to an idle
-   * thread, or starts a thread for it.
+   * offered one, and a missing thread is started only for a new task. So for each waiting
+   * ticket that may run now, one is issued anew: Piscina then hands it to an idle thread, or
+   * starts a thread for it.
    */
   #startThreads(): void {
     if (this.#destroyed) return;
-    const runnable = Math.min(this.#staged.size, this.#limit - this.#running.size);
+    const runnable = Math.min(this.#unbound.size, this.#limit - this.#running.size);
     for (let i = 0; i < runnable && this.#unbound.size > 0; i++) {
       this.#withdrawTicket();
       this.#issueTicket();
     }
   }
 
-  /** Piscina's load balancer: an idle thread while fewer than `limit` are busy; binds the ticket. */
+  /** Piscina's load balancer: an idle thread while fewer than `limit` are busy; binds the ticket to the source's next job. */
   #balance(task: { [kQueueOptions]?: unknown }, workers: readonly PiscinaWorker[]): PiscinaWorker | null {
     let busy = 0;
     let idle: PiscinaWorker | null = null;
@@ -251,15 +275,20 @@ export class ThreadPool {
     if (idle === null || busy >= this.#limit) return null;
     const ticket = task[kQueueOptions];
     if (!(ticket instanceof Ticket) || !this.#unbound.has(ticket)) return null;
-    const node = this.#staged.shift();
-    if (node === undefined) return null;
-    this.#bind(ticket, node.waiter, idle.id);
+    const job = this.#source.next();
+    if (job === undefined) {
+      if (!ticket.declined) this.#declined++;
+      ticket.declined = true;
+      return null;
+    }
+    this.#bind(ticket, job, idle.id);
     return idle;
   }
 
   #bind(ticket: Ticket, job: PoolJob, threadId: number): void {
     this.#unbound.delete(ticket);
-    this.#stagedNodes.delete(job);
+    if (ticket.declined) this.#declined--;
+    ticket.declined = false;
     this.#running.set(job, ticket);
     ticket.job = job;
     ticket.threadId = threadId;
@@ -287,7 +316,7 @@ export class ThreadPool {
       error,
       this.#destroyed ? 'destroyed' : ticket.killed ? 'terminated' : threadLives ? 'refused' : 'crashed',
     );
-    // A thread that died may leave staged jobs waiting behind busy threads.
+    // A thread that died may leave tickets waiting behind busy threads.
     this.#startThreads();
   }
 

@@ -69,8 +69,17 @@ export const MAX_ERROR_TYPES = 32;
 /** The `type` value that counts failures whose type arrived after the cap was reached. */
 export const OTHER_ERROR_TYPE = 'other';
 
-/** Everything recorded for one task name. */
+/** Everything recorded for one task name (and, with tenants configured, one tenant label). */
 export class TaskAccumulator {
+  /**
+   * @param task - the `task` label.
+   * @param tenant - the `tenant` label, or undefined when the series carry none.
+   */
+  constructor(
+    readonly task = '',
+    readonly tenant?: string,
+  ) {}
+
   readonly outcomes = new Float64Array(OUTCOMES.length);
   /** Failures by type: at most {@link MAX_ERROR_TYPES} named types, plus {@link OTHER_ERROR_TYPE}. */
   readonly errors = new Map<string, number>();

@@ -18,11 +18,13 @@ import type { CacheStats } from '../cache/task-cache.js';
 import { cacheFamilies, stageFamilies, type StageStats } from './feature-families.js';
 import { FamilyMetric, pushHistogram, type Sample } from './family-metric.js';
 import type { GaugeSnapshot } from './metrics.js';
+import { schedulingFamilies } from './scheduling-families.js';
 
 /** One orchestrator's data, as the shared families read it. */
 export interface Source {
   readonly name: string | undefined;
   readonly tasks: Map<string, TaskAccumulator>;
+  readonly tenantStarts: Map<string, number>;
   readonly limitChanges: Map<string, { direction: string; reason: string; count: number }>;
   readonly batchSizes: HistogramAccumulator;
   /** Result caches by task. */
@@ -49,6 +51,7 @@ export class Families {
       ...this.#gauges(),
       ...this.#counters(),
       ...this.#histograms(),
+      ...schedulingFamilies(prefix, this.sources, labels),
       ...cacheFamilies(prefix, this.sources, labels),
       ...stageFamilies(prefix, this.sources, labels),
     ];
@@ -132,9 +135,12 @@ export class Families {
       () => {
         const samples: Sample[] = [];
         for (const source of this.sources) {
-          for (const [task, acc] of source.tasks) {
+          for (const acc of source.tasks.values()) {
             OUTCOMES.forEach((outcome, i) =>
-              samples.push({ labels: this.#labels(source, { task, outcome }), value: acc.outcomes[i] ?? 0 }),
+              samples.push({
+                labels: this.#labels(source, { ...taskLabels(acc), outcome }),
+                value: acc.outcomes[i] ?? 0,
+              }),
             );
           }
         }
@@ -148,9 +154,9 @@ export class Families {
       () => {
         const samples: Sample[] = [];
         for (const source of this.sources) {
-          for (const [task, acc] of source.tasks) {
+          for (const acc of source.tasks.values()) {
             for (const [type, value] of acc.errors)
-              samples.push({ labels: this.#labels(source, { task, type }), value });
+              samples.push({ labels: this.#labels(source, { ...taskLabels(acc), type }), value });
           }
         }
         return samples;
@@ -182,8 +188,8 @@ export class Families {
       new FamilyMetric(`${this.prefix}${name}`, help, 'histogram', (family) => {
         const samples: Sample[] = [];
         for (const source of this.sources) {
-          for (const [task, acc] of source.tasks) {
-            pushHistogram(samples, family.name, this.#labels(source, { task }), pick(acc));
+          for (const acc of source.tasks.values()) {
+            pushHistogram(samples, family.name, this.#labels(source, taskLabels(acc)), pick(acc));
           }
         }
         return samples;
@@ -215,6 +221,11 @@ export class Families {
       batch,
     ];
   }
+}
+
+/** The labels of one task series: its task, and its tenant when the series carry one. */
+function taskLabels(acc: TaskAccumulator): Record<string, string> {
+  return acc.tenant === undefined ? { task: acc.task } : { task: acc.task, tenant: acc.tenant };
 }
 
 /**

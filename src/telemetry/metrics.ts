@@ -25,6 +25,10 @@ export interface GaugeSnapshot {
   cpuLoadRatio?: number | undefined;
   gpuUtilizationRatio?: number | undefined;
   errorRateRatio?: number | undefined;
+  /** Runs of each tenant label (with the `tenants` option). */
+  tenants?: readonly { label: string; running: number; waiting: number }[] | undefined;
+  /** Each declared resource's units and wait. */
+  resources?: readonly { name: string; inUse: number; limit: number; waitSeconds: number }[] | undefined;
 }
 
 /** Options of {@link OrchestratorMetrics}. */
@@ -83,15 +87,20 @@ export function metricsIssues(options: MetricsOptions): ConfigIssue[] {
  * Recording is a few number increments (accumulators); the metric objects read them at scrape
  * time, and the gauges call `snapshot()` then, so they are always current.
  *
- * Cardinality: `task` takes the worker module's export names (never inputs); `outcome` six
- * values; `type` the error codes and classes the tasks raise, at most 32 per task (later new
- * ones count as `type="other"`); `direction` two and `reason` the controller's rule names.
+ * Cardinality: `task` takes the worker module's export names (never inputs); `tenant` (with the
+ * `tenants` option) the listed tenants, `default` and `other`; `resource` the declared
+ * resources; `outcome` six values; `type` the error codes and classes the tasks raise, at most 32
+ * per task (later new ones count as `type="other"`); `direction` two and `reason` the
+ * controller's rule names.
  */
 export class OrchestratorMetrics implements Source {
   /** The registry the metrics are on. */
   readonly registry: Registry;
   readonly name: string | undefined;
+  /** Keyed by task and tenant label. */
   readonly tasks = new Map<string, TaskAccumulator>();
+  /** Runs started on a thread, by tenant label. */
+  readonly tenantStarts = new Map<string, number>();
   readonly limitChanges = new Map<string, { direction: string; reason: string; count: number }>();
   readonly batchSizes = new HistogramAccumulator(BATCH_BUCKETS);
   /** Result caches by task (the orchestrator's cache sets it). */
@@ -142,6 +151,8 @@ export class OrchestratorMetrics implements Source {
    * @param errorType - the error's code or class, for failures. Past 32 distinct types for one
    *   task, new types are counted as `"other"`, so user error codes cannot grow the series
    *   without bound.
+   * @param tenant - the `tenant` label (a bounded set: listed tenants, `default`, `other`), or
+   *   undefined for series without one.
    * @param exemplar - the labels of the run's trace (`trace_id`, `span_id`), when it was traced
    *   and sampled: the duration and wait observations carry them as OpenMetrics exemplars.
    */
@@ -151,17 +162,24 @@ export class OrchestratorMetrics implements Source {
     durationSeconds: number | undefined,
     waitSeconds: number | undefined,
     errorType: string | undefined,
+    tenant?: string,
     exemplar?: Readonly<Record<string, string>>,
   ): void {
-    let acc = this.tasks.get(task);
+    const key = tenant === undefined ? task : `${task}\u0000${tenant}`;
+    let acc = this.tasks.get(key);
     if (acc === undefined) {
-      acc = new TaskAccumulator();
-      this.tasks.set(task, acc);
+      acc = new TaskAccumulator(task, tenant);
+      this.tasks.set(key, acc);
     }
     (acc.outcomes[OUTCOME_INDEX[outcome]] as number)++;
     if (durationSeconds !== undefined) acc.duration.observe(durationSeconds, exemplar);
     if (waitSeconds !== undefined) acc.wait.observe(waitSeconds, exemplar);
     if (errorType !== undefined) acc.recordError(errorType);
+  }
+
+  /** Records a run of tenant label `tenant` starting on a thread. */
+  recordStart(tenant: string): void {
+    this.tenantStarts.set(tenant, (this.tenantStarts.get(tenant) ?? 0) + 1);
   }
 
   /** Records a change of the concurrency limit. */

@@ -1,0 +1,230 @@
+import { QueueFullError } from '../errors.js';
+import type { JobSource, ThreadPool } from '../pool/thread-pool.js';
+import type { ResourceStats } from '../scheduler/resource.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import type { TenantsConfig } from '../scheduler/tenants.js';
+import type { TaskRun } from './task-run.js';
+
+/** Runs admitted per running slot: one running and one staged behind it. */
+export const STAGING = 2;
+
+/** One tenant label's runs now. @internal */
+export interface TenantLoad {
+  readonly label: string;
+  readonly running: number;
+  readonly waiting: number;
+}
+
+/** What admission needs to know of the engine. @internal */
+export interface AdmissionHost {
+  /** The most tasks that run at once. */
+  readonly limit: number;
+  /** Whether the pool is gone (nothing may start). */
+  readonly closed: boolean;
+  /** Told about every run that starts on a thread. */
+  started(run: TaskRun): void;
+}
+
+/**
+ * Admission: the engine's runs between submission and their start on a thread. It keeps them in
+ * the {@link Scheduler}, is the pool's job source (a free thread starts the run the scheduler
+ * names), keeps the pool's tickets at one per run that could start (at most `2 × limit` runs in
+ * flight, running or staged), sheds submissions beyond `maxQueue` or a tenant's own maxQueue,
+ * and counts what waits.
+ * @internal
+ */
+export class Admission implements JobSource {
+  readonly scheduler: Scheduler<TaskRun>;
+  readonly #host: AdmissionHost;
+  readonly #maxQueue: number;
+  #pool: ThreadPool | undefined;
+  /** Runs started and not ended. */
+  #running = 0;
+  /** Items in runs waiting in the scheduler (a map batch counts its items). */
+  #waitingItems = 0;
+  /** Items of coalesced runs whose batch is forming. */
+  #formingItems = 0;
+  /** A sync of the pool's tickets is scheduled (a thread took one inside Piscina's dispatch). */
+  #syncDue = false;
+  /** Waiting runs marked `gpu`, for the GPU-wait signal when no `gpu` resource is declared. */
+  readonly #gpuWaiting = new Set<TaskRun>();
+
+  constructor(
+    host: AdmissionHost,
+    settings: { tenants: TenantsConfig; resources: ReadonlyMap<string, number>; maxQueue: number },
+  ) {
+    this.#host = host;
+    this.#maxQueue = settings.maxQueue;
+    this.scheduler = new Scheduler(settings.tenants, settings.resources);
+  }
+
+  /** The pool whose tickets admission keeps (set once, right after the pool is built). */
+  attach(pool: ThreadPool): void {
+    this.#pool = pool;
+  }
+
+  get #tickets(): number {
+    return this.#pool?.tickets ?? 0;
+  }
+
+  /** Runs running, plus runs staged (tickets waiting for a thread). */
+  get inFlight(): number {
+    return this.#running + this.#tickets;
+  }
+
+  /** Runs waiting beyond the staged ones. */
+  get queued(): number {
+    return this.scheduler.waiting - this.#tickets;
+  }
+
+  /**
+   * Items waiting beyond the staged runs (or, coalesced, for their batch to leave). A ticket
+   * names no run, so the staged runs count at the waiting runs' mean size.
+   */
+  get queuedItems(): number {
+    const waiting = this.scheduler.waiting;
+    const staged = waiting === 0 ? 0 : Math.round((this.#tickets * this.#waitingItems) / waiting);
+    return this.#waitingItems - staged + this.#formingItems;
+  }
+
+  /** Counts items waiting outside the scheduler: coalesced runs while their batch forms. */
+  adjustQueuedItems(delta: number): void {
+    this.#formingItems += delta;
+  }
+
+  /** Whether a run submitted now would be admitted at once (its tenant's room aside). */
+  get hasFreeSlot(): boolean {
+    return this.queued === 0 && this.inFlight < STAGING * this.#host.limit;
+  }
+
+  /**
+   * Queues a run, or returns the QueueFullError it is shed with: when the queue beyond the
+   * staged runs holds `maxQueue`, or its tenant already has its own maxQueue runs waiting (the
+   * error then names the tenant) — unless the run would start at once.
+   */
+  admit(run: TaskRun, priority: number): QueueFullError | undefined {
+    const { spec } = run;
+    const tenants = this.scheduler.tenants;
+    const tenant = tenants.find(spec.tenant);
+    const waiting = tenant?.waiting ?? 0;
+    const startsNow = this.hasFreeSlot && waiting === 0 && (tenant?.hasRoom ?? true);
+    if (!startsNow && this.queued >= this.#maxQueue) {
+      return new QueueFullError(
+        `The queue is full (maxQueue ${this.#maxQueue}); task "${spec.task}" was shed`,
+      );
+    }
+    const { maxQueue } = tenant?.config ?? tenants.configOf(spec.tenant);
+    if (!startsNow && waiting >= maxQueue) {
+      const name = tenants.nameOf(spec.tenant);
+      const error = new QueueFullError(
+        `Tenant "${name}" has ${waiting} runs waiting (its maxQueue ${maxQueue}); task "${spec.task}" was shed`,
+      );
+      error.tenant = name;
+      return error;
+    }
+    const needs = this.scheduler.needsOf(spec.needs, spec.gpu);
+    run.place = this.scheduler.enqueue(run, spec.tenant, priority, needs, run.submittedAt);
+    run.waiting = true;
+    this.#waitingItems += spec.items;
+    if (spec.gpu) this.#gpuWaiting.add(run);
+    this.sync();
+    return undefined;
+  }
+
+  /** Withdraws a waiting run. Returns false if a thread took it already. */
+  withdraw(run: TaskRun): boolean {
+    const place = run.place;
+    if (place === undefined || !this.scheduler.remove(place)) return false;
+    this.leave(run);
+    this.sync();
+    return true;
+  }
+
+  /** A started run ended: its slot, its tenant's room and its resource units come back. */
+  finished(run: TaskRun): void {
+    this.#running--;
+    if (run.place !== undefined) this.scheduler.finished(run.place);
+    this.sync();
+  }
+
+  /** The run no longer waits (started, withdrawn or settled): it leaves the counts. */
+  leave(run: TaskRun): void {
+    if (!run.waiting) return;
+    run.waiting = false;
+    this.#waitingItems -= run.spec.items;
+    if (run.spec.gpu) this.#gpuWaiting.delete(run);
+  }
+
+  /** JobSource: the pool's balancer asks, inside Piscina's dispatch, which run a free thread starts. */
+  next(): TaskRun | undefined {
+    const place = this.scheduler.next();
+    // A ticket declined for want of a run must not wait on in Piscina's queue, never offered to
+    // the thread that is idle now; a start may leave surplus tickets (a tenant reached its cap,
+    // runs were parked). Both are settled once Piscina is done dispatching. Otherwise the ticket
+    // taken now is the one fewer that is wanted, and nothing needs doing.
+    if (place === undefined) {
+      this.#syncSoon();
+      return undefined;
+    }
+    const run = place.value;
+    this.#running++;
+    this.leave(run);
+    this.#host.started(run);
+    if (this.wanted() !== this.#tickets - 1) this.#syncSoon();
+    return run;
+  }
+
+  /** JobSource: one ticket per run that could start, within `2 × limit` in flight. */
+  wanted(): number {
+    if (this.#host.closed) return 0;
+    return Math.max(0, Math.min(this.scheduler.startable, STAGING * this.#host.limit - this.#running));
+  }
+
+  #syncSoon(): void {
+    if (this.#syncDue) return;
+    this.#syncDue = true;
+    queueMicrotask(() => {
+      this.#syncDue = false;
+      this.sync();
+    });
+  }
+
+  /** Brings the pool's tickets to what is wanted. Never from inside Piscina's dispatch. */
+  sync(): void {
+    this.#pool?.sync();
+  }
+
+  /**
+   * The GPU-wait signal: how long the longest-waiting run that needs the GPU has waited, in
+   * seconds; undefined when none waits. With a `gpu` resource declared, its runs; otherwise the
+   * runs marked `gpu` (in arrival order, so the first).
+   */
+  gpuWaitSeconds(): number | undefined {
+    const gpu = this.scheduler.resourceStats('gpu');
+    if (gpu !== undefined) return gpu.waiting === 0 ? undefined : gpu.waitSeconds;
+    const oldest = this.#gpuWaiting.values().next().value;
+    return oldest === undefined ? undefined : (performance.now() - oldest.submittedAt) / 1000;
+  }
+
+  /** Runs of each tenant label, running and waiting (labels as the metrics give them). */
+  tenantLoads(): TenantLoad[] {
+    const byLabel = new Map<string, { running: number; waiting: number }>();
+    for (const label of this.scheduler.tenants.labels) byLabel.set(label, { running: 0, waiting: 0 });
+    for (const tenant of this.scheduler.tenants.all) {
+      const load = tenant.label === undefined ? undefined : byLabel.get(tenant.label);
+      if (load === undefined) continue;
+      load.running += tenant.running;
+      load.waiting += tenant.waiting;
+    }
+    return [...byLabel].map(([label, load]) => ({ label, ...load }));
+  }
+
+  /** Each declared resource's numbers now. */
+  resourceStats(): (ResourceStats & { readonly name: string })[] {
+    const now = performance.now();
+    return this.scheduler.resourceNames.map((name) => ({
+      name,
+      ...(this.scheduler.resourceStats(name, now) as ResourceStats),
+    }));
+  }
+}
