@@ -1,7 +1,6 @@
 import { PNG } from 'pngjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Orchestrator } from 'node-orchestrator';
-import { tokenizeText } from '../workers/lib/tokenize.js';
 import { preprocess } from '../workers/lib/image.js';
 import { patternImage } from '../src/demo/dataset.js';
 
@@ -25,43 +24,6 @@ function halfRedHalfBlue(width: number, height: number): Uint8Array {
   }
   return new Uint8Array(PNG.sync.write(png));
 }
-
-describe('tokenize (cl100k_base BPE)', () => {
-  it('gives the known ids of a known string', () => {
-    const out = tokenizeText('hello world');
-    expect(Array.from(out.ids)).toEqual([15339, 1917]);
-    expect(Array.from(out.attentionMask)).toEqual([1, 1]);
-    expect(out).toMatchObject({ length: 2, truncated: false });
-  });
-
-  it('truncates and pads to maxLength with an attention mask', () => {
-    const cut = tokenizeText({ text: 'one two three four five six', maxLength: 3 });
-    expect(cut.ids).toHaveLength(3);
-    expect(cut.truncated).toBe(true);
-    const padded = tokenizeText({ text: 'hello world', maxLength: 5, padding: true, padId: 100257 });
-    expect(Array.from(padded.ids)).toEqual([15339, 1917, 100257, 100257, 100257]);
-    expect(Array.from(padded.attentionMask)).toEqual([1, 1, 0, 0, 0]);
-    expect(padded.length).toBe(2);
-  });
-
-  it('names bad input', () => {
-    expect(() => tokenizeText({ text: 5 as never })).toThrow(/text must be a string, got number/);
-    expect(() => tokenizeText({ text: 'x', maxLength: 0 })).toThrow(
-      /maxLength must be an integer >= 1, got 0/,
-    );
-  });
-
-  it('stops when its cancellation check throws', () => {
-    let calls = 0;
-    const text = Array.from({ length: 50 }, (_, i) => `paragraph ${i}`).join('\n\n');
-    expect(() =>
-      tokenizeText(text, () => {
-        if (++calls === 5) throw new Error('cancelled');
-      }),
-    ).toThrow('cancelled');
-    expect(calls).toBe(5);
-  });
-});
 
 describe('preprocessImage', () => {
   it('normalizes a solid color to (c/255 - mean)/std per channel, for PNG and JPEG', () => {
