@@ -24,6 +24,7 @@ export const ErrorCodes = {
   WORKER_NOT_FOUND: 'ERR_WORKER_NOT_FOUND',
   DATA_CLONE: 'ERR_DATA_CLONE',
   INVALID_CONFIG: 'ERR_INVALID_CONFIG',
+  IMAGE_DECODE: 'ERR_IMAGE_DECODE',
 } as const;
 
 /** The union of every code in {@link ErrorCodes}. */
@@ -184,3 +185,15 @@ export interface ConfigIssue {
   /** What was expected, e.g. `an integer >= 1`. */
   readonly expected: string;
 }
+
+/**
+ * The shipped image worker could not decode an image: bytes that are not PNG or JPEG, a corrupt
+ * or truncated file, or one larger than `maxPixels`. The message names the format and the
+ * reason. Thrown in the worker; a `run` or `map` record carries it as a {@link TaskFailedError}
+ * whose `remoteCode` is `ERR_IMAGE_DECODE`. Code `ERR_IMAGE_DECODE`.
+ */
+export class ImageDecodeError extends codedError(
+  ErrorCodes.IMAGE_DECODE,
+  'ImageDecodeError',
+  'The image could not be decoded',
+) {}

@@ -16,6 +16,7 @@ export {
   WorkerNotFoundError,
   DataCloneError,
   InvalidConfigError,
+  ImageDecodeError,
   ErrorCodes,
 } from './errors.js';
 export type { ErrorCode, ConfigIssue, OrchestratorErrorOptions } from './errors.js';
