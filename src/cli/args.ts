@@ -51,7 +51,10 @@ export function parseArgs(argv: readonly string[], write: (text: string) => void
   program
     .command('run')
     .description('map a worker task over JSON lines: one input line in, one output line out')
-    .argument('<module>', 'the worker module (a file exporting defineTask tasks)')
+    .argument(
+      '<module>',
+      'the worker module (a file exporting defineTask tasks), or a shipped worker: text, image',
+    )
     .requiredOption('--task <export>', 'the task to run')
     .option('--input <file>', 'JSON lines to read, or - for stdin', '-')
     .option('--output <file>', 'where to write results, or - for stdout', '-')

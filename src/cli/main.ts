@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `orchestrator` command. `orchestrator run <module> --task <export>` maps a worker task
- * over JSON lines. Exit codes: 0 every record succeeded, 1 some failed, 2 usage error,
+ * over JSON lines; `<module>` is a file, or `text` / `image` for the shipped workers. Exit codes: 0 every record succeeded, 1 some failed, 2 usage error,
  * 130 interrupted (SIGINT), 141 stdout closed early (e.g. `| head -1`), 143 terminated (SIGTERM).
  * @module
  */
@@ -18,6 +18,7 @@ import { listenMetrics, openInput, openOutput, systemErrorText } from './io.js';
 import { isMainModule } from './is-main.js';
 import { jsonLines } from './json-lines.js';
 import { runPipeline } from './pipeline.js';
+import { SHIPPED_WORKERS, shippedWorker } from './shipped.js';
 import { Progress, summary } from './report.js';
 import { EXIT_BROKEN_PIPE, RunStopped, stopOnSignals } from './stop.js';
 
@@ -26,8 +27,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const command = parseArgs(argv, (text) => process.stderr.write(text));
     if (command === undefined) return 0;
-    if (!existsSync(resolve(command.module))) throw new UsageError(`module not found: ${command.module}`);
-    return await run(command);
+    const worker = shippedWorker(command.module) ?? command.module;
+    if (typeof worker === 'string' && !existsSync(resolve(worker)))
+      throw new UsageError(
+        `module not found: ${command.module} (nor is it a shipped worker: ${Object.keys(SHIPPED_WORKERS).join(', ')})`,
+      );
+    return await run(command, worker);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`orchestrator: ${error.message}\n`);
@@ -44,10 +49,10 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   maxLimit: '--max',
 };
 
-function createOrchestrator(command: RunCommand): Orchestrator {
+function createOrchestrator(command: RunCommand, worker: string | URL): Orchestrator {
   try {
     return new Orchestrator({
-      worker: command.module,
+      worker,
       controller: command.controller,
       defaultMetrics: true,
       // One plain line on stderr, not Node's process warning with its --trace-warnings hint.
@@ -82,7 +87,7 @@ function stopOnOutputError(output: Writable, path: string, controller: AbortCont
   });
 }
 
-async function run(command: RunCommand): Promise<number> {
+async function run(command: RunCommand, worker: string | URL): Promise<number> {
   const controller = new AbortController();
   const removeSignalHandlers = stopOnSignals(controller);
   let input: Readable | undefined;
@@ -93,7 +98,7 @@ async function run(command: RunCommand): Promise<number> {
     input = await openInput(command.input);
     let inputError: unknown;
     input.on('error', (error) => (inputError ??= error));
-    orchestrator = createOrchestrator(command);
+    orchestrator = createOrchestrator(command, worker);
     const tasks = await orchestrator.taskNames();
     if (!tasks.includes(command.task)) {
       throw new UsageError(
