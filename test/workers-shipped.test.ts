@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Orchestrator } from 'node-orchestrator';
 import { preprocess } from '../workers/lib/image/preprocess.js';
 import { tokenizeBatch as collate } from '../workers/lib/collate.js';
-import { tokenizeBatch } from '../workers/text.js';
+import { tokenize, tokenizeBatch } from '../workers/text.js';
 import { passages } from './support/corpus.js';
 import { FIXTURES } from './support/pillow.js';
 
@@ -51,6 +51,22 @@ describe('the text worker through map', () => {
       }
     },
   );
+
+  it('tokenize moves a large result (one buffer for ids and mask) and copies a small one', () => {
+    const ctx = { throwIfAborted: () => undefined } as never;
+    const long = passages()
+      .map((p) => p.text)
+      .join('')
+      .slice(0, 200_000);
+    const moved = tokenize(long, ctx) as unknown as {
+      value: { ids: Int32Array; attentionMask: Uint8Array };
+      transferList: ArrayBuffer[];
+    };
+    expect(moved.transferList).toEqual([moved.value.ids.buffer]);
+    expect(moved.value.attentionMask.buffer).toBe(moved.value.ids.buffer);
+    const small = tokenize('hello world', ctx) as { ids: Int32Array };
+    expect(Array.from(small.ids)).toEqual([15339, 1917]);
+  });
 
   it('tokenizeBatch returns the [N, L] batch its library builds, its buffers marked to move', async () => {
     const input = {
