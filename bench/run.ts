@@ -11,6 +11,7 @@ import { benchBatch, benchCoalesce, benchMapLatency, benchMapMemory } from './ba
 import { benchRealWorkers, benchSimulation } from './adaptive.bench.js';
 import { benchLimiter } from './limiter.bench.js';
 import { benchOverhead } from './overhead.bench.js';
+import { benchImages, benchPreprocessMemory, benchTokenize } from './preprocess.bench.js';
 import { benchRunMemory, benchScaling } from './scaling.bench.js';
 import { benchTelemetry } from './telemetry.bench.js';
 import { toMarkdown, type ComparisonResult } from './support/compare.js';
@@ -98,6 +99,28 @@ const suites: Record<string, Suite> = {
         '| items | heap MiB | RSS MiB |',
         '| ---: | ---: | ---: |',
         ...rows.map((r) => `| ${r.items.toLocaleString('en-US')} | ${r.heapMiB} | ${r.rssMiB} |`),
+      ].join('\n'),
+    };
+  },
+  'preprocess-text': async () => {
+    const { result, markdown } = await benchTokenize();
+    return { name: 'preprocess-text', markdown, data: result };
+  },
+  'preprocess-image': async () => {
+    const { result, markdown } = await benchImages();
+    return { name: 'preprocess-image', markdown, data: result };
+  },
+  'preprocess-memory': async () => {
+    const rows = await benchPreprocessMemory();
+    return {
+      name: 'preprocess-memory',
+      data: rows,
+      markdown: [
+        '### Memory per pool thread of the shipped workers (process RSS gained / threads)',
+        '',
+        '| what | RSS MiB per thread |',
+        '| --- | ---: |',
+        ...rows.map((r) => `| ${r.what} | ${r.rssMiBPerThread} |`),
       ].join('\n'),
     };
   },

@@ -3,11 +3,19 @@
  * licences) that ship at the top of each package in node_modules. The same lockfile gives the
  * same corpus: packages and files are read in sorted order.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const NODE_MODULES = fileURLToPath(new URL('../../node_modules/', import.meta.url));
+/** The nearest node_modules above this file (the benchmarks run a compiled copy of it). */
+function nodeModules(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules'))) return join(dir, 'node_modules');
+    if (dirname(dir) === dir) throw new Error('no node_modules above the corpus module');
+  }
+}
+
+const NODE_MODULES = nodeModules();
 
 /** One Markdown file: its path under node_modules and its text. */
 export interface CorpusFile {
