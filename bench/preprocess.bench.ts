@@ -87,41 +87,80 @@ function withMainRatio(result: ComparisonResult, main: string): string {
   return `${toMarkdown(result)}\n\nAgainst ${main}: ${ratios}.`;
 }
 
-/** Tokenizing every README passage: bare threads, map, map of tokenizeBatch, one main thread. */
-export async function benchTokenize(rounds = 5): Promise<{ result: ComparisonResult; markdown: string }> {
-  const texts = passages().map((p) => p.text);
-  const bare = new BareThreads('tokenize', texts);
-  const orchestrator = fixed('text');
-  const batches = chunks(texts, TEXTS_PER_BATCH_ITEM).map((group) => ({ texts: group, maxLength: 512 }));
+/** How one workload runs side by side: its task, inputs, extra contenders and timing. */
+interface Workload {
+  title: string;
+  worker: 'text' | 'image';
+  task: 'tokenize' | 'preprocessImage';
+  inputs: readonly unknown[];
+  /** Contenders besides bare threads, map and one main thread, given the orchestrator. */
+  others: (orchestrator: Orchestrator) => Contender[];
+  timeMs: number;
+  warmupMs: number;
+}
+
+/**
+ * Runs a workload on bare threads holding the inputs (the baseline), through
+ * `orchestrator.map` on one thread per core, through the other contenders, and on one main
+ * thread; reports ratios to the bare threads and to the main thread.
+ */
+async function sideBySide(
+  w: Workload,
+  rounds: number,
+): Promise<{ result: ComparisonResult; markdown: string }> {
+  const bare = new BareThreads(w.task, w.inputs);
+  const orchestrator = fixed(w.worker);
+  const fn = w.task === 'tokenize' ? tokenize : preprocessImage;
   const contenders: Contender[] = [
-    { name: `${THREADS} bare threads holding the texts`, run: () => bare.run() },
+    { name: `${THREADS} bare threads holding the inputs`, run: () => bare.run() },
     {
-      name: `orchestrator.map('tokenize'), ${THREADS} threads`,
-      run: () => drain(orchestrator.map('tokenize', texts), texts.length),
+      name: `orchestrator.map('${w.task}'), ${THREADS} threads`,
+      run: () => drain(orchestrator.map(w.task, w.inputs), w.inputs.length),
     },
-    {
-      name: `orchestrator.map('tokenizeBatch'), ${TEXTS_PER_BATCH_ITEM} texts (≤ 512 tokens) an item`,
-      run: () => drain(orchestrator.map('tokenizeBatch', batches), batches.length),
-    },
+    ...w.others(orchestrator),
     {
       name: 'one main thread',
       run: () => {
-        for (const text of texts) void tokenize(text, ctx);
+        for (const input of w.inputs) void fn(input as never, ctx);
       },
     },
   ];
   try {
     await bare.ready();
-    const result = await compare(
-      `Tokenizing ${texts.length.toLocaleString('en-US')} README passages (cl100k_base), ${THREADS} cores`,
-      contenders,
-      { itemsPerOp: texts.length, rounds, timeMs: 1500, warmupMs: 500 },
-    );
+    const result = await compare(w.title, contenders, {
+      itemsPerOp: w.inputs.length,
+      rounds,
+      timeMs: w.timeMs,
+      warmupMs: w.warmupMs,
+    });
     return { result, markdown: withMainRatio(result, 'one main thread') };
   } finally {
     await orchestrator.close();
     await bare.close();
   }
+}
+
+/** Tokenizing every README passage: bare threads, map, map of tokenizeBatch, one main thread. */
+export function benchTokenize(rounds = 5): Promise<{ result: ComparisonResult; markdown: string }> {
+  const texts = passages().map((p) => p.text);
+  const batches = chunks(texts, TEXTS_PER_BATCH_ITEM).map((group) => ({ texts: group, maxLength: 512 }));
+  return sideBySide(
+    {
+      title: `Tokenizing ${texts.length.toLocaleString('en-US')} README passages (cl100k_base), ${THREADS} cores`,
+      worker: 'text',
+      task: 'tokenize',
+      inputs: texts,
+      others: (orchestrator) => [
+        {
+          name: `orchestrator.map('tokenizeBatch'), ${TEXTS_PER_BATCH_ITEM} texts (≤ 512 tokens) an item`,
+          run: () => drain(orchestrator.map('tokenizeBatch', batches), batches.length),
+        },
+      ],
+      timeMs: 1500,
+      warmupMs: 500,
+    },
+    rounds,
+  );
 }
 
 /** The real photographs, twice each, in an order that alternates large and small. */
@@ -160,36 +199,22 @@ async function withSharp(input: ImageInput): Promise<Float32Array> {
 }
 
 /** Preprocessing real photographs: bare threads, map, one main thread, and sharp. */
-export async function benchImages(rounds = 5): Promise<{ result: ComparisonResult; markdown: string }> {
+export function benchImages(rounds = 5): Promise<{ result: ComparisonResult; markdown: string }> {
   const inputs = imageInputs();
-  const bare = new BareThreads('preprocessImage', inputs);
-  const orchestrator = fixed('image');
-  const contenders: Contender[] = [
-    { name: `${THREADS} bare threads holding the images`, run: () => bare.run() },
+  return sideBySide(
     {
-      name: `orchestrator.map('preprocessImage'), ${THREADS} threads`,
-      run: () => drain(orchestrator.map('preprocessImage', inputs), inputs.length),
+      title: `Preprocessing ${inputs.length} real photographs (0.1–2 MP, PNG and JPEG) to 224×224 float32, ${THREADS} cores`,
+      worker: 'image',
+      task: 'preprocessImage',
+      inputs,
+      others: () => [
+        { name: 'sharp (libvips, native), all at once', run: () => Promise.all(inputs.map(withSharp)) },
+      ],
+      timeMs: 3000,
+      warmupMs: 1000,
     },
-    {
-      name: 'one main thread',
-      run: () => {
-        for (const input of inputs) void preprocessImage(input, ctx);
-      },
-    },
-    { name: 'sharp (libvips, native), all at once', run: () => Promise.all(inputs.map(withSharp)) },
-  ];
-  try {
-    await bare.ready();
-    const result = await compare(
-      `Preprocessing ${inputs.length} real photographs (0.1–2 MP, PNG and JPEG) to 224×224 float32, ${THREADS} cores`,
-      contenders,
-      { itemsPerOp: inputs.length, rounds, timeMs: 3000, warmupMs: 1000 },
-    );
-    return { result, markdown: withMainRatio(result, 'one main thread') };
-  } finally {
-    await orchestrator.close();
-    await bare.close();
-  }
+    rounds,
+  );
 }
 
 /** RSS the process gains per pool thread once the threads have done `warm`, in MiB. */
