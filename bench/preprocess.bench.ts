@@ -17,6 +17,7 @@ import { tokenize } from 'node-orchestrator/workers/text';
 import { preprocessImage, type ImageInput } from 'node-orchestrator/workers/image';
 import { passages } from '../test/support/corpus.js';
 import { compare, toMarkdown, type ComparisonResult, type Contender } from './support/compare.js';
+import { cpuMarkdown, cpuPerItem, type CpuPerItem } from './support/cpu.js';
 
 const THREADS = availableParallelism();
 const BARE = new URL('./fixtures/bare-preprocess.mjs', import.meta.url);
@@ -35,8 +36,6 @@ const fixed = (worker: 'text' | 'image'): Orchestrator =>
 /** Worker threads that each hold every THREADS-th input and run the task over them when told. */
 class BareThreads {
   readonly #workers: Worker[];
-  /** Each thread's V8 heap after its last pass, in bytes. */
-  heaps: number[] = [];
 
   constructor(task: 'tokenize' | 'preprocessImage', inputs: readonly unknown[]) {
     this.#workers = Array.from(
@@ -51,9 +50,9 @@ class BareThreads {
   }
 
   async run(): Promise<void> {
-    const done = this.#workers.map((w) => once(w, 'message') as Promise<[number]>);
+    const done = this.#workers.map((w) => once(w, 'message'));
     for (const w of this.#workers) w.postMessage('go');
-    this.heaps = (await Promise.all(done)).map(([heap]) => heap);
+    await Promise.all(done);
   }
 
   async close(): Promise<void> {
@@ -97,6 +96,15 @@ interface Workload {
   others: (orchestrator: Orchestrator) => Contender[];
   timeMs: number;
   warmupMs: number;
+  /** Passes over the inputs per contender for the CPU-per-item table. */
+  cpuReps: number;
+}
+
+/** A side-by-side result: throughput, CPU per item where /proc has it, and the report. */
+export interface SideBySide {
+  result: ComparisonResult;
+  cpu: CpuPerItem[] | undefined;
+  markdown: string;
 }
 
 /**
@@ -104,10 +112,7 @@ interface Workload {
  * `orchestrator.map` on one thread per core, through the other contenders, and on one main
  * thread; reports ratios to the bare threads and to the main thread.
  */
-async function sideBySide(
-  w: Workload,
-  rounds: number,
-): Promise<{ result: ComparisonResult; markdown: string }> {
+async function sideBySide(w: Workload, rounds: number): Promise<SideBySide> {
   const bare = new BareThreads(w.task, w.inputs);
   const orchestrator = fixed(w.worker);
   const fn = w.task === 'tokenize' ? tokenize : preprocessImage;
@@ -133,7 +138,15 @@ async function sideBySide(
       timeMs: w.timeMs,
       warmupMs: w.warmupMs,
     });
-    return { result, markdown: withMainRatio(result, 'one main thread') };
+    // Where the time goes, in CPU per item: the part that holds on a busy machine.
+    const cpu = await cpuPerItem(contenders, w.inputs.length, w.cpuReps);
+    const markdown = withMainRatio(result, 'one main thread');
+    return {
+      result,
+      cpu,
+      markdown:
+        cpu === undefined ? markdown : `${markdown}\n\nCPU per item (Linux /proc):\n\n${cpuMarkdown(cpu)}`,
+    };
   } finally {
     await orchestrator.close();
     await bare.close();
@@ -141,7 +154,7 @@ async function sideBySide(
 }
 
 /** Tokenizing every README passage: bare threads, map, map of tokenizeBatch, one main thread. */
-export function benchTokenize(rounds = 5): Promise<{ result: ComparisonResult; markdown: string }> {
+export function benchTokenize(rounds = 5): Promise<SideBySide> {
   const texts = passages().map((p) => p.text);
   const batches = chunks(texts, TEXTS_PER_BATCH_ITEM).map((group) => ({ texts: group, maxLength: 512 }));
   return sideBySide(
@@ -158,6 +171,7 @@ export function benchTokenize(rounds = 5): Promise<{ result: ComparisonResult; m
       ],
       timeMs: 1500,
       warmupMs: 500,
+      cpuReps: 4,
     },
     rounds,
   );
@@ -199,7 +213,7 @@ async function withSharp(input: ImageInput): Promise<Float32Array> {
 }
 
 /** Preprocessing real photographs: bare threads, map, one main thread, and sharp. */
-export function benchImages(rounds = 5): Promise<{ result: ComparisonResult; markdown: string }> {
+export function benchImages(rounds = 5): Promise<SideBySide> {
   const inputs = imageInputs();
   return sideBySide(
     {
@@ -212,6 +226,7 @@ export function benchImages(rounds = 5): Promise<{ result: ComparisonResult; mar
       ],
       timeMs: 3000,
       warmupMs: 1000,
+      cpuReps: 2,
     },
     rounds,
   );

@@ -103,12 +103,12 @@ const suites: Record<string, Suite> = {
     };
   },
   'preprocess-text': async () => {
-    const { result, markdown } = await benchTokenize();
-    return { name: 'preprocess-text', markdown, data: result };
+    const { result, cpu, markdown } = await benchTokenize();
+    return { name: 'preprocess-text', markdown, data: { result, cpu } };
   },
   'preprocess-image': async () => {
-    const { result, markdown } = await benchImages();
-    return { name: 'preprocess-image', markdown, data: result };
+    const { result, cpu, markdown } = await benchImages();
+    return { name: 'preprocess-image', markdown, data: { result, cpu } };
   },
   'preprocess-memory': async () => {
     const rows = await benchPreprocessMemory();
