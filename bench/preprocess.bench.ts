@@ -49,9 +49,15 @@ class BareThreads {
     await Promise.all(this.#workers.map((w) => once(w, 'message')));
   }
 
+  #pass = 0;
+
+  /** One pass over the inputs on every thread; each thread answers with the pass's number. */
   async run(): Promise<void> {
-    const done = this.#workers.map((w) => once(w, 'message'));
-    for (const w of this.#workers) w.postMessage('go');
+    const pass = ++this.#pass;
+    const done = this.#workers.map(async (w) => {
+      while (((await once(w, 'message')) as [number])[0] !== pass);
+    });
+    for (const w of this.#workers) w.postMessage(pass);
     await Promise.all(done);
   }
 
