@@ -14,6 +14,7 @@ import {
   type Controller,
 } from 'node-orchestrator';
 import {
+  bestFixed,
   bestStatic,
   meanThroughput,
   modelConfig,
@@ -35,8 +36,8 @@ export function benchSimulation(resultsDir: URL): SimulationReport {
   const config = modelConfig();
   const capacity = (k: number): number => (k >= 40 && k < 80 ? 8 : 16);
   const scenario: Scenario = {
-    service: { kind: 'cpu', capacity, serviceMs: 10 },
-    demandPerSec: () => 2400,
+    service: { kind: 'cpu', capacity, serviceMs: 100 },
+    demandPerSec: () => 240,
     intervals: 120,
   };
   const best16 = bestStatic(
@@ -80,6 +81,8 @@ export function benchSimulation(resultsDir: URL): SimulationReport {
     charts.push(file);
   }
   const markdown = [
+    kneeOnModel(),
+    '',
     '### Adaptive control on the model (capacity 16 → 8 → 16 cores, demand 1.5× capacity, 5 s intervals)',
     '',
     '| controller | intervals to 90% from cold start | steady ratio at 16 | steady ratio at 8 | steady ratio back at 16 | limits, last 20 intervals |',
@@ -89,6 +92,46 @@ export function benchSimulation(resultsDir: URL): SimulationReport {
     ...charts.map((file) => `![${file}](${file})`),
   ].join('\n');
   return { markdown, charts };
+}
+
+/**
+ * Issue #13's machine on the model: 2 cores time-slicing 5 ms tasks, a deep queue, 200 ms
+ * intervals, the CPU load read once a second, 10% noise on latencies; 60 s from 1 and from 16.
+ */
+function kneeOnModel(): string {
+  const config = modelConfig({ maxLimit: 16, adaptationIntervalMs: 200 });
+  const scenario: Scenario = {
+    service: { kind: 'cpu', capacity: () => 2, serviceMs: 5, switchCost: 0.02 },
+    demandPerSec: () => 1000,
+    intervals: 300,
+    intervalMs: 200,
+    cpuSampleMs: 1000,
+    noise: 0.1,
+  };
+  const best = bestFixed(scenario, config, 0, 300);
+  const rows: string[] = [];
+  for (const [name, make] of [
+    ['threshold', () => thresholdController],
+    ['gradient', () => createGradientController({ seed: 42 })],
+  ] as [string, () => Controller][]) {
+    for (const baseLimit of [1, 16]) {
+      const steps = simulate(scenario, make(), config, baseLimit);
+      const after = steps.slice(60).map((s) => s.limit);
+      rows.push(
+        `| ${name} from ${baseLimit} | ${(meanThroughput(steps, 0) / best.throughput).toFixed(3)} | ${steps[60]!.limit} | ${Math.min(...after)}–${Math.max(...after)} | ${steps
+          .slice(0, 20)
+          .map((s) => s.limit)
+          .join(' ')} |`,
+      );
+    }
+  }
+  return [
+    `### Adaptive control on the model of 2 cores (5 ms tasks, 200 ms intervals, 60 s; best fixed limit ${best.limit})`,
+    '',
+    '| controller | throughput / best fixed | limit at 12 s | limit from 12 s on (probes included) | limits, first 4 s |',
+    '| --- | ---: | ---: | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 /** Real-worker comparison figures. */

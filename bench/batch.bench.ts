@@ -9,44 +9,9 @@ import workerpool from 'workerpool';
 import { Orchestrator } from 'node-orchestrator';
 import { iterationsForMs } from './support/calibrate.js';
 import { compare, median, percentile, type ComparisonResult } from './support/compare.js';
+import { drain, FIXED, memoryMiB, pump, repeat, THREADS } from './support/fixed-pool.js';
 
-const THREADS = 2;
-const IN_FLIGHT = 64;
-/** Every orchestrator here: the bench fixtures on exactly THREADS threads, no adaptation. */
-const FIXED = {
-  worker: new URL('./fixtures/tasks.mjs', import.meta.url),
-  baseLimit: THREADS,
-  minLimit: THREADS,
-  maxLimit: THREADS,
-  adaptive: false,
-} as const;
 const bare = new URL('./fixtures/bare.mjs', import.meta.url).href;
-
-/** Runs `count` calls of `fn`, keeping `IN_FLIGHT` of them pending. */
-async function pump(count: number, fn: () => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < count) {
-      next++;
-      await fn();
-    }
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-}
-
-/** Consumes a map, checking that every item came back and succeeded (a short count would flatter it). */
-async function drain(iterable: AsyncIterable<unknown>, expected: number): Promise<void> {
-  let count = 0;
-  for await (const record of iterable) {
-    if (!(record as { ok: boolean }).ok) throw new Error('item failed');
-    count++;
-  }
-  if (count !== expected) throw new Error(`map yielded ${count} records for ${expected} inputs`);
-}
-
-function* repeat<T>(value: T, count: number): Generator<T> {
-  for (let i = 0; i < count; i++) yield value;
-}
 
 /** Throughput comparisons for trivial, 20 µs, 1 ms and 10 ms tasks. */
 export async function benchBatch(
@@ -177,12 +142,9 @@ export async function benchMapMemory(
   total = 5_000_000,
 ): Promise<{ items: number; heapMiB: number; rssMiB: number }[]> {
   const orchestrator = new Orchestrator(FIXED);
-  const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
   const checkpoints: { items: number; heapMiB: number; rssMiB: number }[] = [];
   const sample = (items: number): void => {
-    (globalThis as { gc?: () => void }).gc?.();
-    const usage = process.memoryUsage();
-    checkpoints.push({ items, heapMiB: mib(usage.heapUsed), rssMiB: mib(usage.rss) });
+    checkpoints.push({ items, ...memoryMiB() });
   };
   try {
     sample(0);

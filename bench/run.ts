@@ -1,19 +1,27 @@
 /**
  * `npm run bench`: runs every benchmark side by side, prints the tables, and writes
  * bench/results/latest.json and bench/results/REPORT.md with the machine they came from.
- * Pass names to run a subset: `npm run bench -- limiter overhead`.
+ * Pass names to run a subset: `npm run bench -- limiter overhead`. Long suites run only when
+ * named (`npm run bench:knee` names adaptive-knee).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { benchAbortLatency } from './abort-latency.bench.js';
+import { benchCacheHit, benchCacheMemory, benchCacheRepeat } from './cache.bench.js';
+import { benchPipeline, benchPipelineMemory } from './pipeline.bench.js';
 import { benchBatch, benchCoalesce, benchMapLatency, benchMapMemory } from './batch.bench.js';
 import { benchRealWorkers, benchSimulation } from './adaptive.bench.js';
+import { benchKnee } from './adaptive-knee.bench.js';
 import { benchLimiter } from './limiter.bench.js';
+import { benchModules, modulesMarkdown } from './modules.bench.js';
 import { benchOverhead } from './overhead.bench.js';
 import { benchImages, benchPreprocessMemory, benchTokenize } from './preprocess.bench.js';
 import { benchRunMemory, benchScaling } from './scaling.bench.js';
+import { benchService, serviceMarkdown } from './service.bench.js';
 import { benchTelemetry } from './telemetry.bench.js';
+import { queueSuites } from './queue-report.js';
+import { benchTracing } from './tracing.bench.js';
 import { toMarkdown, type ComparisonResult } from './support/compare.js';
 
 /** One section of the report. */
@@ -44,9 +52,18 @@ const suites: Record<string, Suite> = {
     const result = await benchRealWorkers();
     return { name: 'adaptive-real', markdown: result.markdown, data: result.rows };
   },
+  'adaptive-knee': async () => {
+    const result = await benchKnee();
+    return { name: 'adaptive-knee', markdown: result.markdown, data: result };
+  },
   limiter: comparison('limiter', () => benchLimiter()),
   overhead: comparison('overhead', () => benchOverhead()),
   telemetry: comparison('telemetry', () => benchTelemetry()),
+  tracing: comparison('tracing', () => benchTracing()),
+  modules: async () => {
+    const rows = await benchModules();
+    return { name: 'modules', data: rows, markdown: modulesMarkdown(rows) };
+  },
   batch: comparison('batch', () => benchBatch()),
   coalesce: comparison('coalesce', () => benchCoalesce()),
   scaling: async () => {
@@ -124,6 +141,43 @@ const suites: Record<string, Suite> = {
       ].join('\n'),
     };
   },
+  service: async () => {
+    const report = await benchService();
+    return { name: 'service', data: report, markdown: serviceMarkdown(report) };
+  },
+  ...queueSuites,
+  cache: comparison('cache', async () => [await benchCacheHit(), await benchCacheRepeat()]),
+  'cache-memory': async () => {
+    const rows = await benchCacheMemory();
+    return {
+      name: 'cache-memory',
+      data: rows,
+      markdown: [
+        '### Memory while 1,000,000 distinct inputs stream through a cached task (maxBytes 8 MiB, maxEntries 200,000, 64 in flight)',
+        '',
+        '| calls | heap MiB | RSS MiB | cache MiB |',
+        '| ---: | ---: | ---: | ---: |',
+        ...rows.map(
+          (r) => `| ${r.calls.toLocaleString('en-US')} | ${r.heapMiB} | ${r.rssMiB} | ${r.cacheMiB} |`,
+        ),
+      ].join('\n'),
+    };
+  },
+  pipeline: comparison('pipeline', () => benchPipeline()),
+  'pipeline-memory': async () => {
+    const rows = await benchPipelineMemory();
+    return {
+      name: 'pipeline-memory',
+      data: rows,
+      markdown: [
+        '### Pipeline memory: three fused trivial stages over 5,000,000 generated inputs',
+        '',
+        '| items | heap MiB | RSS MiB |',
+        '| ---: | ---: | ---: |',
+        ...rows.map((r) => `| ${r.items.toLocaleString('en-US')} | ${r.heapMiB} | ${r.rssMiB} |`),
+      ].join('\n'),
+    };
+  },
   'abort-latency': async () => {
     const result = await benchAbortLatency();
     return {
@@ -150,8 +204,11 @@ export function machine(): Record<string, string | number> {
   };
 }
 
+/** Suites of many minutes, run only when named. */
+const LONG = new Set(['adaptive-knee']);
+
 const wanted = process.argv.slice(2);
-const names = wanted.length > 0 ? wanted : Object.keys(suites);
+const names = wanted.length > 0 ? wanted : Object.keys(suites).filter((name) => !LONG.has(name));
 const unknown = names.filter((name) => !(name in suites));
 if (unknown.length > 0) {
   console.error(`Unknown benchmark(s): ${unknown.join(', ')}. Known: ${Object.keys(suites).join(', ')}`);

@@ -24,6 +24,14 @@ export const ErrorCodes = {
   WORKER_NOT_FOUND: 'ERR_WORKER_NOT_FOUND',
   DATA_CLONE: 'ERR_DATA_CLONE',
   INVALID_CONFIG: 'ERR_INVALID_CONFIG',
+  CLIENT_DISCONNECTED: 'ERR_CLIENT_DISCONNECTED',
+  PAYLOAD_TOO_LARGE: 'ERR_PAYLOAD_TOO_LARGE',
+  BAD_PAYLOAD: 'ERR_BAD_PAYLOAD',
+  REDIS_AUTH: 'ERR_REDIS_AUTH',
+  REDIS_UNAVAILABLE: 'ERR_REDIS_UNAVAILABLE',
+  MISSING_PEER: 'ERR_MISSING_PEER',
+  JOB_FAILED: 'ERR_JOB_FAILED',
+  NOT_CACHEABLE: 'ERR_NOT_CACHEABLE',
   IMAGE_DECODE: 'ERR_IMAGE_DECODE',
 } as const;
 
@@ -176,6 +184,28 @@ export class InvalidConfigError extends codedError(
   issues: readonly ConfigIssue[] = [];
 }
 
+/**
+ * The HTTP client went away before its response was sent: the reason of a signal made by
+ * `requestSignal(req, res)` (and so of `request.run` in the Fastify plugin). Code `ERR_CLIENT_DISCONNECTED`.
+ */
+export class ClientDisconnectedError extends codedError(
+  ErrorCodes.CLIENT_DISCONNECTED,
+  'ClientDisconnectedError',
+  'The client disconnected before the response was sent',
+) {}
+
+/**
+ * A run of a cached task has an input that cannot be made into a cache key: it holds a function,
+ * a symbol, a SharedArrayBuffer (whose bytes may change under the key) or another value that
+ * cannot be structured-cloned. The message names the part. Pass `cache: false` for that run, or
+ * give the task a `cacheKey`. Code `ERR_NOT_CACHEABLE`.
+ */
+export class NotCacheableError extends codedError(
+  ErrorCodes.NOT_CACHEABLE,
+  'NotCacheableError',
+  'The input cannot be made into a cache key',
+) {}
+
 /** One invalid field of a configuration object. */
 export interface ConfigIssue {
   /** The field's name, e.g. `minLimit`. */
@@ -184,6 +214,71 @@ export interface ConfigIssue {
   readonly value: unknown;
   /** What was expected, e.g. `an integer >= 1`. */
   readonly expected: string;
+}
+
+/**
+ * A payload is larger than `maxPayloadBytes`: a job's input or result when it is encoded for
+ * Redis, or a payload read back from Redis (checked before it is inflated). `bytes` is the size
+ * found (a lower bound when decoding stopped at the limit) and `limit` the limit. Code
+ * `ERR_PAYLOAD_TOO_LARGE`.
+ */
+export class PayloadTooLargeError extends codedError(
+  ErrorCodes.PAYLOAD_TOO_LARGE,
+  'PayloadTooLargeError',
+  'The payload is too large',
+) {
+  /** The size found, in bytes. */
+  bytes = 0;
+  /** The limit, in bytes. */
+  limit = 0;
+}
+
+/**
+ * A job or result read from Redis is not in node-orchestrator's format or is malformed (not
+ * base64, a corrupt compressed stream, bytes v8 cannot deserialize, the wrong shape). Only that
+ * job fails. Code `ERR_BAD_PAYLOAD`.
+ */
+export class BadPayloadError extends codedError(
+  ErrorCodes.BAD_PAYLOAD,
+  'BadPayloadError',
+  'The payload is malformed',
+) {}
+
+/** Redis refused the credentials (wrong password or ACL user, or none given). Code `ERR_REDIS_AUTH`. */
+export class RedisAuthError extends codedError(
+  ErrorCodes.REDIS_AUTH,
+  'RedisAuthError',
+  'Redis refused the credentials',
+) {}
+
+/** Redis could not be reached at start-up (refused, timed out, a TLS failure). Code `ERR_REDIS_UNAVAILABLE`. */
+export class RedisUnavailableError extends codedError(
+  ErrorCodes.REDIS_UNAVAILABLE,
+  'RedisUnavailableError',
+  'Redis is unavailable',
+) {}
+
+/**
+ * An optional peer dependency a feature needs is not installed (e.g. `bullmq` and `ioredis` for
+ * `node-orchestrator/bullmq`); `packages` names them. Code `ERR_MISSING_PEER`.
+ */
+export class MissingPeerError extends codedError(
+  ErrorCodes.MISSING_PEER,
+  'MissingPeerError',
+  'An optional peer dependency is missing',
+) {
+  /** The npm packages to install. */
+  packages: readonly string[] = [];
+}
+
+/**
+ * A queued job ended without a result from a node: BullMQ failed it for a reason outside our
+ * taxonomy, or it vanished from Redis (removed, or its result expired before the client read
+ * it). `jobId` names it. Code `ERR_JOB_FAILED`.
+ */
+export class JobFailedError extends codedError(ErrorCodes.JOB_FAILED, 'JobFailedError', 'The job failed') {
+  /** The BullMQ job id. */
+  jobId = '';
 }
 
 /**

@@ -16,6 +16,14 @@ export {
   WorkerNotFoundError,
   DataCloneError,
   InvalidConfigError,
+  ClientDisconnectedError,
+  PayloadTooLargeError,
+  BadPayloadError,
+  RedisAuthError,
+  RedisUnavailableError,
+  MissingPeerError,
+  JobFailedError,
+  NotCacheableError,
   ImageDecodeError,
   ErrorCodes,
 } from './errors.js';
@@ -25,25 +33,43 @@ export type { AdaptiveLimiterOptions, AcquireOptions } from './limiter/adaptive-
 export { Permit } from './limiter/permit.js';
 export { Orchestrator } from './orchestrator/orchestrator.js';
 export type {
-  OrchestratorOptions,
   RunOptions,
   GoContext,
   TaskMap,
   TaskName,
   TaskInput,
   TaskOutput,
-} from './orchestrator/orchestrator.js';
-export type { ExecutionOptions } from './orchestrator/options.js';
+} from './orchestrator/task-types.js';
+export type {
+  OrchestratorOptions,
+  ExecutionOptions,
+  TelemetryOptions,
+  WorkerOption,
+  SingleWorkerOption,
+  WorkerModulesOption,
+} from './orchestrator/options.js';
+export type { TracingOptions, TracingConfig, TracerProviderLike } from './tracing/options.js';
 export type { ResourceLimitsOption } from './orchestrator/engine.js';
 export { TaskGroup } from './group/task-group.js';
 export type { TaskGroupOptions, GroupTask } from './group/task-group.js';
-export type { TelemetryOptions } from './orchestrator/orchestrator.js';
 export { OrchestratorMetrics } from './telemetry/metrics.js';
 export type { GaugeSnapshot, MetricsOptions } from './telemetry/metrics.js';
 export { serveMetrics, createMetricsHandler } from './telemetry/http.js';
 export type { ServeMetricsOptions, MetricsHandlerOptions, Readiness } from './telemetry/http.js';
+export type {
+  DashboardFrame,
+  OrchestratorFrame,
+  OrchestratorStats,
+  TaskStats,
+  BreakdownRow,
+  LimitChange,
+  LatencySummary,
+} from './telemetry/dashboard/schema.js';
 export type { Outcome } from './telemetry/accumulators.js';
-export type { AdaptEvent, SignalsOptions } from './orchestrator/adaptation.js';
+export { requestSignal } from './http/request-signal.js';
+export { httpErrorFor } from './http/http-error.js';
+export type { HttpError, HttpErrorBody, HttpErrorOptions } from './http/http-error.js';
+export type { AdaptEvent, OrchestratorWarning, SignalsOptions } from './orchestrator/adaptation.js';
 export { thresholdController } from './control/threshold.js';
 export { createGradientController } from './control/gradient.js';
 export type { GradientOptions } from './control/gradient.js';
@@ -60,3 +86,7 @@ export type { RegistrySourceOptions } from './signals/registry-source.js';
 export type { SignalSource, SignalReading } from './signals/signal-source.js';
 export type { MapOptions, MapRecord } from './orchestrator/map.js';
 export type { CoalesceOptions } from './orchestrator/coalescer.js';
+export type { Pipeline } from './pipeline/pipeline.js';
+export type { PipelineOptions, PipelineMapOptions } from './pipeline/pipeline.js';
+export type { PipelineRecord, PipelineStage } from './pipeline/run.js';
+export type { CacheOptions, TaskCacheOptions, WorkerCacheOptions } from './cache/options.js';

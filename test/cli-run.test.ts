@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { DashboardFrame } from 'node-orchestrator';
 import { freePort } from './support/tools.js';
 
 const cli = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
@@ -74,6 +75,23 @@ describe('orchestrator run', () => {
     expect(result.stderr).toMatch(/p50 .* p99 /);
     // Sampler notes (no GPU here) are one plain line, not Node's multi-line process warning.
     expect(result.stderr).not.toMatch(/\(node:\d+\)|--trace-warnings/);
+  });
+
+  it('chains tasks with repeated --task: each output is the next input, and an error record names the stage that failed', async () => {
+    const result = await runCli(
+      ['run', fixture, '--task', 'slow', '--task', 'double', '--ordered'],
+      '1\n"x"\n3\n',
+    );
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toEqual([
+      { line: 1, result: 2 },
+      { line: 2, error: { message: 'not a number: "x"', code: 'ERR_TASK_FAILED', stage: 'double' } },
+      { line: 3, result: 6 },
+    ]);
+    expect(result.stderr).toMatch(/line 2: double: not a number: "x"/);
+    const unknown = await runCli(['run', fixture, '--task', 'double', '--task', 'triple']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/exports no task "triple"/);
   });
 
   it('reads stdin and writes stdout; bad JSON and failed tasks become error records naming the line, exit 1', async () => {
@@ -197,10 +215,11 @@ describe('orchestrator run', () => {
     expect(rss).toBeLessThan(300);
   });
 
-  it('serves /healthz and /metrics on --metrics-port while the run lasts', async () => {
+  it('serves /healthz, /metrics and the dashboard on --metrics-port while the run lasts, and says where', async () => {
     const port = await freePort();
     let health = 0;
     let metrics = '';
+    let dashboard: DashboardFrame | undefined;
     let probed = false;
     const input = Array.from({ length: 400 }, (_, i) => `${i}`).join('\n');
     const result = await runCli(
@@ -212,6 +231,9 @@ describe('orchestrator run', () => {
         void (async () => {
           health = (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
           metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          dashboard = (await (
+            await fetch(`http://127.0.0.1:${port}/dashboard/data`)
+          ).json()) as DashboardFrame;
         })();
       },
     );
@@ -219,6 +241,10 @@ describe('orchestrator run', () => {
     expect(health).toBe(200);
     expect(metrics).toMatch(/orchestrator_tasks_total\{task="slow",outcome="success"\}/);
     expect(metrics).toMatch(/process_cpu_user_seconds_total/);
+    expect(dashboard?.orchestrator?.prefix).toBe('orchestrator_');
+    expect(result.stderr).toContain(
+      `orchestrator: metrics on http://127.0.0.1:${port}/metrics, dashboard on http://127.0.0.1:${port}/dashboard\n`,
+    );
   });
 });
 
@@ -326,7 +352,7 @@ describe('orchestrator run at the edges', () => {
       ['--metrics-port', '70000'],
       /^orchestrator: option '--metrics-port <port>' argument '70000' is invalid/,
     ],
-    [['--max', '2'], /^orchestrator: --base must be within .*, got 4/],
+    [['--base', '8', '--max', '2'], /^orchestrator: --base must be within .*, got 8/],
   ])(
     'a path, port or limit that cannot be used is one line naming flag and value, exit 2: %j',
     async (flags, message) => {

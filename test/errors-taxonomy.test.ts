@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as api from 'node-orchestrator';
+import { errorClasses } from './support/error-classes.js';
 
-type ErrorClass = new (message?: string, options?: { cause?: unknown }) => api.OrchestratorError;
-
-const classes = Object.entries(api as Record<string, unknown>).filter(
-  (entry): entry is [string, ErrorClass] =>
-    typeof entry[1] === 'function' &&
-    Object.prototype.isPrototypeOf.call(
-      api.OrchestratorError.prototype,
-      (entry[1] as ErrorClass).prototype,
-    ) &&
-    entry[0] !== 'OrchestratorError',
-);
+const classes = errorClasses(api);
 
 describe('error taxonomy', () => {
   it('exports one class per stable code, each with its own code and name', () => {

@@ -104,17 +104,17 @@ describe('TaskGroup limit', () => {
     await group.wait();
   });
 
-  it('never starts queued tasks once the group has aborted', async () => {
+  it('runs a task queued when the group aborts once, with the aborted signal (errgroup: nothing is dropped)', async () => {
     const group = new TaskGroup({ limit: 1 });
     const first = deferred();
-    let queuedRan = false;
+    const seen: boolean[] = [];
     group.go(() => first.promise);
-    group.go(() => {
-      queuedRan = true;
+    group.go((signal) => {
+      seen.push(signal.aborted);
     });
     first.reject(new Error('stop'));
     await expect(group.wait()).rejects.toThrow('stop');
-    expect(queuedRan).toBe(false);
+    expect(seen).toEqual([true]);
     expect(group.queued).toBe(0);
   });
 
@@ -166,14 +166,25 @@ describe('TaskGroup hierarchy and lifecycle', () => {
     await expect(parent.wait()).rejects.toThrow('parent failed');
   });
 
-  it('a group created under an already-aborted signal starts aborted and runs nothing', async () => {
+  it('a group created under an already-aborted signal starts aborted; its tasks run with that signal', async () => {
     const group = new TaskGroup({ signal: AbortSignal.abort('too late') });
-    let ran = false;
-    group.go(() => {
-      ran = true;
+    const reasons: unknown[] = [];
+    group.go((signal) => {
+      reasons.push(signal.reason);
     });
-    expect(ran).toBe(false);
+    expect(reasons).toEqual(['too late']);
     await expect(group.wait()).rejects.toBe('too late');
+  });
+
+  it('catches up on a parent abort that came while the group was idle (found by the property test)', async () => {
+    const parent = new AbortController();
+    const group = new TaskGroup({ signal: parent.signal });
+    group.go(() => Promise.resolve());
+    await group.wait();
+    parent.abort('gone');
+    expect(group.aborted).toBe(true);
+    expect(group.signal.reason).toBe('gone');
+    await expect(group.wait()).rejects.toBe('gone');
   });
 
   it('10,000 finished child groups leave no listener on a long-lived parent', async () => {
@@ -220,7 +231,7 @@ describe('TaskGroup hierarchy and lifecycle', () => {
     expect(ran).toBe(100_000);
   });
 
-  it('may be reused after wait() resolved; a failed group stays failed', async () => {
+  it('may be reused after wait() resolved; a failed group stays failed, and a later go() still runs (#11.2)', async () => {
     const group = new TaskGroup();
     group.go(() => Promise.resolve());
     await group.wait();
@@ -233,11 +244,12 @@ describe('TaskGroup hierarchy and lifecycle', () => {
 
     group.go(() => Promise.reject(new Error('broken')));
     await expect(group.wait()).rejects.toThrow('broken');
-    let ranAfterFailure = false;
-    group.go(() => {
-      ranAfterFailure = true;
+    const afterFailure: boolean[] = [];
+    group.go((signal) => {
+      afterFailure.push(signal.aborted);
     });
-    expect(ranAfterFailure).toBe(false);
+    expect(afterFailure).toEqual([true]);
+    expect(group.tryGo(() => undefined)).toBe(true);
     await expect(group.wait()).rejects.toThrow('broken');
   });
 

@@ -139,6 +139,19 @@ describe('adaptation', () => {
     expect(samples[0]!.latencyMs).toBeGreaterThan(0);
   });
 
+  it('tells the controller for how many samples in a row the limit bound (#13)', async () => {
+    const { orchestrator, samples } = recordingOrchestrator();
+    const gate = new Gate();
+    const runs = [1, 2, 3].map(() => orchestrator.run('gate', { shared: gate.shared }));
+    await gate.waitStarted(1);
+    await orchestrator.adapt();
+    await orchestrator.adapt();
+    gate.release();
+    await Promise.all(runs);
+    await orchestrator.adapt();
+    expect(samples.map((s) => s.boundStreak)).toEqual([1, 2, 0]);
+  });
+
   it('reads extra signal sources, and a failing source does not stop adaptation', async () => {
     const sources: SignalSource[] = [
       { read: () => Promise.reject(new Error('source down')) },

@@ -165,7 +165,7 @@ describe('run() coalescing (the batch option)', () => {
       new Orchestrator({ worker: fixtureWorker, adaptive: false, batch: { maxSize: 0, maxDelayMs: -1 } });
     expect(make).toThrow(InvalidConfigError);
     expect(make).toThrow(
-      /batch\.maxSize must be an integer >= 1, got 0.*batch\.maxDelayMs must be an integer >= 0, got -1/,
+      /batch\.maxSize must be an integer >= 1, got 0.*batch\.maxDelayMs must be an integer in \[0, 2147483647\], got -1/,
     );
   });
 });

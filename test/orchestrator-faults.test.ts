@@ -17,6 +17,19 @@ describe('Orchestrator faults', () => {
     expect(orchestrator.inFlight).toBe(0);
   });
 
+  it('a worker module that throws while loading fails every run with ERR_WORKER_CRASHED and its error', async () => {
+    const orchestrator = createOrchestrator({
+      worker: new URL('./fixtures/broken-at-load.mjs', import.meta.url),
+      baseLimit: 1,
+      maxLimit: 1,
+    });
+    const runs = [orchestrator.run('anything', 1), orchestrator.run('anything', 2)];
+    for (const run of runs) {
+      await expect(run).rejects.toBeInstanceOf(WorkerCrashedError);
+      await expect(run).rejects.toThrow(/crashed: broken at load/);
+    }
+  });
+
   it('an uncaught exception in a callback inside the worker is a crash of that run only', async () => {
     const orchestrator = createOrchestrator();
     const error = (await orchestrator.run('uncaught', null).catch((e: unknown) => e)) as WorkerCrashedError;

@@ -90,7 +90,7 @@ describe('Orchestrator.run', () => {
     const orchestrator = createOrchestrator();
     await expect(orchestrator.run('' as never, 1)).rejects.toThrow(/task must be a non-empty string, got ""/);
     await expect(orchestrator.run('echo', 1, { timeoutMs: -5 })).rejects.toThrow(
-      /timeoutMs must be an integer >= 1, got -5/,
+      /timeoutMs must be an integer >= 1 \(ms\) or Infinity, got -5/,
     );
     await expect(orchestrator.run('echo', 1, { priority: Number.NaN })).rejects.toThrow(
       /priority must be a finite number/,

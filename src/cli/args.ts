@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { addNodeCommand, redisUrl, type NodeCommand } from './queue-args.js';
 
 /** A command line that cannot run: exit code 2, with the message. */
 export class UsageError extends Error {
@@ -9,8 +10,10 @@ export class UsageError extends Error {
 
 /** What `orchestrator run` was asked to do. */
 export interface RunCommand {
+  kind: 'run';
   module: string;
-  task: string;
+  /** The tasks to run, in order: one is a map, several a pipeline (each output the next input). */
+  tasks: readonly string[];
   input: string;
   output: string;
   ordered: boolean;
@@ -20,6 +23,9 @@ export interface RunCommand {
   controller: 'threshold' | 'gradient';
   metricsPort: number | undefined;
   batchSize: number;
+  /** With --redis: submit to this Redis's --queue instead of a local pool. */
+  redis: string | undefined;
+  queue: string | undefined;
 }
 
 function integer(value: string): number {
@@ -37,12 +43,16 @@ function port(value: string): number {
 }
 
 /**
- * Parses the command line (without `node` and the script) into a {@link RunCommand}.
+ * Parses the command line (without `node` and the script) into a {@link RunCommand} or a
+ * {@link NodeCommand}.
  * @throws UsageError for an unknown option, a missing argument or a bad value.
  * @returns undefined when help or the version was printed.
  */
-export function parseArgs(argv: readonly string[], write: (text: string) => void): RunCommand | undefined {
-  let parsed: RunCommand | undefined;
+export function parseArgs(
+  argv: readonly string[],
+  write: (text: string) => void,
+): RunCommand | NodeCommand | undefined {
+  let parsed: RunCommand | NodeCommand | undefined;
   const program = new Command('orchestrator')
     .description('Run CPU-bound tasks over JSON lines on an adaptive worker pool')
     .exitOverride()
@@ -55,7 +65,11 @@ export function parseArgs(argv: readonly string[], write: (text: string) => void
       '<module>',
       'the worker module (a file exporting defineTask tasks), or a shipped worker: text, image',
     )
-    .requiredOption('--task <export>', 'the task to run')
+    .requiredOption(
+      '--task <export>',
+      'the task to run; repeat it to chain tasks (each output is the next input, fused in the worker)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--input <file>', 'JSON lines to read, or - for stdin', '-')
     .option('--output <file>', 'where to write results, or - for stdout', '-')
     .option('--ordered', 'write results in input order', false)
@@ -68,11 +82,23 @@ export function parseArgs(argv: readonly string[], write: (text: string) => void
         .default('threshold'),
     )
     .option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz on 127.0.0.1 at this port', port)
-    .option('--batch-size <n>', 'most records per batch sent to a worker', integer, 512)
+    .option(
+      '--batch-size <n>',
+      'most records per batch sent to a worker (with --redis: per job)',
+      integer,
+      512,
+    )
+    .option(
+      '--redis <url>',
+      'submit to a queue on this Redis (nodes run the tasks) instead of a local pool',
+      redisUrl,
+    )
+    .option('--queue <name>', 'the BullMQ queue, with --redis')
     .action((module: string, options: Record<string, unknown>) => {
       parsed = {
+        kind: 'run',
         module,
-        task: options['task'] as string,
+        tasks: options['task'] as string[],
         input: options['input'] as string,
         output: options['output'] as string,
         ordered: options['ordered'] === true,
@@ -82,8 +108,11 @@ export function parseArgs(argv: readonly string[], write: (text: string) => void
         controller: options['controller'] as 'threshold' | 'gradient',
         metricsPort: options['metricsPort'] as number | undefined,
         batchSize: options['batchSize'] as number,
+        redis: options['redis'] as string | undefined,
+        queue: options['queue'] as string | undefined,
       };
     });
+  addNodeCommand(program, { integer, port }, (command) => (parsed = command));
   try {
     program.parse(argv, { from: 'user' });
   } catch (error) {

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 /**
  * The `orchestrator` command. `orchestrator run <module> --task <export>` maps a worker task
- * over JSON lines; `<module>` is a file, or `text` / `image` for the shipped workers. Exit codes: 0 every record succeeded, 1 some failed, 2 usage error,
+ * over JSON lines (on a local pool, or on queue nodes with `--redis`; `--task a --task b` chains
+ * tasks); `orchestrator node <module> --redis URL --queue NAME` runs a queue node. `<module>` is a
+ * file, or `text` / `image` for the shipped workers. Exit codes of
+ * `run`: 0 every record succeeded, 1 some failed, 2 usage error,
  * 130 interrupted (SIGINT), 141 stdout closed early (e.g. `| head -1`), 143 terminated (SIGTERM).
  * @module
  */
@@ -11,15 +14,20 @@ import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { InvalidConfigError } from '../errors.js';
+import type { OrchestratorWarning } from '../orchestrator/adaptation.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
+import { serverOrigin } from '../telemetry/http.js';
 import { parseArgs, UsageError, type RunCommand } from './args.js';
+import { localBackend, type RunBackend } from './backend.js';
+import { runNode } from './node-command.js';
+import { fromFlags, poolOptions } from './pool-flags.js';
+import { openRemote } from './remote-run.js';
 import { listenMetrics, openInput, openOutput, systemErrorText } from './io.js';
 import { isMainModule } from './is-main.js';
 import { jsonLines } from './json-lines.js';
 import { runPipeline } from './pipeline.js';
 import { SHIPPED_WORKERS, shippedWorker } from './shipped.js';
-import { Progress, summary } from './report.js';
+import { Progress, summary, warningLine } from './report.js';
 import { EXIT_BROKEN_PIPE, RunStopped, stopOnSignals } from './stop.js';
 
 /** Runs the command line; resolves with the exit code. */
@@ -27,12 +35,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const command = parseArgs(argv, (text) => process.stderr.write(text));
     if (command === undefined) return 0;
-    const worker = shippedWorker(command.module) ?? command.module;
-    if (typeof worker === 'string' && !existsSync(resolve(worker)))
+    if (shippedWorker(command.module) === undefined && !existsSync(resolve(command.module)))
       throw new UsageError(
         `module not found: ${command.module} (nor is it a shipped worker: ${Object.keys(SHIPPED_WORKERS).join(', ')})`,
       );
-    return await run(command, worker);
+    if (command.kind === 'node') return await runNode(command);
+    return await run(command);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`orchestrator: ${error.message}\n`);
@@ -42,35 +50,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** The orchestrator's option names as the flags that set them, for usage errors. */
-const FLAG_OF: Readonly<Record<string, string>> = {
-  baseLimit: '--base',
-  minLimit: '--min',
-  maxLimit: '--max',
-};
-
-function createOrchestrator(command: RunCommand, worker: string | URL): Orchestrator {
-  try {
-    return new Orchestrator({
-      worker,
-      controller: command.controller,
-      defaultMetrics: true,
-      // One plain line on stderr, not Node's process warning with its --trace-warnings hint.
-      systemSampler: { onWarning: (message) => process.stderr.write(`orchestrator: note: ${message}\n`) },
-      ...(command.base === undefined ? {} : { baseLimit: command.base }),
-      ...(command.min === undefined ? {} : { minLimit: command.min }),
-      ...(command.max === undefined ? {} : { maxLimit: command.max }),
-    });
-  } catch (error) {
-    // e.g. `--max 2` alone: the default base (4) is above it. Name the flags, not the options.
-    if (error instanceof InvalidConfigError && error.issues.length > 0) {
-      const text = error.issues.map(
-        (i) => `${FLAG_OF[i.field] ?? i.field} must be ${i.expected}, got ${String(i.value)}`,
-      );
-      throw new UsageError(text.join('; '));
-    }
-    throw error;
-  }
+function createOrchestrator(command: RunCommand): Orchestrator {
+  const orchestrator = fromFlags(() => new Orchestrator(poolOptions(command)));
+  // One plain line on stderr, not Node's process warning with its --trace-warnings hint.
+  orchestrator.on('warning', (warning: OrchestratorWarning) => process.stderr.write(warningLine(warning)));
+  return orchestrator;
 }
 
 /**
@@ -87,40 +71,56 @@ function stopOnOutputError(output: Writable, path: string, controller: AbortCont
   });
 }
 
-async function run(command: RunCommand, worker: string | URL): Promise<number> {
+/** A local pool for `run`, once the module is known to export the task. */
+async function openLocal(command: RunCommand): Promise<RunBackend> {
+  const orchestrator = createOrchestrator(command);
+  const tasks = await orchestrator.taskNames().catch(async (error: unknown) => {
+    await orchestrator.close();
+    throw error;
+  });
+  const missing = command.tasks.find((task) => !tasks.includes(task));
+  if (missing !== undefined) {
+    await orchestrator.close();
+    throw new UsageError(
+      `${command.module} exports no task "${missing}"; its tasks are: ${tasks.join(', ') || '(none)'}`,
+    );
+  }
+  return localBackend(orchestrator);
+}
+
+async function run(command: RunCommand): Promise<number> {
   const controller = new AbortController();
   const removeSignalHandlers = stopOnSignals(controller);
   let input: Readable | undefined;
-  let orchestrator: Orchestrator | undefined;
+  let backend: RunBackend | undefined;
   let server: Server | undefined;
   let progress: Progress | undefined;
   try {
     input = await openInput(command.input);
     let inputError: unknown;
     input.on('error', (error) => (inputError ??= error));
-    orchestrator = createOrchestrator(command, worker);
-    const tasks = await orchestrator.taskNames();
-    if (!tasks.includes(command.task)) {
-      throw new UsageError(
-        `${command.module} exports no task "${command.task}"; its tasks are: ${tasks.join(', ') || '(none)'}`,
-      );
-    }
-    const registry = orchestrator.registry;
+    backend =
+      command.redis === undefined
+        ? await openLocal(command)
+        : await openRemote({ ...command, redis: command.redis });
+    const registry = backend.registry;
     if (command.metricsPort !== undefined && registry !== undefined) {
-      server = await listenMetrics(registry, command.metricsPort, orchestrator);
+      server = await listenMetrics(registry, command.metricsPort, backend.ready);
+      const origin = serverOrigin(server);
+      process.stderr.write(`orchestrator: metrics on ${origin}/metrics, dashboard on ${origin}/dashboard\n`);
     }
     const output = await openOutput(command.output);
     stopOnOutputError(output, command.output, controller);
-    const live = orchestrator;
-    const counters = new Progress(process.stderr, () => ({ inFlight: live.inFlight, limit: live.limit }));
+    const live = backend;
+    const counters = new Progress(process.stderr, () => live.state());
     progress = counters;
-    orchestrator.on('adapt', () => counters.limitChanges++);
+    backend.onAdapt(() => counters.limitChanges++);
     counters.start();
     const { signal } = controller;
     const result = await runPipeline(
-      orchestrator,
+      backend,
       jsonLines(input, signal),
-      { task: command.task, ordered: command.ordered, batchSize: command.batchSize, signal },
+      { tasks: command.tasks, ordered: command.ordered, batchSize: command.batchSize, signal },
       {
         write: async (line) => {
           // Once stopped (a signal, a closed stdout) nothing more is written.
@@ -145,7 +145,7 @@ async function run(command: RunCommand, worker: string | URL): Promise<number> {
     counters.stop();
     const reason: unknown = signal.reason;
     if (result === undefined && reason instanceof RunStopped && reason.quiet) return reason.exitCode;
-    process.stderr.write(`${await summary(counters, orchestrator.registry)}\n`);
+    process.stderr.write(`${await summary(counters, backend.registry)}\n`);
     if (result !== undefined) return result.failed > 0 ? 1 : 0;
     if (reason instanceof RunStopped) {
       process.stderr.write(`orchestrator: ${reason.message}\n`);
@@ -158,7 +158,7 @@ async function run(command: RunCommand, worker: string | URL): Promise<number> {
     removeSignalHandlers();
     input?.destroy();
     server?.close();
-    await orchestrator?.close();
+    await backend?.close();
   }
 }
 

@@ -27,12 +27,18 @@ export function encodeResult(line: number, value: unknown): EncodedRecord {
 }
 
 /**
- * Encodes `{"line":N,"error":{"message":…,"code":…}}`. A code that is neither a string nor a
- * number is left out, so that an odd `code` on a task's error cannot make the record unencodable.
+ * Encodes `{"line":N,"error":{"message":…,"code":…}}`, with `"stage"` (the task that failed)
+ * for chained tasks. A code that is neither a string nor a number is left out, so that an odd
+ * `code` on a task's error cannot make the record unencodable.
  */
-export function encodeError(line: number, message: string, code: unknown): EncodedRecord {
+export function encodeError(line: number, message: string, code: unknown, stage?: string): EncodedRecord {
   const safeCode = typeof code === 'string' || typeof code === 'number' ? code : undefined;
-  return { ok: false, text: JSON.stringify({ line, error: { message, code: safeCode } }), message };
+  const error = stage === undefined ? { message, code: safeCode } : { message, code: safeCode, stage };
+  return {
+    ok: false,
+    text: JSON.stringify({ line, error }),
+    message: stage === undefined ? message : `${stage}: ${message}`,
+  };
 }
 
 /** The first line of an error's message: V8's cycle message spans several, and stderr gets one per record. */

@@ -1,4 +1,13 @@
 import type { Registry } from 'prom-client';
+import type { OrchestratorWarning } from '../orchestrator/adaptation.js';
+
+/**
+ * An orchestrator's warning as one stderr line, whatever its message holds (a controller's error
+ * may span lines): a multi-line warning would break the progress line and read as several.
+ */
+export function warningLine(warning: OrchestratorWarning): string {
+  return `orchestrator: warning: ${warning.message.replace(/\s*\n\s*/g, ' ').trim()}\n`;
+}
 
 /** Quantile of a Prometheus histogram from its cumulative buckets (linear within a bucket). */
 export function histogramQuantile(
@@ -92,9 +101,16 @@ export class Progress {
   }
 }
 
-/** The end-of-run summary lines. */
-export async function summary(progress: Progress, registry: Registry | undefined): Promise<string> {
-  const { p50, p99 } = registry === undefined ? {} : await durationQuantiles(registry);
+/**
+ * The end-of-run summary lines. `quantiles` may be read from the registry earlier, while its
+ * metrics are still registered (a queue node's close removes them).
+ */
+export async function summary(
+  progress: Progress,
+  registry: Registry | undefined,
+  quantiles?: { p50?: number; p99?: number },
+): Promise<string> {
+  const { p50, p99 } = quantiles ?? (registry === undefined ? {} : await durationQuantiles(registry));
   const ms = (s: number | undefined): string => (s === undefined ? 'n/a' : `${(s * 1000).toFixed(2)} ms`);
   return [
     `summary: ${progress.done} records, ${progress.failed} failed, ${Math.round(progress.rate())} records/s over ${progress.elapsedSeconds().toFixed(1)} s`,

@@ -6,10 +6,9 @@
  * @module
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
-import { serveMetrics } from '../telemetry/http.js';
+import { serveMetrics, serverOrigin } from '../telemetry/http.js';
 import { Progress, summary } from '../cli/report.js';
 import { patternImage, textCorpus } from './dataset.js';
 
@@ -53,9 +52,10 @@ async function main(): Promise<void> {
     worker: import.meta.resolve('node-orchestrator/workers/image'),
   });
   const server = await serve(registry, () => text.accepting && image.accepting);
-  const { port } = server.address() as AddressInfo;
+  const origin = serverOrigin(server);
   process.stderr.write(
-    `demo: ${sentences} sentences and ${images} images; metrics on http://127.0.0.1:${port}/metrics\n`,
+    `demo: ${sentences} sentences and ${images} images; dashboard on ${origin}/dashboard, ` +
+      `metrics on ${origin}/metrics\n`,
   );
   const progress = new Progress(
     process.stderr,

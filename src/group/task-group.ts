@@ -25,9 +25,11 @@ export interface TaskGroupOptions {
  *   with that reason once every task has settled. The group's listener on the parent is removed
  *   as soon as the group has no work, so many short-lived child groups leak nothing.
  * - With `limit`, at most `limit` tasks run at once; further `go` calls queue in FIFO order and
- *   start as slots free. Queued tasks that have not started when the group aborts never start.
- * - After the group has aborted, `go` does not run `fn` (there is nothing it could do but be
- *   cancelled); `tryGo` returns false. A group that failed stays failed.
+ *   start as slots free.
+ * - Every `fn` given to `go` runs exactly once, as in errgroup: also after the group has aborted
+ *   (queued, or passed to `go` later), when it starts with `group.signal` already aborted so that
+ *   a well-behaved task returns at once. Nothing is dropped silently. A group that failed stays
+ *   failed: `wait()` keeps rejecting with the first error.
  * - A group whose `wait()` resolved may be reused: new `go` calls start a new round of work and a
  *   new `wait()` waits for it.
  *
@@ -74,11 +76,13 @@ export class TaskGroup {
 
   /** Aborted when the first task fails, the parent aborts, or the group is disposed. */
   get signal(): AbortSignal {
+    this.#checkParent();
     return this.#controller.signal;
   }
 
   /** Whether the group has aborted. */
   get aborted(): boolean {
+    this.#checkParent();
     return this.#controller.signal.aborted;
   }
 
@@ -99,26 +103,25 @@ export class TaskGroup {
 
   /**
    * Runs `fn(group.signal)` as a member of the group, now or (under `limit`) when a slot frees.
-   * Does nothing once the group has aborted.
+   * Once the group has aborted, `fn` still runs, with the aborted signal (errgroup's `Go`).
    * @throws TypeError if `fn` is not a function.
    */
   go(fn: GroupTask): void {
     assertTask(fn);
     this.#checkParent();
-    if (this.aborted) return;
     if (this.#active < this.#limit) this.#start(fn);
     else this.#queue.push(fn);
   }
 
   /**
-   * Runs `fn` only if a slot is free now.
-   * @returns false when `limit` tasks are running or the group has aborted.
+   * Runs `fn` only if a slot is free now (errgroup's `TryGo`).
+   * @returns false when `limit` tasks are running.
    * @throws TypeError if `fn` is not a function.
    */
   tryGo(fn: GroupTask): boolean {
     assertTask(fn);
     this.#checkParent();
-    if (this.aborted || this.#active >= this.#limit) return false;
+    if (this.#active >= this.#limit) return false;
     this.#start(fn);
     return true;
   }
@@ -129,7 +132,7 @@ export class TaskGroup {
    */
   async wait(): Promise<void> {
     if (this.#active > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
-    if (this.aborted) throw this.#errors[0] ?? this.signal.reason;
+    if (this.aborted) throw this.#errors[0] ?? this.#controller.signal.reason;
   }
 
   /**
@@ -172,10 +175,7 @@ export class TaskGroup {
   }
 
   #abort(reason: unknown): void {
-    if (this.aborted) return;
-    // Queued tasks never start once the group is done for.
-    this.#queue.length = 0;
-    this.#queueHead = 0;
+    if (this.#controller.signal.aborted) return;
     this.#controller.abort(reason);
   }
 
@@ -202,9 +202,13 @@ export class TaskGroup {
     return next;
   }
 
-  /** The parent is only listened to while the group has work; catch up on an abort missed meanwhile. */
+  /**
+   * The parent is only listened to while the group has work (so that any number of idle child
+   * groups cost a long-lived parent nothing); an abort that came while the group was idle is
+   * caught up on whenever the group is used or looked at.
+   */
   #checkParent(): void {
-    if (this.#parent?.aborted === true) this.#abort(this.#parent.reason);
+    if (this.#parent?.aborted === true && !this.#controller.signal.aborted) this.#abort(this.#parent.reason);
   }
 
   /** @internal Parent aborts → the group aborts. Listened to while the group has work only. */

@@ -1,15 +1,19 @@
-import { InvalidConfigError } from '../errors.js';
+import { InvalidConfigError, type ConfigIssue } from '../errors.js';
 import { describe } from './validate.js';
 
 /**
- * The InvalidConfigError for one bad option. Shared so that the metrics' own checks and the
- * registry-sharing check word their errors alike.
+ * The InvalidConfigError for bad options: one message naming every field, its value and what
+ * was expected, and the same on `issues`. Shared so that every options check words it alike.
  * @internal
  */
-export function configError(field: string, value: unknown, expected: string): InvalidConfigError {
-  const error = new InvalidConfigError(
-    `Invalid orchestrator options: ${field} must be ${expected}, got ${describe(value)}`,
-  );
-  error.issues = [{ field, value, expected }];
+export function invalidConfig(issues: readonly ConfigIssue[]): InvalidConfigError {
+  const lines = issues.map((i) => `${i.field} must be ${i.expected}, got ${describe(i.value)}`);
+  const error = new InvalidConfigError(`Invalid orchestrator options: ${lines.join('; ')}`);
+  error.issues = issues;
   return error;
+}
+
+/** The InvalidConfigError for one bad option. @internal */
+export function configError(field: string, value: unknown, expected: string): InvalidConfigError {
+  return invalidConfig([{ field, value, expected }]);
 }

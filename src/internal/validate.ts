@@ -1,7 +1,6 @@
 /**
  * Argument checks shared by the public constructors. Each throws a TypeError or RangeError whose
  * message names the field and the value it was given.
- * @internal
  * @module
  */
 
@@ -44,5 +43,18 @@ export function assertOptionalSignal(
 ): asserts value is AbortSignal | undefined {
   if (value !== undefined && !(value instanceof AbortSignal)) {
     throw new TypeError(`${field} must be an AbortSignal, got ${describe(value)}`);
+  }
+}
+
+/**
+ * Throws unless `value` is a whole number of milliseconds no smaller than `min`, or Infinity
+ * (never). Delays of any size are honoured (see long-timer.ts), so none is refused for being long.
+ */
+export function assertTimeout(field: string, value: unknown, min: number): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${field} must be an integer >= ${min} (ms) or Infinity, got ${describe(value)}`);
+  }
+  if (!(value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && value >= min))) {
+    throw new RangeError(`${field} must be an integer >= ${min} (ms) or Infinity, got ${describe(value)}`);
   }
 }

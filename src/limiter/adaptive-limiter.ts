@@ -1,3 +1,4 @@
+import { unwatch, watch, type AbortWatcher } from '../internal/signal-watch.js';
 import { assertFinite, assertInteger, assertOptionalSignal, describe } from '../internal/validate.js';
 import { Permit } from './permit.js';
 import { WaitQueue, type WaitNode, type Waiter } from './wait-queue.js';
@@ -40,7 +41,8 @@ export const kCancelWait = Symbol('cancelWait');
  * - {@link resize} clamps to [minLimit, maxLimit]. Growing admits waiters at once, in order.
  *   Shrinking never preempts a holder: new permits wait until `inFlight` is below the new limit.
  * - Releasing hands the slot to the next waiter synchronously, before `release()` returns.
- * - acquire and release are O(1) whatever the queue length.
+ * - acquire and release are O(1) whatever the queue length, also when many waiters share one
+ *   AbortSignal: the signal gets one listener, however many wait on it.
  *
  * @example
  * ```ts
@@ -222,8 +224,12 @@ export class AdaptiveLimiter {
   }
 }
 
-/** A public `acquire()` waiting in the queue. */
-class PermitWaiter implements Waiter {
+/**
+ * A public `acquire()` waiting in the queue. It watches its signal through the shared watch
+ * (one listener per signal), because adding a listener per waiter to one shared signal is O(n)
+ * in Node's EventTarget and warns past ten.
+ */
+class PermitWaiter implements Waiter, AbortWatcher {
   node: WaitNode | undefined;
 
   constructor(
@@ -232,18 +238,15 @@ class PermitWaiter implements Waiter {
     readonly reject: (reason: unknown) => void,
     readonly signal: AbortSignal | undefined,
   ) {
-    signal?.addEventListener('abort', this, { once: true });
+    if (signal !== undefined) watch(signal, this);
   }
 
   grant(): void {
-    this.signal?.removeEventListener('abort', this);
+    if (this.signal !== undefined) unwatch(this.signal, this);
     this.resolve(new Permit(this.limiter));
   }
 
-  /** The abort listener (an EventListener object, so no closure is allocated per waiter). */
-  handleEvent(): void {
-    if (this.node !== undefined && this.limiter[kCancelWait](this.node)) {
-      this.reject((this.signal as AbortSignal).reason);
-    }
+  onSignalAbort(signal: AbortSignal): void {
+    if (this.node !== undefined && this.limiter[kCancelWait](this.node)) this.reject(signal.reason);
   }
 }

@@ -1,35 +1,33 @@
 import type { Transferable } from 'node:worker_threads';
 import { AbortedError, DataCloneError, WorkerCrashedError } from '../errors.js';
+import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
+import type { ChunkSink } from '../pool/control-plane.js';
 import type { BatchChunk, BatchResult, ItemOutcome } from '../pool/protocol.js';
+import { batchRunTrace, type BatchTrace, type BatchTraceFactory } from '../tracing/run-trace.js';
+import { BatchItem, type ItemResult } from './batch-item.js';
 import { reviveTaskError } from './revive-error.js';
-import { unwatch, watch, type AbortWatcher } from './signal-watch.js';
-import type { RunOutcome, RunSpec, TaskRun } from './task-run.js';
+import type { RunSpec, TaskRun } from './task-run.js';
 
-/** How one item of a batch ended. @internal */
-export type ItemResult =
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly error: unknown; readonly outcome: Exclude<RunOutcome, 'success'> };
+export { BatchItem, type ItemHost, type ItemResult } from './batch-item.js';
 
-/** What a batch needs from the orchestrator: the engine's batch plumbing and telemetry. @internal */
+/** What a batch needs from the engine, besides what its items need. @internal */
 export interface BatchHost {
   submitRun(spec: RunSpec, priority: number): TaskRun;
   allocateIds(count: number): number;
-  openBatch(id: number, sink: (chunk: BatchChunk) => void): void;
-  closeBatch(id: number): void;
-  collectChunks(): void;
-  broadcastAbort(id: number): void;
-  forgetAbort(id: number): void;
+  route(id: number, sink: ChunkSink): void;
+  unroute(id: number, itemIds: readonly number[]): void;
+  /** Delivers the chunks already waiting in the control ports. */
+  drainChunks(): void;
+  abort(id: number): void;
   isIdempotent(task: string): boolean;
   readonly cancelGraceMs: number;
-  /** Counts one settled item (telemetry and the adaptive error rate). */
-  recordItem(
-    task: string,
-    result: ItemResult,
-    workerMs: number | undefined,
-    waitMs: number | undefined,
-  ): void;
   /** Counts one batch sent to the pool. */
   recordBatch(size: number): void;
+  /**
+   * A batch is live from its submission until every item has settled or gone on in a new batch:
+   * between its run settling and its items being resent, close() must not see the engine idle.
+   */
+  batchLive(delta: 1 | -1): void;
 }
 
 /** How a batch is sent. @internal */
@@ -43,111 +41,22 @@ export interface BatchOptions {
    * settled and every item in it has too. A map counts its batches in flight with it.
    */
   readonly tracker?: { opened(): void; closed(): void } | undefined;
+  /** Fused pipeline stages: each item goes through these tasks in order, in its thread. */
+  readonly chain?: readonly string[] | undefined;
+  /** Told the ms a chain's batch spent in each stage, when its answer comes. */
+  readonly onStageMs?: ((ms: readonly number[]) => void) | undefined;
+  /** Starts the span of each batch (a traced map's). */
+  readonly trace?: BatchTraceFactory | undefined;
 }
 
 /** Crashed batches an item that never started may go through before it fails too. */
 const MAX_UNSTARTED_RESENDS = 3;
 
 /**
- * One item of a batch, from submission to result. It may travel in more than one batch: after
- * a crash, an item that had not started goes again, and so does one that had, once, when its
- * task is idempotent.
- * @internal
- */
-export class BatchItem implements AbortWatcher {
-  #settled = false;
-  #batch: Batch | undefined;
-  /** The signals the item follows, and what error each abort gives it. */
-  #followed: readonly AbortSignal[] = [];
-  #reasonOf: (signal: AbortSignal) => unknown = (signal) => signal.reason;
-  /** Set once the item is cancelled on its own. */
-  abortReason: unknown;
-  abortOutcome: 'aborted' | 'timeout' = 'aborted';
-  /** Abort id in the current batch, when the batch gives its items their own. */
-  id: number | undefined;
-  /** Crashed batches this item was in without starting. */
-  resends = 0;
-  /** Whether it already ran again after a crash. */
-  retried = false;
-
-  constructor(
-    readonly host: BatchHost,
-    readonly task: string,
-    readonly input: unknown,
-    readonly transferList: readonly Transferable[] | undefined,
-    /** Whether this item may be cancelled alone (it has its own signal or deadline). */
-    readonly cancellable: boolean,
-    /** Told the result once, with the item's share of its batch's worker time (when it ran). */
-    readonly onSettle: (result: ItemResult, workerMs: number | undefined) => void,
-  ) {}
-
-  get settled(): boolean {
-    return this.#settled;
-  }
-
-  /**
-   * Cancels the item when any of `signals` aborts (at once if one already has), with the error
-   * `reasonOf` gives for that signal. It stops listening when it settles.
-   */
-  follow(
-    signals: readonly (AbortSignal | undefined)[],
-    reasonOf: (signal: AbortSignal) => unknown = (signal) => signal.reason,
-  ): void {
-    this.#reasonOf = reasonOf;
-    const followed = signals.filter((signal) => signal !== undefined);
-    const aborted = followed.find((signal) => signal.aborted);
-    if (aborted !== undefined) return this.abort(reasonOf(aborted));
-    this.#followed = followed;
-    for (const signal of followed) watch(signal, this);
-  }
-
-  /** One of the followed signals aborted. */
-  onSignalAbort(signal: AbortSignal): void {
-    this.abort(this.#reasonOf(signal));
-  }
-
-  /** Puts the item in `batch` (its first, or the one it is sent again in). */
-  enter(batch: Batch): void {
-    this.#batch = batch;
-  }
-
-  /**
-   * Cancels the item alone. Not yet in a batch, or in one that has not reached a thread, it
-   * settles now (the runner will skip it); running, the runner is told, and it settles once it
-   * has stopped.
-   */
-  abort(reason: unknown, outcome: 'aborted' | 'timeout' = 'aborted'): void {
-    if (this.#settled || this.abortReason !== undefined) return;
-    this.abortReason = reason ?? new AbortedError();
-    this.abortOutcome = outcome;
-    if (this.#batch === undefined) this.settle(this.aborted());
-    else this.#batch.abortItem(this);
-  }
-
-  /**
-   * Settles the item and counts it in telemetry; later calls do nothing.
-   * @param workerMs - its share of the batch's time in the worker, when it ran.
-   * @param waitMs - how long its batch waited for a thread, when it got one.
-   */
-  settle(result: ItemResult, workerMs?: number, waitMs?: number): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    for (const signal of this.#followed) unwatch(signal, this);
-    this.host.recordItem(this.task, result, workerMs, waitMs);
-    this.onSettle(result, workerMs);
-  }
-
-  /** The result of an item cancelled on its own. */
-  aborted(): ItemResult {
-    return { ok: false, error: this.abortReason, outcome: this.abortOutcome };
-  }
-}
-
-/**
- * One batch in the pool: a {@link TaskRun} whose input is the items' inputs. It takes the
- * runner's chunks as they are read, settles each item exactly once, cancels items one by one,
- * and after a crash sends again the items that never started (and, for an idempotent task,
- * those whose result was lost) in a new batch, on a fresh thread.
+ * One batch in the pool: a {@link TaskRun} whose input is the items' inputs. It settles each
+ * item exactly once, as the item's chunk arrives; cancels items one by one, each with its own
+ * grace; and after a crash sends again the items that never started (and, for an idempotent
+ * task, those whose result was lost) in a new batch, on a fresh thread.
  * @internal
  */
 export class Batch {
@@ -157,9 +66,14 @@ export class Batch {
   readonly #options: BatchOptions;
   readonly #progress = new Int32Array(new SharedArrayBuffer(4)).fill(-1);
   readonly #run: TaskRun;
-  #graceTimer: NodeJS.Timeout | undefined;
+  readonly #itemIds: number[] = [];
+  /** The batch's own span (a traced map's); coalesced runs have one each instead. */
+  readonly #span: BatchTrace | undefined;
+  /** Grace deadlines of items cancelled while running, by item. */
+  readonly #graceTimers = new Map<BatchItem, LongTimer>();
   /** The runner's answer has come; what is missing is in chunks still on their way. */
   #answered = false;
+  #finished = false;
 
   constructor(host: BatchHost, task: string, items: readonly BatchItem[], options: BatchOptions) {
     this.#host = host;
@@ -172,12 +86,18 @@ export class Batch {
     const firstItemId = cancellable === undefined ? undefined : host.allocateIds(items.length);
     const transferList: Transferable[] = [];
     items.forEach((item, i) => {
-      item.enter(this);
+      item.enter(this, i);
       item.id = firstItemId === undefined || !item.cancellable ? undefined : firstItemId + i;
+      if (item.id !== undefined) this.#itemIds.push(item.id);
       if (item.transferList !== undefined) transferList.push(...item.transferList);
     });
     host.recordBatch(items.length);
+    host.batchLive(1);
     options.tracker?.opened();
+    this.#span = options.trace?.(items.length);
+    const itemTraces = items.some((item) => item.trace !== undefined)
+      ? items.map((item) => item.trace)
+      : undefined;
     this.#run = host.submitRun(
       {
         task,
@@ -188,35 +108,49 @@ export class Batch {
         timeoutMs: undefined,
         gpu: options.gpu ?? false,
         items: items.length,
-        batch: { progress: this.#progress, firstItemId, cancellable },
+        batch: {
+          progress: this.#progress,
+          firstItemId,
+          cancellable,
+          aliases: findAliases(items),
+          chain: options.chain,
+          traces: itemTraces?.map((trace) => trace?.carrier),
+        },
+        trace:
+          this.#span === undefined && itemTraces === undefined
+            ? undefined
+            : batchRunTrace(this.#span, itemTraces),
       },
       options.priority,
     );
-    host.openBatch(this.#run.request.id, (chunk) => this.#onChunk(chunk));
+    host.route(this.#run.request.id, (chunk) => this.#onChunk(chunk));
     this.#run.promise.then(
       (value) => this.#onAnswer(value as BatchResult),
       (error: unknown) => this.#onFailure(error),
     );
   }
 
-  /** See {@link BatchItem.abort}. */
+  /** Cancels one item (see {@link BatchItem.abort}). */
   abortItem(item: BatchItem): void {
-    if (item.id !== undefined) this.#host.broadcastAbort(item.id);
-    if (!this.#run.inWorker) {
+    if (item.id !== undefined) this.#host.abort(item.id);
+    if (!this.#run.inWorker && !this.#run.settled) {
       this.#settle(item, item.aborted());
       // Nothing left to run: withdraw the batch itself.
       if (this.#items.every((other) => other.settled)) this.#run.cancel(item.abortReason);
       return;
     }
-    this.#graceTimer ??= setTimeout(() => this.#enforceGrace(), this.#host.cancelGraceMs);
+    // Each cancelled item gets its own grace, counted from its own abort.
+    this.#graceTimers.set(
+      item,
+      setLongTimeout(() => this.#enforceGrace(item), this.#host.cancelGraceMs),
+    );
   }
 
   /** An item cancelled past its grace that is still the one running loses its thread. */
-  #enforceGrace(): void {
-    this.#graceTimer = undefined;
-    this.#host.collectChunks();
-    const running = this.#items[this.#progress[0] ?? -1];
-    if (running?.abortReason !== undefined && !running.settled) this.#run.terminate();
+  #enforceGrace(item: BatchItem): void {
+    this.#graceTimers.delete(item);
+    this.#host.drainChunks();
+    if (!item.settled && this.#progress[0] === item.index) this.#run.terminate();
   }
 
   #onChunk(chunk: BatchChunk): void {
@@ -225,20 +159,21 @@ export class Batch {
   }
 
   #onAnswer(result: BatchResult): void {
-    this.#host.collectChunks();
+    this.#host.drainChunks();
+    if (result.stageMs !== undefined) this.#options.onStageMs?.(result.stageMs);
     result.items.forEach((outcome, i) => this.#settleFrom(result.from + i, outcome));
     this.#answered = true;
     // The chunks of a thread's first batch can beat its control port here (the port comes in
-    // a separate message); the sink stays open until they arrive.
+    // a separate message); the batch stays routed until they arrive.
     if (this.#items.every((item) => item.settled)) this.#finish();
   }
 
   #onFailure(error: unknown): void {
-    this.#host.collectChunks();
+    this.#host.drainChunks();
     const open = this.#items.filter((item) => !item.settled);
     if (error instanceof WorkerCrashedError) this.#afterCrash(open, error);
     else if (error instanceof DataCloneError && this.#items.length > 1) {
-      // One input that cannot be cloned must not fail the others: send each alone.
+      // One input that cannot be sent must not fail the others: send each alone.
       for (const item of open) new Batch(this.#host, this.#task, [item], this.#options);
     } else {
       const outcome =
@@ -256,14 +191,13 @@ export class Batch {
    */
   #afterCrash(open: readonly BatchItem[], error: unknown): void {
     const running = this.#progress[0] ?? -1;
-    const idempotent = this.#host.isIdempotent(this.#task);
+    const idempotent = (this.#options.chain ?? [this.#task]).every((task) => this.#host.isIdempotent(task));
     const again: BatchItem[] = [];
     const crashed: ItemResult = { ok: false, error, outcome: 'crashed' };
     for (const item of open) {
-      const index = this.#items.indexOf(item);
       if (item.abortReason !== undefined) this.#settle(item, item.aborted());
-      else if (index > running && ++item.resends <= MAX_UNSTARTED_RESENDS) again.push(item);
-      else if (index <= running && idempotent && !item.retried) {
+      else if (item.index > running && ++item.resends <= MAX_UNSTARTED_RESENDS) again.push(item);
+      else if (item.index <= running && idempotent && !item.retried) {
         item.retried = true;
         again.push(item);
       } else this.#settle(item, crashed);
@@ -274,32 +208,58 @@ export class Batch {
   #settleFrom(index: number, outcome: ItemOutcome): void {
     const item = this.#items[index];
     if (item === undefined || item.settled) return;
-    if (item.abortReason !== undefined) return this.#settle(item, item.aborted());
-    if ('value' in outcome) return this.#settle(item, { ok: true, value: outcome.value });
-    if ('error' in outcome)
-      return this.#settle(item, {
-        ok: false,
-        error: reviveTaskError(this.#task, outcome.error),
-        outcome: 'error',
-      });
+    if (item.abortReason !== undefined) return this.#settle(item, item.aborted(), outcomeMs(outcome));
+    if ('value' in outcome) return this.#settle(item, { ok: true, value: outcome.value }, outcome.ms);
+    if ('error' in outcome) {
+      const { stage } = outcome;
+      const task = stage === undefined ? this.#task : (this.#options.chain?.[stage] ?? this.#task);
+      const error = reviveTaskError(task, outcome.error);
+      return this.#settle(item, { ok: false, error, outcome: 'error', stage }, outcome.ms);
+    }
     this.#settle(item, { ok: false, error: new AbortedError('The item was skipped'), outcome: 'aborted' });
   }
 
-  #settle(item: BatchItem, result: ItemResult): void {
+  #settle(item: BatchItem, result: ItemResult, workerMs?: number): void {
     if (item.settled) return;
+    clearLongTimeout(this.#graceTimers.get(item));
+    this.#graceTimers.delete(item);
     const run = this.#run;
-    const ran = result.ok || result.outcome === 'error';
     const waitMs = run.startedAt > 0 ? run.startedAt - run.submittedAt : undefined;
-    const workerMs = ran && run.workerMs > 0 ? run.workerMs / this.#items.length : undefined;
-    item.settle(result, workerMs, waitMs);
+    this.#span?.item(item.mapIndex ?? item.index, result);
+    item.settle(result, workerMs, waitMs, this.#span?.exemplar);
   }
 
   /** The run has settled and so has every item (or it went on in a new batch). */
   #finish(): void {
-    if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
-    this.#graceTimer = undefined;
-    this.#host.closeBatch(this.#run.request.id);
-    for (const item of this.#items) if (item.id !== undefined) this.#host.forgetAbort(item.id);
+    if (this.#finished) return;
+    this.#finished = true;
+    for (const timer of this.#graceTimers.values()) clearLongTimeout(timer);
+    this.#graceTimers.clear();
+    this.#host.unroute(this.#run.request.id, this.#itemIds);
+    this.#span?.end();
     this.#options.tracker?.closed();
+    this.#host.batchLive(-1);
   }
+}
+
+function outcomeMs(outcome: ItemOutcome): number | undefined {
+  return 'ms' in outcome ? outcome.ms : undefined;
+}
+
+/**
+ * Indices of items whose input is the same object as an earlier item's. Structured clone keeps
+ * identity within one message, so without this they would arrive as one shared object. Only
+ * object inputs are looked at; distinct inputs cost one set insertion each.
+ */
+function findAliases(items: readonly BatchItem[]): Int32Array | undefined {
+  let seen: Set<unknown> | undefined;
+  let aliases: number[] | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const input = (items[i] as BatchItem).input;
+    if (typeof input !== 'object' || input === null) continue;
+    seen ??= new Set();
+    if (seen.has(input)) (aliases ??= []).push(i);
+    else seen.add(input);
+  }
+  return aliases === undefined ? undefined : Int32Array.from(aliases);
 }

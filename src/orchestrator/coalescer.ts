@@ -1,5 +1,7 @@
 import { AbortedError, TaskTimeoutError } from '../errors.js';
-import { Batch, BatchItem, type BatchHost } from './batch.js';
+import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
+import { Batch, BatchItem, type BatchHost, type ItemHost } from './batch.js';
+import type { Producer } from './lifecycle.js';
 import type { RunSpec } from './task-run.js';
 
 /** The `batch` option of an Orchestrator: coalesce `run()` calls into batches. */
@@ -17,11 +19,11 @@ export interface CoalesceOptions {
 /** What a coalesced run carries: a run's spec, less what its batch decides. @internal */
 export type CoalescedRun = Pick<
   RunSpec,
-  'task' | 'input' | 'transferList' | 'signal' | 'scopeSignal' | 'timeoutMs' | 'gpu'
+  'task' | 'input' | 'transferList' | 'signal' | 'scopeSignal' | 'timeoutMs' | 'gpu' | 'trace'
 > & { readonly priority: number };
 
 /** What coalescing needs besides the batch plumbing. @internal */
-export interface CoalesceHost extends BatchHost {
+export interface CoalesceHost extends BatchHost, ItemHost {
   /** Whether a run submitted now would get a slot at once. */
   readonly hasFreeSlot: boolean;
   /** Runs waiting for their batch to leave count in the queue depth too. */
@@ -43,7 +45,7 @@ interface Forming {
  * runs), its own error, its own telemetry.
  * @internal
  */
-export class Coalescer {
+export class Coalescer implements Producer {
   readonly #host: CoalesceHost;
   readonly #options: CoalesceOptions;
   readonly #forming = new Map<string, Forming>();
@@ -58,16 +60,17 @@ export class Coalescer {
     return new Promise((resolve, reject) => {
       const { signal, scopeSignal, timeoutMs } = run;
       const cancellable = signal !== undefined || scopeSignal !== undefined || timeoutMs !== undefined;
-      let timer: NodeJS.Timeout | undefined;
+      let timer: LongTimer | undefined;
       const item = new BatchItem(this.#host, run.task, run.input, run.transferList, cancellable, (result) => {
-        if (timer !== undefined) clearTimeout(timer);
+        clearLongTimeout(timer);
         if (result.ok) resolve(result.value);
         else reject(result.error);
       });
+      item.trace = run.trace;
       item.follow([signal, scopeSignal], (aborted) => abortReason(run, aborted));
       if (item.settled) return;
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
+        timer = setLongTimeout(() => {
           item.abort(new TaskTimeoutError(`Task "${run.task}" timed out after ${timeoutMs} ms`), 'timeout');
         }, timeoutMs);
       }
@@ -75,10 +78,20 @@ export class Coalescer {
     });
   }
 
-  /** Sends every forming batch now (on close: accepted runs must reach the pool). */
-  flushAll(): void {
+  /** Producer: close() was called; accepted runs must reach the pool, so every forming batch leaves now. */
+  closing(): void {
     for (const forming of [...this.#forming.values()]) this.#flush(forming);
   }
+
+  /** Producer: nothing to cancel here; the batches are the engine's runs. */
+  cancel(): void {}
+
+  /** Producer: no batch is forming. */
+  get idle(): boolean {
+    return this.#forming.size === 0;
+  }
+
+  readonly waitAfterCancel = false;
 
   #add(run: CoalescedRun, item: BatchItem): void {
     const key = `${run.task}\u0000${run.priority}\u0000${run.gpu}`;

@@ -1,6 +1,10 @@
-import { setImmediate as nextMacrotask } from 'node:timers/promises';
+import { ClosedError } from '../errors.js';
 import { assertFinite, assertOptionalSignal, describe } from '../internal/validate.js';
-import { Batch, BatchItem, type BatchHost, type ItemResult } from './batch.js';
+import type { BatchTraceFactory } from '../tracing/run-trace.js';
+import { Batch, BatchItem, type BatchHost, type ItemHost, type ItemResult } from './batch.js';
+import type { Lifecycle, Producer } from './lifecycle.js';
+import { RecordFlow } from './record-flow.js';
+import { Source } from './source.js';
 
 /** Options of `orchestrator.map`. */
 export interface MapOptions<I = unknown> {
@@ -28,9 +32,11 @@ export type MapRecord<O = unknown> =
   | { readonly index: number; readonly ok: false; readonly error: Error };
 
 /** What `map` needs from its orchestrator. @internal */
-export interface MapHost extends BatchHost {
+export interface MapHost extends BatchHost, ItemHost {
   /** The running limit: it sets the window of batches in flight. */
   readonly limit: number;
+  /** The map registers with it while it runs, so that close() stops and awaits it. */
+  readonly lifecycle: Lifecycle;
 }
 
 /** Work per batch that batching aims for, in ms of worker time. */
@@ -47,6 +53,13 @@ const TARGET_BATCH_MS = 1;
  * back results already in, and a batch does not wait for a stalled source to fill: it leaves
  * with what it has. Leaving the loop early, or the signal aborting, cancels the batches in
  * flight and waits for them before the iteration ends.
+ *
+ * The map is a producer of the orchestrator's lifecycle: once close() is called it pulls no
+ * more input (a pull in progress is abandoned: its items end ERR_CLOSED), lets its batches in
+ * flight finish until the close deadline cancels them (ERR_ABORTED), yields every record, and
+ * then rejects with ERR_CLOSED if the source had more.
+ *
+ * With `trace`, each batch gets a span (a child of the context `map()` was called in).
  * @internal
  */
 export async function* mapTasks(
@@ -54,25 +67,49 @@ export async function* mapTasks(
   task: string,
   inputs: Iterable<unknown> | AsyncIterable<unknown>,
   options: MapOptions = {},
+  trace?: BatchTraceFactory,
 ): AsyncGenerator<MapRecord, void, undefined> {
   const { ordered = false, batchSize = 512, signal, priority = 0, failFast = false, itemSignal } = options;
   checkMap(task, inputs, batchSize, signal, priority, itemSignal);
   signal?.throwIfAborted();
+  if (!host.lifecycle.accepting)
+    throw new ClosedError(`The orchestrator is closed; map("${task}") was refused`);
   const controller = new AbortController();
   const onAbort = (): void => {
     controller.abort(signal?.reason);
     flow.wake();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
-  const flow = new MapFlow(ordered);
+  const flow = new RecordFlow<MapRecord>(ordered);
   const source = new Source(inputs);
   let perItemMs: number | undefined;
   let inFlight = 0;
   let sourceError: { error: unknown } | undefined;
+  /** Set once close() was called: no more pulls, no more batches. */
+  const state = { closing: false };
+  const producer: Producer = {
+    closing: () => {
+      state.closing = true;
+      flow.wake();
+    },
+    cancel: (reason) => {
+      controller.abort(reason);
+      flow.wake();
+    },
+    get idle() {
+      return inFlight === 0;
+    },
+    waitAfterCancel: true,
+  };
 
   const launch = (values: readonly unknown[]): void => {
     if (values.length === 0) return;
     const first = flow.reserve(values.length);
+    if (state.closing) {
+      const error = new ClosedError(`The orchestrator closed before item ${first} of map("${task}") started`);
+      values.forEach((_, i) => flow.put({ index: first + i, ok: false, error }));
+      return;
+    }
     let open = values.length;
     let workerMs = 0;
     const onSettle = (index: number, result: ItemResult, ms: number | undefined): void => {
@@ -88,11 +125,12 @@ export async function* mapTasks(
       const item = new BatchItem(host, task, input, undefined, own !== undefined, (result, ms) =>
         onSettle(index, result, ms),
       );
+      item.mapIndex = index;
       if (own !== undefined) item.follow([own]);
       return item;
     });
     const live = items.filter((item) => !item.settled);
-    if (live.length > 0) new Batch(host, task, live, { signal: controller.signal, priority, tracker });
+    if (live.length > 0) new Batch(host, task, live, { signal: controller.signal, priority, tracker, trace });
   };
   /** Batches in the pool; the window bounds them, and the map ends when none is left. */
   const tracker = {
@@ -102,6 +140,7 @@ export async function* mapTasks(
     closed: (): void => {
       inFlight--;
       flow.wake();
+      if (inFlight === 0) host.lifecycle.changed();
     },
   };
 
@@ -113,7 +152,13 @@ export async function* mapTasks(
     perItemMs === undefined ? 1 : Math.max(1, Math.min(batchSize, Math.round(TARGET_BATCH_MS / perItemMs)));
 
   const fill = (): void => {
-    while (!source.exhausted && !source.pulling && windowOpen() && !controller.signal.aborted) {
+    while (
+      !source.exhausted &&
+      !source.pulling &&
+      windowOpen() &&
+      !controller.signal.aborted &&
+      !state.closing
+    ) {
       const pulled = source.pull(nextSize());
       if (!(pulled instanceof Promise)) {
         launch(pulled);
@@ -121,7 +166,7 @@ export async function* mapTasks(
       }
       pulled.then(
         (values) => {
-          if (!controller.signal.aborted) launch(values);
+          if (!controller.signal.aborted || state.closing) launch(values);
           flow.wake();
         },
         (error: unknown) => {
@@ -132,6 +177,7 @@ export async function* mapTasks(
     }
   };
 
+  host.lifecycle.register(producer);
   try {
     for (;;) {
       fill();
@@ -142,170 +188,22 @@ export async function* mapTasks(
       }
       if (signal?.aborted === true) throw signal.reason;
       if (sourceError !== undefined) throw sourceError.error;
-      if (source.exhausted && !source.pulling && inFlight === 0) break;
+      if (inFlight === 0 && !flow.hasPending && (state.closing || (source.exhausted && !source.pulling)))
+        break;
       await flow.changed();
+    }
+    if (state.closing && !source.exhausted) {
+      throw new ClosedError(`The orchestrator closed before map("${task}") read all of its inputs`);
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
     // Also stops a pull still in progress from launching a batch nobody will read.
     controller.abort(signal?.reason);
     while (inFlight > 0) await flow.changed();
+    host.lifecycle.unregister(producer);
     await source.close();
   }
 }
-
-/** The records between the batches and the consumer, and the wake-up of the waiting loop. */
-class MapFlow {
-  readonly #ordered: boolean;
-  /** Unordered: records ready, oldest first. */
-  #queue: MapRecord[] = [];
-  #head = 0;
-  /** Ordered: records by index, waiting for their turn. */
-  readonly #pending = new Map<number, MapRecord>();
-  #nextToYield = 0;
-  #reserved = 0;
-  #wake: (() => void) | undefined;
-
-  constructor(ordered: boolean) {
-    this.#ordered = ordered;
-  }
-
-  /** Reserves the indices of `count` new inputs; returns the first. */
-  reserve(count: number): number {
-    const first = this.#reserved;
-    this.#reserved += count;
-    return first;
-  }
-
-  /** Records pulled but not yet yielded (in flight or waiting for their turn). */
-  get buffered(): number {
-    return this.#reserved - this.#nextToYield;
-  }
-
-  put(record: MapRecord): void {
-    if (this.#ordered) this.#pending.set(record.index, record);
-    else this.#queue.push(record);
-    this.wake();
-  }
-
-  /** The next record to yield, if one is ready. */
-  take(): MapRecord | undefined {
-    if (this.#ordered) {
-      const record = this.#pending.get(this.#nextToYield);
-      if (record === undefined) return undefined;
-      this.#pending.delete(this.#nextToYield++);
-      return record;
-    }
-    if (this.#head === this.#queue.length) return undefined;
-    const record = this.#queue[this.#head++];
-    this.#nextToYield++;
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    }
-    return record;
-  }
-
-  /** Resolves at the next record, finished batch, pull or abort. */
-  changed(): Promise<void> {
-    return new Promise((resolve) => (this.#wake = resolve));
-  }
-
-  wake(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-}
-
-/**
- * The inputs, pulled a batch at a time. A synchronous iterable is pulled synchronously (no
- * promise per item). An async one fills a batch with what arrives before the next macrotask:
- * an in-memory source fills it, a slow one sends what it has rather than hold items back.
- */
-class Source {
-  readonly #sync: Iterator<unknown> | undefined;
-  readonly #async: AsyncIterator<unknown> | undefined;
-  /** A `next()` of the async source that did not answer in time for the last batch. */
-  #held: Promise<IteratorResult<unknown>> | undefined;
-  exhausted = false;
-  /** An async pull is in progress. */
-  pulling = false;
-
-  constructor(inputs: Iterable<unknown> | AsyncIterable<unknown>) {
-    if (Symbol.asyncIterator in inputs) this.#async = inputs[Symbol.asyncIterator]();
-    else this.#sync = inputs[Symbol.iterator]();
-  }
-
-  pull(size: number): unknown[] | Promise<unknown[]> {
-    if (this.#sync === undefined) return this.#pullAsync(size);
-    const values: unknown[] = [];
-    while (values.length < size) {
-      const next = this.#sync.next();
-      if (next.done === true) {
-        this.exhausted = true;
-        break;
-      }
-      values.push(next.value);
-    }
-    return values;
-  }
-
-  async #pullAsync(size: number): Promise<unknown[]> {
-    this.pulling = true;
-    try {
-      return await this.#fill(size);
-    } finally {
-      this.pulling = false;
-    }
-  }
-
-  async #fill(size: number): Promise<unknown[]> {
-    const iterator = this.#async as AsyncIterator<unknown>;
-    const values: unknown[] = [];
-    const first = await (this.#held ?? iterator.next());
-    this.#held = undefined;
-    if (first.done === true) {
-      this.exhausted = true;
-      return values;
-    }
-    values.push(first.value);
-    const stalled = nextMacrotask(undefined).then((): typeof STALLED => STALLED);
-    while (values.length < size) {
-      const next = iterator.next();
-      const result = await Promise.race([next, stalled]);
-      if (result === STALLED) {
-        this.#held = next;
-        // Awaited by the next pull; until then a rejection must not count as unhandled.
-        next.catch(() => {});
-        break;
-      }
-      if (result.done === true) {
-        this.exhausted = true;
-        break;
-      }
-      values.push(result.value);
-    }
-    return values;
-  }
-
-  /**
-   * Closes the source. An async source with a pull in progress is told to return but not
-   * waited for: it may be stuck in its own await, and leaving the loop must not hang on it.
-   */
-  async close(): Promise<void> {
-    if (this.#sync !== undefined) {
-      this.#sync.return?.();
-      return;
-    }
-    const closing = this.#async?.return?.();
-    if (closing === undefined) return;
-    if (this.pulling || this.#held !== undefined) void Promise.resolve(closing).catch(() => {});
-    else await closing;
-  }
-}
-
-const STALLED: unique symbol = Symbol('stalled');
 
 function toRecord(index: number, result: ItemResult): MapRecord {
   if (result.ok) return { index, ok: true, value: result.value };

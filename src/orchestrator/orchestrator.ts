@@ -1,99 +1,40 @@
 import { EventEmitter } from 'node:events';
-import type { Transferable } from 'node:worker_threads';
-import { AbortedError, ClosedError } from '../errors.js';
-import { TaskGroup } from '../group/task-group.js';
-import { assertFinite, assertInteger, assertOptionalSignal, describe } from '../internal/validate.js';
-import type { Output, Task } from '../worker/define-task.js';
 import type { Registry } from 'prom-client';
-import { OrchestratorMetrics, type GaugeSnapshot, type MetricsOptions } from '../telemetry/metrics.js';
-import { Engine } from './engine.js';
-import { resolveOptions, type ExecutionOptions } from './options.js';
-import type { AdaptiveOptions } from '../control/config.js';
-import { Adaptation, type AdaptEvent, type SignalsOptions } from './adaptation.js';
-import { mapTasks, type MapHost, type MapOptions, type MapRecord } from './map.js';
+import { cachedRun, type CachedRunHost } from '../cache/cached-run.js';
+import { RunCache } from '../cache/run-cache.js';
+import { Pipeline, pipelineSettings, type PipelineOptions } from '../pipeline/pipeline.js';
+import type { PipelineHost } from '../pipeline/segments.js';
+import { stageStatsFor } from '../telemetry/feature-families.js';
+import { AbortedError, ClosedError } from '../errors.js';
+import { describe } from '../internal/validate.js';
 import { LIST_TASKS } from '../pool/protocol.js';
-import type { ItemResult } from './batch.js';
-import { Coalescer, type CoalesceHost } from './coalescer.js';
-import { errorType } from './error-type.js';
-import type { TaskRun, RunOutcome } from './task-run.js';
-
-/** Telemetry options of an {@link Orchestrator}. */
-export interface TelemetryOptions {
-  /** The prom-client Registry to write to. @default a fresh Registry of the orchestrator's own */
-  registry?: Registry | undefined;
-  /** Prefix of every metric name. @default 'orchestrator_' */
-  metricsPrefix?: string | undefined;
-  /** The `orchestrator` label; needed to put two orchestrators on one registry. */
-  name?: string | undefined;
-  /** Also collect Node's default process metrics on the registry. @default false */
-  defaultMetrics?: boolean | undefined;
-  /** Keep metrics at all. @default true */
-  telemetry?: boolean | undefined;
-}
-
-/** Options of {@link Orchestrator}. */
-export type OrchestratorOptions = ExecutionOptions & TelemetryOptions & AdaptiveOptions & SignalsOptions;
-
-/** Options of {@link Orchestrator.run}. */
-export interface RunOptions {
-  /** Aborting it cancels the run: a queued run leaves the queue, a running one is told to stop. */
-  signal?: AbortSignal | undefined;
-  /** Higher numbers are admitted first. @default 0 */
-  priority?: number | undefined;
-  /** A deadline counted from submission (queue time included); the run then rejects with ERR_TASK_TIMEOUT. */
-  timeoutMs?: number | undefined;
-  /** ArrayBuffers (or typed arrays) in the input to move to the worker instead of copying. */
-  transferList?: readonly (Transferable | ArrayBufferView)[] | undefined;
-  /** Marks a run that needs the GPU; its queue time counts as GPU wait. @default false */
-  gpu?: boolean | undefined;
-}
-
-/** What a function started with {@link Orchestrator.go} receives. */
-export interface GoContext<M extends TaskMap = TaskMap> {
-  /** The name given to `go`. */
-  readonly name: string;
-  /** Aborted when the orchestrator's root group fails or the orchestrator closes. */
-  readonly signal: AbortSignal;
-  /** `orchestrator.run`, cancelled with ERR_ABORTED if the root group fails. */
-  run<K extends TaskName<M>>(
-    task: K,
-    input: TaskInput<M, K>,
-    options?: RunOptions,
-  ): Promise<TaskOutput<M, K>>;
-}
-
-/** The shape of a worker module's tasks, for typing `run`: e.g. `Orchestrator<typeof import('./worker.js')>`. */
-export type TaskMap = Record<string, unknown>;
-
-/** The export names of a worker module that are tasks. */
-export type TaskName<M extends TaskMap> = string extends keyof M
-  ? string
-  : {
-      [K in keyof M]: M[K] extends Task<never, unknown> ? K : never;
-    }[keyof M] &
-      string;
-
-/** The input type of task `K`. */
-export type TaskInput<M extends TaskMap, K extends keyof M> =
-  M[K] extends Task<infer I, unknown> ? I : unknown;
-
-/** The resolved output type of task `K`. */
-export type TaskOutput<M extends TaskMap, K extends keyof M> =
-  M[K] extends Task<never, infer O> ? Output<Awaited<O>> : unknown;
+import { OrchestratorMetrics, type GaugeSnapshot } from '../telemetry/metrics.js';
+import { RunTracer } from '../tracing/tracer.js';
+import { Adaptation, type AdaptEvent } from './adaptation.js';
+import { Coalescer } from './coalescer.js';
+import { Engine } from './engine.js';
+import { Lifecycle } from './lifecycle.js';
+import { mapTasks, type MapHost, type MapOptions, type MapRecord } from './map.js';
+import { resolveOptions, type OrchestratorOptions } from './options.js';
+import { RunRecorder } from './recorder.js';
+import { RootGroup } from './root-group.js';
+import { checkRun, toTransferList } from './run-options.js';
+import type { GoContext, RunOptions, TaskInput, TaskMap, TaskName, TaskOutput } from './task-types.js';
 
 /**
- * Runs the named tasks of one worker module in a Piscina pool behind an adaptive limiter.
+ * Runs the named tasks of one worker module (`worker`), or of several (`workers`, with task names
+ * qualified by module: `text.tokenize`), in one worker-thread pool behind an adaptive limiter.
  *
- * Every run passes the limiter before it reaches Piscina, so at most `limit` tasks run at once;
- * one more per running task may be staged in Piscina's queue so a thread never idles between
+ * Every run passes the limiter before it reaches a thread, so at most `limit` tasks run at
+ * once; one more per running task may be staged for its thread so that no thread idles between
  * tasks. The pool starts threads on demand up to the current `limit` (at most `maxLimit`), keeps
- * at least `minLimit`, and retires threads idle for `idleTimeoutMs`, so after the limit shrinks
- * the surplus threads go.
+ * at least `minLimit`, and retires threads idle for `idleTimeoutMs`.
  *
- * Guarantees: every run settles exactly once; every slot is returned exactly once; a run that
- * is cancelled settles only once its task has stopped (it stopped itself, or its thread was
- * terminated `cancelGraceMs` after the cancel); after `close()` resolves, no thread, timer or port
- * is left, so the process can exit.
+ * Guarantees: every run settles exactly once; every slot is returned exactly once; runs reach
+ * threads in priority order, FIFO within a priority; a run that is cancelled settles only once
+ * its task has stopped (it stopped itself, or its thread was terminated `cancelGraceMs` after
+ * the cancel); once `close()` is called nothing new starts, and after it resolves no thread,
+ * timer or port is left, so the process can exit.
  *
  * @example
  * ```ts
@@ -103,63 +44,76 @@ export type TaskOutput<M extends TaskMap, K extends keyof M> =
  * ```
  */
 export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
+  readonly #lifecycle = new Lifecycle();
   readonly #engine: Engine;
   readonly #closeTimeoutMs: number;
   readonly #minLimit: number;
   readonly #metrics: OrchestratorMetrics | undefined;
   readonly #adaptation: Adaptation;
+  readonly #recorder: RunRecorder;
   /** Set with the `batch` option: run() calls travel in batches. */
   readonly #coalescer: Coalescer | undefined;
-  /** Aborts the root group when close() gives up waiting. */
-  readonly #rootController = new AbortController();
-  readonly #root = new TaskGroup({ signal: this.#rootController.signal });
-  #accepting = true;
+  readonly #root: RootGroup;
+  /** Set with the `tracing` option: every run and map batch gets a span. */
+  readonly #tracer: RunTracer | undefined;
+  readonly #host: MapHost & ConstructorParameters<typeof Coalescer>[0];
+  readonly #cache: RunCache;
+  readonly #cacheHost: CachedRunHost;
+  #tasksKnown: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
   /**
+   * Every option is checked before anything is built: a constructor that throws leaves no
+   * thread, process, timer or metric behind.
    * @param options - see {@link OrchestratorOptions}.
    * @throws InvalidConfigError naming every bad option and its value.
-   * @throws WorkerNotFoundError if the worker module does not exist.
+   * @throws WorkerNotFoundError if a worker module does not exist.
    */
-  constructor(options: OrchestratorOptions) {
+  constructor(options: OrchestratorOptions<NoInfer<M>>) {
     super();
     if (typeof options !== 'object' || (options as unknown) === null) {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
     }
-    const { execution: settings, adaptive } = resolveOptions(options);
-    this.#closeTimeoutMs = settings.closeTimeoutMs;
-    this.#minLimit = settings.minLimit;
-    this.#engine = new Engine(settings);
-    this.#coalescer = settings.batch === undefined ? undefined : new Coalescer(this.#mapHost, settings.batch);
-    if (options.telemetry !== false) {
-      const metricsOptions: MetricsOptions = {
-        registry: options.registry,
-        prefix: options.metricsPrefix,
-        name: options.name,
-        defaultMetrics: options.defaultMetrics,
-      };
-      try {
-        this.#metrics = new OrchestratorMetrics(metricsOptions, () => this.#gauges());
-      } catch (error) {
-        void this.#engine.destroy();
-        throw error;
-      }
-    }
-    this.#adaptation = new Adaptation(this.#engine, adaptive, options, {
+    const { execution, adaptive, metrics, signals, tracing } = resolveOptions(options);
+    this.#closeTimeoutMs = execution.closeTimeoutMs;
+    this.#minLimit = execution.minLimit;
+    // Metrics first: they are the last thing that can refuse (a name taken on the registry).
+    this.#metrics =
+      metrics === undefined ? undefined : new OrchestratorMetrics(metrics, () => this.#gauges());
+    this.#engine = new Engine(
+      { ...execution, eventLoopBetweenTasks: tracing !== undefined },
+      this.#lifecycle,
+    );
+    this.#adaptation = new Adaptation(this.#engine, adaptive, signals, {
       onAdapt: (event) => {
         this.#metrics?.recordLimitChange(event.to > event.from ? 'up' : 'down', event.reason);
         this.emit('adapt', event);
       },
+      onWarning: (warning) => {
+        // With nobody listening, a warning still reaches someone, as Node's own do.
+        if (this.listenerCount('warning') > 0) this.emit('warning', warning);
+        else process.emitWarning(warning.message, { code: warning.code });
+      },
     });
-    const metrics = this.#metrics;
-    const adaptation = this.#adaptation;
-    this.#engine.observe((run, outcome, error) => {
-      // A batch is counted item by item, as each item settles.
-      if (run.spec.batch !== undefined) return;
-      adaptation.record(run, outcome);
-      if (metrics !== undefined) record(metrics, run, outcome, error);
-    });
-    adaptation.start();
+    this.#recorder = new RunRecorder(this.#metrics, this.#adaptation, (task) => this.#engine.isTask(task));
+    this.#engine.observe((run, outcome, error) => this.#recorder.recordRun(run, outcome, error));
+    this.#host = this.#createHost();
+    this.#coalescer = execution.batch === undefined ? undefined : new Coalescer(this.#host, execution.batch);
+    if (this.#coalescer !== undefined) this.#lifecycle.register(this.#coalescer);
+    this.#root = new RootGroup(this.#lifecycle);
+    this.#cache = new RunCache(this.#engine, execution.cache);
+    if (this.#metrics !== undefined) this.#metrics.caches = this.#cache.stats;
+    this.#cacheHost = {
+      cache: this.#cache,
+      submit: (task, input, options, scope) => this.#submit(task, input, options, scope),
+      whenTasksKnown: () =>
+        (this.#tasksKnown ??= this.#listTasks().then(
+          () => undefined,
+          () => undefined,
+        )),
+    };
+    this.#tracer = tracing === undefined ? undefined : new RunTracer(tracing);
+    this.#adaptation.start();
   }
 
   /**
@@ -175,27 +129,12 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     return this.#metrics?.registry;
   }
 
-  #gauges(): GaugeSnapshot {
-    const signals = this.#adaptation.currentSignals();
-    return {
-      queueDepth: this.#engine.queuedItems,
-      concurrencyLimit: this.limit,
-      minLimit: this.#minLimit,
-      tasksInFlight: this.inFlight,
-      poolThreads: this.threads,
-      gpuWaitSeconds: this.#engine.gpuWaitSeconds(),
-      cpuLoadRatio: signals.cpuLoad,
-      gpuUtilizationRatio: signals.gpuUtilization,
-      errorRateRatio: signals.errorRate,
-    };
-  }
-
   /** The concurrency limit now in force. */
   get limit(): number {
     return this.#engine.limit;
   }
 
-  /** Runs admitted to the pool: up to `limit` running plus up to `limit` staged behind them. */
+  /** Runs admitted to the pool: up to `limit` running plus up to `limit` staged for a thread. */
   get inFlight(): number {
     return this.#engine.inFlight;
   }
@@ -207,16 +146,17 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
 
   /** Threads the pool has now. */
   get threads(): number {
-    return this.#engine.pool.threads.length;
+    return this.#engine.threads;
   }
 
   /** False once `close()` has been called. */
   get accepting(): boolean {
-    return this.#accepting;
+    return this.#lifecycle.accepting;
   }
 
   /**
-   * Sets the concurrency limit by hand, clamped to [minLimit, maxLimit].
+   * Sets the concurrency limit by hand, clamped to [minLimit, maxLimit]. Growing it starts
+   * threads for waiting work at once.
    * @returns the limit now in force.
    * @throws RangeError if `limit` is not an integer.
    */
@@ -229,12 +169,15 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
 
   /**
    * Runs one task in the pool.
-   * @param task - the export name of the task in the worker module.
+   * @param task - the export name of the task in the worker module (`module.export` with `workers`).
    * @param input - its input; structured-cloned (or moved, with `transferList`).
-   * @param options - signal, priority, timeoutMs, transferList, gpu.
-   * @returns the task's output. Rejects with ERR_TASK_FAILED (the task threw), ERR_UNKNOWN_TASK,
-   *   ERR_WORKER_CRASHED, ERR_TASK_TIMEOUT, ERR_QUEUE_FULL, ERR_CLOSED, ERR_DATA_CLONE, ERR_ABORTED
-   *   (close() or a failed group cancelled it), or the signal's reason.
+   * @param options - signal, priority, timeoutMs, transferList, gpu, cache.
+   * @returns the task's output (for a cached task, maybe a kept result: frozen, or a clone).
+   *   Rejects with ERR_TASK_FAILED (the task threw), ERR_UNKNOWN_TASK,
+   *   ERR_WORKER_CRASHED, ERR_TASK_TIMEOUT, ERR_QUEUE_FULL, ERR_CLOSED, ERR_DATA_CLONE (the input
+   *   or the result cannot be cloned), ERR_ABORTED (close() or a failed group cancelled it),
+   *   ERR_NOT_CACHEABLE (a cached task's input cannot be keyed), the signal's reason, or a
+   *   TypeError/RangeError for a bad argument.
    */
   run<K extends TaskName<M>>(
     task: K,
@@ -242,51 +185,106 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     options?: RunOptions,
   ): Promise<TaskOutput<M, K>>;
   run(task: string, input: unknown, options: RunOptions = {}): Promise<unknown> {
-    return this.submit(task, input, options, undefined);
+    if (!this.#lifecycle.accepting) return Promise.reject(this.#refusal(`task "${task}"`));
+    return this.#runMaybeCached(task, input, options, undefined);
   }
 
-  /** @internal Submits with an extra scope signal (the group a go() function runs in). */
-  submit(
+  /**
+   * Drops the kept results of `task`, or of every cached task. Runs under way go on for their
+   * callers; their results are not kept.
+   */
+  clearCache(task?: string): void {
+    this.#cache.clear(task);
+  }
+
+  /** A run through the result cache when its task is cached and the call did not opt out. */
+  #runMaybeCached(
     task: string,
     input: unknown,
     options: RunOptions,
     scopeSignal: AbortSignal | undefined,
   ): Promise<unknown> {
-    if (!this.#accepting)
-      return Promise.reject(new ClosedError(`The orchestrator is closed; task "${task}" was refused`));
+    const cache = (options as RunOptions | null)?.cache === false ? undefined : this.#cache.of(task);
+    if (cache === undefined) return this.#submit(task, input, options, scopeSignal);
     try {
       checkRun(task, options);
     } catch (error) {
       return Promise.reject(error);
     }
-    const { signal, priority = 0, timeoutMs, transferList, gpu = false } = options;
-    if (this.#coalescer !== undefined && task !== LIST_TASKS) {
-      const transfers = transferList?.map(toTransferable);
-      const run = { task, input, transferList: transfers, signal, scopeSignal, timeoutMs, priority, gpu };
-      return this.#coalescer.submit(run);
+    return cachedRun(this.#cacheHost, cache, task, input, options, scopeSignal);
+  }
+
+  /** Submits a run, in the root group's scope when `scopeSignal` is given. */
+  #submit(
+    task: string,
+    input: unknown,
+    options: RunOptions,
+    scopeSignal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    let transferList;
+    try {
+      checkRun(task, options);
+      transferList = toTransferList(options.transferList);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return this.#engine.submit(
-      {
-        task,
-        input,
-        signal,
-        scopeSignal,
-        timeoutMs,
-        gpu,
-        items: 1,
-        batch: undefined,
-        transferList: transferList?.map(toTransferable),
-      },
-      priority,
-    );
+    const { signal, priority = 0, timeoutMs, gpu = false } = options;
+    const deadline = timeoutMs === Number.POSITIVE_INFINITY ? undefined : timeoutMs;
+    const trace = this.#tracer?.run(task);
+    const spec = {
+      task,
+      input,
+      transferList,
+      signal,
+      scopeSignal,
+      timeoutMs: deadline,
+      gpu,
+      items: 1,
+      batch: undefined,
+      trace,
+    };
+    if (this.#coalescer !== undefined) return this.#coalescer.submit({ ...spec, priority });
+    return this.#engine.submit(spec, priority);
   }
 
   /**
-   * The worker module's task names (its `defineTask` exports), as a pool thread sees them.
-   * @returns the names, sorted as the module exports them.
+   * The task names (the `defineTask` exports; qualified, `module.export`, with `workers`), as a
+   * pool thread sees them. Once it resolves, the modules' `defineTask(fn, { cache })`
+   * declarations are in force too.
+   * @returns the names, module by module, each in the order its module exports them.
    */
   async taskNames(): Promise<string[]> {
-    return (await this.submit(LIST_TASKS, undefined, {}, undefined)) as string[];
+    if (!this.#lifecycle.accepting) throw this.#refusal('taskNames()');
+    return this.#listTasks();
+  }
+
+  async #listTasks(): Promise<string[]> {
+    const spec = {
+      task: LIST_TASKS,
+      input: undefined,
+      transferList: undefined,
+      signal: undefined,
+      scopeSignal: undefined,
+      timeoutMs: undefined,
+      gpu: false,
+      items: 1,
+      batch: undefined,
+      internal: true,
+    };
+    const names = (await this.#engine.submit(spec, 0)) as string[];
+    // The thread posted its hello (with the cache declarations) before it answered, but on
+    // another port: once this resolves, what the module declares is known.
+    await this.#engine.hello;
+    return names;
+  }
+
+  /**
+   * Whether the worker module declares `task` with `defineTask(fn, { idempotent: true })`, as a
+   * pool thread sees it (a thread is started if none runs). False for a task it does not export.
+   */
+  async isIdempotent(task: string): Promise<boolean> {
+    await this.taskNames();
+    return this.#engine.isIdempotent(task);
   }
 
   /**
@@ -296,10 +294,12 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * items travel to the workers in batches sized to about a millisecond of work (at most
    * `batchSize`), with two batches per running slot in flight so no thread idles between
    * batches. A failed item yields `{ index, ok: false, error }` and the others go on, unless
-   * `failFast`. Breaking out of the loop or aborting `signal` cancels what is in flight.
-   * @param task - the export name of the task.
+   * `failFast`. Breaking out of the loop or aborting `signal` cancels what is in flight. Once
+   * `close()` is called the map pulls no more input; after its last record it rejects with
+   * ERR_CLOSED if the source had more.
+   * @param task - the task's name, as for {@link run}.
    * @param inputs - the inputs, pulled as results are consumed.
-   * @param options - ordered, batchSize, signal, priority, failFast.
+   * @param options - ordered, batchSize, signal, priority, failFast, itemSignal.
    * @returns an async iterable of {@link MapRecord}s.
    * @example
    * ```ts
@@ -318,57 +318,21 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     inputs: Iterable<unknown> | AsyncIterable<unknown>,
     options: MapOptions = {},
   ): AsyncGenerator<MapRecord, void, undefined> {
-    if (!this.#accepting)
-      return rejectingGenerator(new ClosedError(`The orchestrator is closed; map("${task}") was refused`));
-    return mapTasks(this.#mapHost, task, inputs, options);
+    if (!this.#lifecycle.accepting) return rejectingGenerator(this.#refusal(`map("${task}")`));
+    return mapTasks(this.#host, task, inputs, options, this.#tracer?.batches(task));
   }
 
-  readonly #mapHost: MapHost & CoalesceHost = this.#createMapHost();
-
-  /** The batch plumbing map and coalesced runs share: the engine's, plus per-item telemetry. */
-  #createMapHost(): MapHost & CoalesceHost {
-    const engine = (): Engine => this.#engine;
-    return {
-      get limit(): number {
-        return engine().limit;
-      },
-      get cancelGraceMs(): number {
-        return engine().cancelGraceMs;
-      },
-      get hasFreeSlot(): boolean {
-        const { limiter } = engine();
-        return limiter.pending === 0 && limiter.inFlight < limiter.limit;
-      },
-      submitRun: (spec, priority) => engine().submitRun(spec, priority),
-      allocateIds: (count) => engine().allocateIds(count),
-      openBatch: (id, sink) => engine().openBatch(id, sink),
-      closeBatch: (id) => engine().closeBatch(id),
-      collectChunks: () => engine().collectChunks(),
-      broadcastAbort: (id) => engine().broadcastAbort(id),
-      forgetAbort: (id) => engine().forgetAbort(id),
-      isIdempotent: (task) => engine().isIdempotent(task),
-      adjustQueuedItems: (delta) => engine().adjustQueuedItems(delta),
-      recordItem: (task, result, workerMs, waitMs) => this.#recordItem(task, result, workerMs, waitMs),
-      recordBatch: (size) => this.#metrics?.recordBatch(size),
-    };
-  }
-
-  #recordItem(
-    task: string,
-    result: ItemResult,
-    workerMs: number | undefined,
-    waitMs: number | undefined,
-  ): void {
-    const outcome = result.ok ? 'success' : result.outcome;
-    this.#adaptation.recordOutcome(outcome, workerMs ?? 0);
-    const failed = outcome !== 'success' && outcome !== 'aborted';
-    this.#metrics?.record(
-      task,
-      outcome,
-      workerMs === undefined ? undefined : workerMs / 1000,
-      waitMs === undefined ? undefined : waitMs / 1000,
-      failed && !result.ok ? errorType(result.error) : undefined,
-    );
+  /**
+   * Starts a pipeline over `source`: add stages with `.map(task)`, `.filter(fn)` and
+   * `.batch(n)`, then iterate it for one record per input (see {@link Pipeline}). Consecutive
+   * map stages run fused inside one thread. Once `close()` is called, iterating it rejects with
+   * ERR_CLOSED.
+   * @param source - the inputs, pulled as records are consumed.
+   * @param options - ordered, signal, priority, fuse.
+   * @throws TypeError or RangeError for a bad argument, naming it and the value.
+   */
+  pipeline<I>(source: Iterable<I> | AsyncIterable<I>, options: PipelineOptions = {}): Pipeline<I, M> {
+    return new Pipeline<I, M>(this.#pipelineHost(), source, pipelineSettings(source, options));
   }
 
   /**
@@ -376,7 +340,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * the manner of errgroup's `Go`. `fn` holds no slot itself — only its `ctx.run` calls pass the
    * limiter — so nothing deadlocks at limit 1. If `fn` fails, the root group aborts: every run
    * started through any `ctx.run` is cancelled with ERR_ABORTED, and {@link wait} rejects with the
-   * first error.
+   * first error. A `go` after that still runs its function, with `ctx.signal` already aborted.
    * @param name - a label for the work (shown in errors).
    * @param fn - the work; sync or async.
    * @throws ClosedError once `close()` has been called; TypeError for a bad argument.
@@ -384,12 +348,16 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   go(name: string, fn: (ctx: GoContext<M>) => unknown): void {
     if (typeof name !== 'string') throw new TypeError(`name must be a string, got ${describe(name)}`);
     if (typeof fn !== 'function') throw new TypeError(`fn must be a function, got ${describe(fn)}`);
-    if (!this.#accepting) throw new ClosedError(`The orchestrator is closed; go("${name}") was refused`);
+    if (!this.#lifecycle.accepting) throw this.#refusal(`go("${name}")`);
     this.#root.go((signal) => {
       const ctx: GoContext<M> = {
         name,
         signal,
-        run: (task, input, options = {}) => this.submit(task, input, options, signal) as never,
+        // Accepted work: its runs go on while closing, until the close deadline cancels them.
+        run: (task, input, options = {}) =>
+          (this.#lifecycle.closed
+            ? Promise.reject(this.#refusal(`task "${task}"`))
+            : this.#runMaybeCached(task, input, options, signal)) as never,
       };
       return fn(ctx);
     });
@@ -400,12 +368,15 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * awaited). Rejects with the first error, like errgroup's `Wait`.
    */
   wait(): Promise<void> {
-    return this.#root.wait();
+    return this.#root.group.wait();
   }
 
   /**
-   * Stops accepting work, lets accepted work finish within `closeTimeoutMs`, then cancels what is
-   * left (ERR_ABORTED), terminates the pool and releases every handle. Idempotent: every call
+   * Stops accepting work (runs, maps, `go` reject with ERR_CLOSED; running maps pull no more
+   * input), lets accepted work finish within `closeTimeoutMs`, then cancels what is left
+   * (ERR_ABORTED; a running task has `cancelGraceMs` to stop before its thread is terminated),
+   * terminates the pool and releases every handle. It does not wait for a `go` function that
+   * ignores its cancelled signal (main-thread code cannot be stopped). Idempotent: every call
    * returns the same promise.
    */
   close(): Promise<void> {
@@ -419,75 +390,83 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
   }
 
   async #close(): Promise<void> {
-    this.#accepting = false;
-    this.#coalescer?.flushAll();
+    const deadline = performance.now() + this.#closeTimeoutMs + this.#engine.cancelGraceMs;
+    const lifecycle = this.#lifecycle;
+    lifecycle.beginClosing();
     await this.#adaptation.close();
-    const engine = this.#engine;
-    const deadline = Date.now() + this.#closeTimeoutMs;
-    const groupDone = this.#root.wait().then(
-      () => true,
-      () => true,
-    );
-    const finished = await raceTimeout(groupDone, this.#closeTimeoutMs);
-    const drained = await engine.drain(Math.max(0, deadline - Date.now()));
-    if (!finished || !drained) {
-      const reason = new AbortedError('The orchestrator closed before the task finished');
-      this.#rootController.abort(reason);
-      engine.cancelAll(reason);
-      await engine.drain(Number.POSITIVE_INFINITY);
-      await groupDone;
+    if (!(await lifecycle.idleWithin(this.#closeTimeoutMs))) {
+      lifecycle.cancel(new AbortedError('The orchestrator closed before the task finished'));
+      await lifecycle.idleWithin(Number.POSITIVE_INFINITY, true);
     }
-    await engine.destroy();
+    lifecycle.markClosed();
+    // Spans the tasks made wait in the threads' tracer providers: out with them before the threads end.
+    await this.#engine.flushThreads(deadline - performance.now());
+    await this.#engine.destroy();
     this.#metrics?.dispose();
   }
-}
 
-function record(metrics: OrchestratorMetrics, run: TaskRun, outcome: RunOutcome, error: unknown): void {
-  const ran = outcome === 'success' || outcome === 'error';
-  const waited = run.startedAt > 0 ? (run.startedAt - run.submittedAt) / 1000 : undefined;
-  const failed = outcome !== 'success' && outcome !== 'aborted';
-  metrics.record(
-    run.task,
-    outcome,
-    ran ? run.workerMs / 1000 : undefined,
-    waited,
-    failed ? errorType(error) : undefined,
-  );
+  #refusal(what: string): ClosedError {
+    return new ClosedError(`The orchestrator is closed; ${what} was refused`);
+  }
+
+  #gauges(): GaugeSnapshot {
+    const signals = this.#adaptation.currentSignals();
+    return {
+      queueDepth: this.#engine.queuedItems,
+      concurrencyLimit: this.limit,
+      minLimit: this.#minLimit,
+      tasksInFlight: this.inFlight,
+      poolThreads: this.threads,
+      gpuWaitSeconds: this.#engine.gpuWaitSeconds(),
+      cpuLoadRatio: signals.cpuLoad,
+      gpuUtilizationRatio: signals.gpuUtilization,
+      errorRateRatio: signals.errorRate,
+    };
+  }
+
+  /** What pipelines need besides the map plumbing: chain telemetry and bounded stage counters. */
+  #pipelineHost(): PipelineHost {
+    const stages = this.#metrics?.stages;
+    return Object.assign(Object.create(this.#host) as MapHost, {
+      recordChain: this.#recorder.recordChain.bind(this.#recorder),
+      stageStats: (label: string) => stageStatsFor(stages, label),
+    });
+  }
+
+  /** The batch plumbing map and coalesced runs share: the engine's, plus per-item telemetry. */
+  #createHost(): MapHost & ConstructorParameters<typeof Coalescer>[0] {
+    const engine = this.#engine;
+    const recorder = this.#recorder;
+    const metrics = this.#metrics;
+    return {
+      lifecycle: this.#lifecycle,
+      get limit(): number {
+        return engine.limit;
+      },
+      get cancelGraceMs(): number {
+        return engine.cancelGraceMs;
+      },
+      get hasFreeSlot(): boolean {
+        return engine.hasFreeSlot;
+      },
+      submitRun: (spec, priority) => engine.submitRun(spec, priority),
+      allocateIds: (count) => engine.allocateIds(count),
+      route: (id, sink) => engine.route(id, sink),
+      unroute: (id, itemIds) => engine.unroute(id, itemIds),
+      drainChunks: () => engine.control.drain(),
+      abort: (id) => engine.abort(id),
+      isIdempotent: (task) => engine.isIdempotent(task),
+      adjustQueuedItems: (delta) => engine.adjustQueuedItems(delta),
+      recordItem: (task, result, workerMs, waitMs, exemplar) =>
+        recorder.recordItem(task, result, workerMs, waitMs, exemplar),
+      recordBatch: (size) => metrics?.recordBatch(size),
+      batchLive: (delta) => engine.batchLive(delta),
+    };
+  }
 }
 
 /** An iteration that rejects at once: what map() returns once the orchestrator is closed. */
 async function* rejectingGenerator(error: Error): AsyncGenerator<never, void, undefined> {
   await Promise.reject(error);
   yield* [];
-}
-
-/** Resolves with `promise`'s value, or with `false` after `ms`; leaves no timer behind. */
-async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | false> {
-  if (!Number.isFinite(ms)) return promise;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function checkRun(task: unknown, options: RunOptions): void {
-  if (typeof task !== 'string' || task.length === 0) {
-    throw new TypeError(`task must be a non-empty string, got ${describe(task)}`);
-  }
-  if (typeof options !== 'object' || (options as unknown) === null) {
-    throw new TypeError(`options must be an object, got ${describe(options)}`);
-  }
-  assertOptionalSignal('signal', options.signal);
-  if (options.priority !== undefined) assertFinite('priority', options.priority);
-  if (options.timeoutMs !== undefined) assertInteger('timeoutMs', options.timeoutMs, 1);
-  if (options.transferList !== undefined && !Array.isArray(options.transferList)) {
-    throw new TypeError(`transferList must be an array, got ${describe(options.transferList)}`);
-  }
-}
-
-function toTransferable(item: Transferable | ArrayBufferView): Transferable {
-  return ArrayBuffer.isView(item) ? (item.buffer as ArrayBuffer) : item;
 }

@@ -1,26 +1,42 @@
 import { performance } from 'node:perf_hooks';
+import { inspect } from 'node:util';
 import type { Transferable } from 'node:worker_threads';
-import { AbortedError, DataCloneError, TaskTimeoutError, WorkerCrashedError } from '../errors.js';
+import {
+  AbortedError,
+  ClosedError,
+  DataCloneError,
+  TaskTimeoutError,
+  WorkerCrashedError,
+} from '../errors.js';
+import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
+import { unwatch, watch, type AbortWatcher } from '../internal/signal-watch.js';
 import type { WaitNode, Waiter } from '../limiter/wait-queue.js';
 import type { BatchRequest, TaskRequest, TaskResponse } from '../pool/protocol.js';
+import type { JobFailure, PoolJob } from '../pool/thread-pool.js';
+import type { RunTrace } from '../tracing/run-trace.js';
 import { reviveTaskError } from './revive-error.js';
-import { unwatch, watch, type AbortWatcher } from './signal-watch.js';
 
 /** How a run ended, as counted by telemetry. */
 export type RunOutcome = 'success' | 'error' | 'aborted' | 'timeout' | 'crashed' | 'rejected';
 
 /** What a {@link TaskRun} needs from the engine that owns it. @internal */
 export interface RunHost {
-  dispatch(run: TaskRun): void;
+  /** The run holds a slot: stage it for a thread. */
+  stage(run: TaskRun): void;
+  /** Takes a staged run back; false if a thread already took it. */
+  unstage(run: TaskRun): boolean;
+  /** Terminates the thread running `run`. */
+  terminate(run: TaskRun): void;
   cancelWait(node: WaitNode): boolean;
   releaseSlot(): void;
-  broadcastAbort(id: number): void;
+  abort(id: number): void;
   settled(run: TaskRun, outcome: RunOutcome, error: unknown): void;
   readonly cancelGraceMs: number;
 }
 
 const enum State {
   Queued,
+  Staged,
   Running,
   Settled,
 }
@@ -39,22 +55,30 @@ export interface RunSpec {
   readonly items: number;
   /** Set for a batch: the input is an array of items and the value a BatchResult. */
   readonly batch: BatchRequest | undefined;
+  /** The library's own run (listing the tasks): not counted in telemetry. */
+  readonly internal?: boolean | undefined;
+  /** Its span (for a batch, its items' and the batch's), when the orchestrator traces. */
+  readonly trace?: RunTrace | undefined;
 }
 
 /**
  * One submitted run, from admission to settlement: a small state machine that every path
- * (success, task error, crash, abort while queued or running, timeout, close) goes through, so
- * the promise settles exactly once and the slot is returned exactly once.
+ * (success, task error, crash, refusal, abort while queued, staged or running, timeout, close)
+ * goes through, so the promise settles exactly once and the slot is returned exactly once.
  *
- * It doubles as the limiter waiter (`grant`), the watcher of the caller's signals
- * (`onSignalAbort`), and the AbortSignal-like object Piscina watches (to terminate the thread
- * when a cancelled task outlives its grace) — one object per run instead of four.
+ * Queued: waiting for a limiter slot. Staged: holding a slot, waiting in the pool's staging
+ * queue for a thread. Running: a thread took it. It doubles as the limiter waiter (`grant`), the
+ * watcher of the caller's signals and the pool's job — one object per run instead of four.
  * @internal
  */
-export class TaskRun implements Waiter, AbortWatcher {
+export class TaskRun implements Waiter, AbortWatcher, PoolJob {
   readonly request: TaskRequest;
   readonly submittedAt = performance.now();
   startedAt = 0;
+  /** The thread that took it, once running. */
+  threadId = -1;
+  /** Its priority: the order it is admitted and staged in. */
+  priority = 0;
   /** Time the worker reported for the task itself, in ms. */
   workerMs = 0;
   node: WaitNode | undefined;
@@ -67,26 +91,15 @@ export class TaskRun implements Waiter, AbortWatcher {
   #reject!: (reason: unknown) => void;
   #cancelReason: unknown;
   #cancelOutcome: RunOutcome = 'aborted';
-  #timer: NodeJS.Timeout | undefined;
-  #graceTimer: NodeJS.Timeout | undefined;
-  /** Piscina's abort listener, while the task is in the pool. */
-  #poolAbort: (() => void) | undefined;
-  #inWorker = false;
+  #timer: LongTimer | undefined;
+  #graceTimer: LongTimer | undefined;
 
   constructor(
     readonly host: RunHost,
     id: number,
     readonly spec: RunSpec,
   ) {
-    // The symbol-keyed back-reference is not cloned to the worker; Piscina passes it to our load
-    // balancer, which tells the run when it leaves Piscina's queue for a thread.
-    this.request = {
-      id,
-      task: spec.task,
-      input: spec.input,
-      batch: spec.batch,
-      [Symbol.for('Piscina.queueOptions')]: this,
-    };
+    this.request = { id, task: spec.task, input: spec.input, batch: spec.batch, trace: spec.trace?.carrier };
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -94,11 +107,9 @@ export class TaskRun implements Waiter, AbortWatcher {
     if (spec.signal !== undefined) watch(spec.signal, this);
     if (spec.scopeSignal !== undefined) watch(spec.scopeSignal, this);
     if (spec.timeoutMs !== undefined) {
-      this.#timer = setTimeout(() => {
-        this.cancel(
-          new TaskTimeoutError(`Task "${spec.task}" timed out after ${spec.timeoutMs} ms`),
-          'timeout',
-        );
+      this.#timer = setLongTimeout(() => {
+        const error = new TaskTimeoutError(`Task "${spec.task}" timed out after ${spec.timeoutMs} ms`);
+        this.cancel(error, 'timeout');
       }, spec.timeoutMs);
     }
   }
@@ -107,13 +118,22 @@ export class TaskRun implements Waiter, AbortWatcher {
     return this.spec.task;
   }
 
+  get transferList(): readonly Transferable[] | undefined {
+    return this.spec.transferList;
+  }
+
   get queued(): boolean {
     return this.#state === State.Queued;
   }
 
-  /** Whether a thread has taken the task (it is no longer waiting in the limiter or Piscina's queue). */
+  /** Whether a thread has taken the task. */
   get inWorker(): boolean {
-    return this.#inWorker;
+    return this.#state === State.Running;
+  }
+
+  /** Whether it has settled. */
+  get settled(): boolean {
+    return this.#state === State.Settled;
   }
 
   /**
@@ -121,24 +141,27 @@ export class TaskRun implements Waiter, AbortWatcher {
    * item that ignored its cancel past the grace. The run then fails as a crash.
    */
   terminate(): void {
-    if (this.#state === State.Running && this.#inWorker) this.#poolAbort?.();
+    if (this.#state === State.Running) this.host.terminate(this);
   }
 
-  /** Limiter waiter: a slot is ours; send the task now. */
+  /** Limiter waiter: a slot is ours; stage the task for a thread. */
   grant(): void {
     this.node = undefined;
-    this.host.dispatch(this);
+    this.admitted();
   }
 
-  /** Marks the run as admitted to the pool (staged in Piscina's queue until a thread takes it). */
-  started(): void {
+  /** The run holds a slot (at once, or granted later): it waits for a thread. */
+  admitted(): void {
+    this.#state = State.Staged;
+    this.host.stage(this);
+  }
+
+  /** Pool job: a thread took it. */
+  started(threadId: number): void {
     this.#state = State.Running;
-  }
-
-  /** Called by the load balancer as a thread takes the task. */
-  enteredWorker(): void {
+    this.threadId = threadId;
     this.startedAt = performance.now();
-    this.#inWorker = true;
+    this.spec.trace?.started(threadId);
   }
 
   /** Called when the caller's signal or the scope signal aborts. */
@@ -151,8 +174,8 @@ export class TaskRun implements Waiter, AbortWatcher {
   }
 
   /**
-   * Cancels the run. Queued: it leaves the queue and rejects now. Running: the worker is told
-   * over its control port, and if the task has not stopped within the grace its thread is
+   * Cancels the run. Queued or staged: it leaves the line and rejects now. Running: the worker is
+   * told over its control port, and if the task has not stopped within the grace its thread is
    * terminated; the run rejects once the task has stopped, so nothing of it outlives the promise.
    */
   cancel(reason: unknown, outcome: RunOutcome = 'aborted'): void {
@@ -164,30 +187,41 @@ export class TaskRun implements Waiter, AbortWatcher {
         this.#settle(outcome, this.#cancelReason);
       return;
     }
-    // Still staged in Piscina's queue: withdrawing it there stops it before it starts.
-    if (!this.#inWorker) return this.#poolAbort?.();
-    this.host.broadcastAbort(this.request.id);
-    this.#graceTimer = setTimeout(() => this.#poolAbort?.(), this.host.cancelGraceMs);
+    if (this.#state === State.Staged && this.host.unstage(this)) {
+      this.host.releaseSlot();
+      this.#settle(outcome, this.#cancelReason);
+      return;
+    }
+    this.host.abort(this.request.id);
+    this.#graceTimer = setLongTimeout(() => this.terminate(), this.host.cancelGraceMs);
   }
 
-  /** Piscina's end of the run: the runner answered. */
-  onResponse(response: TaskResponse): void {
+  /** Pool job: the runner answered. */
+  answered(response: TaskResponse): void {
     this.host.releaseSlot();
+    this.spec.trace?.stopped();
     this.workerMs = response.durationMs;
     if (this.#cancelReason !== undefined) this.#settle(this.#cancelOutcome, this.#cancelReason);
     else if (response.error === undefined) this.#settle('success', undefined, response.value);
     else this.#settle('error', reviveTaskError(this.task, response.error));
   }
 
-  /** Piscina's end of the run: the thread died, was terminated, or the input could not be sent. */
-  onFailure(error: unknown): void {
+  /** Pool job: no answer came — the thread died or was terminated, or the request could not be sent. */
+  failed(error: unknown, how: JobFailure): void {
     this.host.releaseSlot();
+    this.spec.trace?.stopped();
     if (this.#cancelReason !== undefined) return this.#settle(this.#cancelOutcome, this.#cancelReason);
-    if (error instanceof Error && error.name === 'DataCloneError') {
-      const message = `The input of task "${this.task}" cannot be structured-cloned: ${error.message}`;
+    if (how === 'destroyed') {
+      return this.#settle(
+        'aborted',
+        new ClosedError(`The orchestrator closed before task "${this.task}" finished`),
+      );
+    }
+    if (how === 'refused') {
+      const message = `The input of task "${this.task}" cannot be structured-cloned: ${describeError(error)}`;
       return this.#settle('rejected', new DataCloneError(message, { cause: error }));
     }
-    const message = `The worker running task "${this.task}" crashed: ${error instanceof Error ? error.message : String(error)}`;
+    const message = `The worker running task "${this.task}" crashed: ${describeError(error)}`;
     this.#settle('crashed', new WorkerCrashedError(message, { cause: error }));
   }
 
@@ -196,24 +230,21 @@ export class TaskRun implements Waiter, AbortWatcher {
     this.#settle('rejected', error);
   }
 
-  // --- The AbortSignal-like face Piscina sees (only `addEventListener` is used on it). ---
-  readonly aborted = false;
-  addEventListener(_type: 'abort', listener: () => void): void {
-    this.#poolAbort = listener;
-  }
-  removeEventListener(): void {
-    this.#poolAbort = undefined;
-  }
-
   #settle(outcome: RunOutcome, error: unknown, value?: unknown): void {
     if (this.#state === State.Settled) return;
     this.#state = State.Settled;
     if (this.spec.signal !== undefined) unwatch(this.spec.signal, this);
     if (this.spec.scopeSignal !== undefined) unwatch(this.spec.scopeSignal, this);
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+    clearLongTimeout(this.#timer);
+    clearLongTimeout(this.#graceTimer);
     this.host.settled(this, outcome, error);
     if (outcome === 'success') this.#resolve(value);
     else this.#reject(error);
   }
+}
+
+/** An error's message for ours; anything else a thread may throw (a plain object), inspected. */
+function describeError(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : inspect(error, { depth: 2, breakLength: Infinity });
 }

@@ -2,15 +2,19 @@
  * Runs a batch of items of one task in a pool thread: many inputs in one Piscina task. Items run
  * one after another. Each has its own context when the batch carries item ids (so one item can
  * be cancelled alone), else the batch's. Finished outcomes leave in small chunks while the batch
- * runs, so a crash later in the batch loses none of them; the rest come back with the answer.
- * @internal
+ * runs, so their callers get them at once and a crash later in the batch loses none of them;
+ * the rest come back with the answer.
  * @module
  */
 import { performance } from 'node:perf_hooks';
 import type { Transferable } from 'node:worker_threads';
 import { isTransfer, type Task } from '../worker/define-task.js';
 import type { AbortBook, RunningTask } from '../worker/task-context.js';
+import { makeChain, StageFailure } from './chain.js';
+import { runInContext } from '../worker/trace-context.js';
+import { cloneIssue } from './clone-check.js';
 import type { BatchChunk, BatchRequest, ItemOutcome, SerializedError, TaskRequest } from './protocol.js';
+import { unclonable } from './serialize-error.js';
 
 /** The answer of a batch: outcomes not yet sent as chunks, and the buffers they move. */
 export interface BatchAnswer {
@@ -18,6 +22,8 @@ export interface BatchAnswer {
   readonly items: ItemOutcome[];
   readonly transferList: Transferable[];
   readonly durationMs: number;
+  /** For a chain: ms spent in each stage. */
+  readonly stageMs: number[] | undefined;
 }
 
 /** What a batch needs from its thread. */
@@ -30,24 +36,38 @@ export interface BatchThread {
 
 /** A chunk leaves once this many outcomes are waiting... */
 const CHUNK_ITEMS = 64;
-/** ...or this long after the last one left, in ms; and always after an async item. */
+/**
+ * ...or this long after the last one left, in ms; and always after an async item and after an
+ * item with its own abort id (its caller may be waiting to hear that it stopped).
+ */
 const CHUNK_MS = 1;
 
-/** Runs every item; returns synchronously when every item is synchronous. */
+/**
+ * Runs every item through `fns` (one task, or the chain of fused pipeline stages); returns
+ * synchronously when every item is synchronous.
+ */
 export function runBatch(
-  fn: Task<unknown, unknown>,
+  fns: readonly Task<unknown, unknown>[],
   request: TaskRequest,
   batch: RunningTask,
   thread: BatchThread,
 ): BatchAnswer | Promise<BatchAnswer> {
-  const inputs = request.input as readonly unknown[];
-  const { firstItemId, cancellable, progress } = request.batch as BatchRequest;
+  const inputs = request.input as unknown[];
+  const { firstItemId, cancellable, progress, aliases, chain, traces } = request.batch as BatchRequest;
+  const stageMs = chain === undefined ? undefined : chain.map(() => 0);
+  const fn =
+    stageMs === undefined ? (fns[0] as Task<unknown, unknown>) : makeChain(fns, chain as string[], stageMs);
+  // Items given one shared object each get their own copy, taken before any item runs (and so
+  // before any could change it).
+  if (aliases !== undefined) for (const i of aliases) inputs[i] = structuredClone(inputs[i]);
   const ownsAbort = (index: number): boolean => firstItemId !== undefined && cancellable?.[index] === 1;
   const started = performance.now();
   let items: ItemOutcome[] = [];
   let transferList: Transferable[] = [];
   let from = 0;
   let lastSent = started;
+  /** When the item now running started: the end of the one before. */
+  let itemStart = started;
   const flush = (): void => {
     if (items.length === 0) return;
     thread.send({ chunk: request.id, from, items }, transferList);
@@ -56,23 +76,47 @@ export function runBatch(
     transferList = [];
     lastSent = performance.now();
   };
-  const settle = (value: unknown): void => {
-    if (isTransfer(value)) {
-      items.push({ value: value.value });
-      transferList.push(...(value.transferList as Transferable[]));
-    } else items.push({ value });
+  const outcomeOf = (value: unknown, ms: number): ItemOutcome => {
+    const transfer = isTransfer(value);
+    const issue = transfer
+      ? cloneIssue(value.value, 'the result', value.transferList)
+      : cloneIssue(value, 'the result');
+    if (issue !== undefined) return { error: unclonable(issue), ms };
+    if (!transfer) return { value, ms };
+    transferList.push(...(value.transferList as Transferable[]));
+    return { value: value.value, ms };
   };
-  const contextOf = (index: number): RunningTask =>
-    ownsAbort(index) ? thread.book.open((firstItemId as number) + index, request.task, batch) : batch;
-  const closeItem = (index: number): void => {
+  /** Records item `index`'s outcome; sends what is waiting when a chunk is due. */
+  const settle = (
+    index: number,
+    result: { value: unknown } | { error: unknown },
+    forceFlush: boolean,
+  ): void => {
     if (ownsAbort(index)) thread.book.close((firstItemId as number) + index);
+    const now = performance.now();
+    const ms = now - itemStart;
+    itemStart = now;
+    if ('value' in result) items.push(outcomeOf(result.value, ms));
+    else if (result.error instanceof StageFailure)
+      items.push({ error: thread.serialize(result.error.error), ms, stage: result.error.stage });
+    else items.push({ error: thread.serialize(result.error), ms });
+    const due = forceFlush || ownsAbort(index) || items.length >= CHUNK_ITEMS || now - lastSent >= CHUNK_MS;
+    if (due && index < inputs.length - 1) flush();
   };
-  const finish = (): BatchAnswer => ({ from, items, transferList, durationMs: performance.now() - started });
-  /** After an async item: its result leaves now (the last one's leaves with the answer). */
-  const next = (index: number): BatchAnswer | Promise<BatchAnswer> => {
-    if (index < inputs.length - 1) flush();
-    return step(index + 1);
+  /** An item's own context when it can be cancelled alone or has its own span, else the batch's. */
+  const contextOf = (index: number): RunningTask => {
+    const trace = traces?.[index];
+    if (ownsAbort(index))
+      return thread.book.open((firstItemId as number) + index, request.task, batch, trace);
+    return trace === undefined ? batch : thread.book.child(request.task, batch, trace);
   };
+  const finish = (): BatchAnswer => ({
+    from,
+    items,
+    transferList,
+    durationMs: performance.now() - started,
+    stageMs,
+  });
   const step = (index: number): BatchAnswer | Promise<BatchAnswer> => {
     for (let i = index; i < inputs.length; i++) {
       if (batch.aborted) {
@@ -84,38 +128,37 @@ export function runBatch(
           items.push({ skipped: true });
           continue;
         }
+        // Should this item ignore its cancel and lose its thread, what is finished is not lost with it.
         flush();
       }
       progress[0] = i;
-      const context = contextOf(i);
       let result: unknown;
       try {
-        result = fn(inputs[i], context);
+        const context = contextOf(i);
+        const input = inputs[i];
+        result =
+          context.trace === undefined
+            ? fn(input, context)
+            : runInContext(context.traceContext, () => fn(input, context));
       } catch (error) {
-        closeItem(i);
-        items.push({ error: thread.serialize(error) });
+        settle(i, { error }, false);
         continue;
       }
       if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-        // The thread waits anyway: send what is finished before it does, and this item once it settles.
+        // The thread waits anyway: what is finished leaves before it does, and this item once it settles.
         flush();
         return Promise.resolve(result).then(
           (value) => {
-            closeItem(i);
-            settle(value);
-            return next(i);
+            settle(i, { value }, true);
+            return step(i + 1);
           },
           (error: unknown) => {
-            closeItem(i);
-            items.push({ error: thread.serialize(error) });
-            return next(i);
+            settle(i, { error }, true);
+            return step(i + 1);
           },
         );
       }
-      closeItem(i);
-      settle(result);
-      if (i < inputs.length - 1 && (items.length >= CHUNK_ITEMS || performance.now() - lastSent >= CHUNK_MS))
-        flush();
+      settle(i, { value: result }, false);
     }
     return finish();
   };

@@ -1,15 +1,28 @@
 /**
  * The typed thread protocol: every payload that crosses between the main thread and a task
  * worker. Both sides import this module, so a change here is a change of both.
- * @internal
  * @module
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { WorkerCacheOptions } from '../cache/options.js';
+
+/** A worker module a runner loads. */
+export interface WorkerModuleRef {
+  /**
+   * Its name in the orchestrator's `workers` option: its tasks are then called `name.export`.
+   * Undefined for the one module of the `worker` option, whose tasks keep their export names.
+   */
+  readonly name: string | undefined;
+  /** Its file URL. */
+  readonly url: string;
+}
 
 /** The `workerData` every runner thread starts with. */
 export interface RunnerData {
-  /** File URL of the user's worker module. */
-  readonly module: string;
+  /** The user's worker modules; the runner loads them all before it says hello. */
+  readonly modules: readonly WorkerModuleRef[];
+  /** The pool's idle timeout: a thread flushes its tracer provider well before it can retire. */
+  readonly idleTimeoutMs: number;
   /**
    * One Int32 the main thread bumps after posting aborts. A runner polls its control port only
    * when the counter moved, so checking for cancellation costs one atomic load.
@@ -17,16 +30,35 @@ export interface RunnerData {
   readonly abortEpoch: SharedArrayBuffer;
 }
 
-/** One task, as Piscina hands it to the runner. */
+/**
+ * One task, as the runner receives it. On the main thread the pool fills these fields in at the
+ * moment a thread takes the task (see src/pool/thread-pool.ts), so they are not readonly.
+ */
 export interface TaskRequest {
   /** Unique per orchestrator; aborts name it. */
-  readonly id: number;
+  id: number;
   /** The export to call. */
-  readonly task: string;
+  task: string;
   /** The input; for a batch, the array of item inputs. */
-  readonly input: unknown;
+  input: unknown;
   /** Set for a batch: `input` is an array, and the answer's value is a {@link BatchResult}. */
-  readonly batch: BatchRequest | undefined;
+  batch: BatchRequest | undefined;
+  /** The run's trace context, when the orchestrator traces (for a map batch, the batch's). */
+  trace: TraceCarrier | undefined;
+}
+
+/**
+ * A span's context as it crosses into the worker: the task runs in it, and spans the task starts
+ * are its children. Plain data, so it survives structured clone.
+ */
+export interface TraceCarrier {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly traceFlags: number;
+  /** The W3C `tracestate`, serialized. */
+  readonly traceState: string | undefined;
+  /** The caller's baggage entries (key, value). */
+  readonly baggage: readonly (readonly [string, string])[] | undefined;
 }
 
 /** What a batch carries besides its inputs. */
@@ -46,11 +78,31 @@ export interface BatchRequest {
    * should it ignore its cancel and lose its thread, they are not lost with it.
    */
   readonly cancellable: Uint8Array | undefined;
+  /**
+   * Indices of items whose input is the very object of an earlier item (a generator that
+   * yields one object again and again). One message clones a batch as one graph, so those
+   * items would share one copy; the runner gives each its own before any item runs.
+   */
+  readonly aliases: Int32Array | undefined;
+  /**
+   * Set for fused pipeline stages: the tasks each item goes through, in order, inside this
+   * thread (each stage's output is the next one's input, with no copy). The answer then carries
+   * the time spent in each stage.
+   */
+  readonly chain?: readonly string[] | undefined;
+  /**
+   * Coalesced runs each have their own span: item `i` runs in context `traces[i]` (else in the
+   * request's). Undefined when no item has one.
+   */
+  readonly traces: readonly (TraceCarrier | undefined)[] | undefined;
 }
 
-/** One item's outcome in a batch. */
+/** One item's outcome in a batch; `ms` is the time the item itself took in the worker. */
 export type ItemOutcome =
-  { readonly value: unknown } | { readonly error: SerializedError } | { readonly skipped: true };
+  | { readonly value: unknown; readonly ms: number }
+  /** `stage`: for a chain, the position of the stage that threw. */
+  | { readonly error: SerializedError; readonly ms: number; readonly stage?: number }
+  | { readonly skipped: true };
 
 /**
  * The value of a batch's answer: the outcomes of items `from` onwards, in order. Items before
@@ -59,12 +111,14 @@ export type ItemOutcome =
 export interface BatchResult {
   readonly from: number;
   readonly items: readonly ItemOutcome[];
+  /** For a chain: ms spent in each stage, summed over the batch's items. */
+  readonly stageMs?: readonly number[] | undefined;
 }
 
 /**
  * Runner → main thread, over the control port, while a batch runs: outcomes of items `from`
- * onwards that have finished. Sent as items finish (in small chunks), so that a crash later in
- * the batch loses none of them. The main thread reads them synchronously when the batch ends.
+ * onwards that have finished. Sent as items finish (in small chunks), so that their callers get
+ * them at once and a crash later in the batch loses none of them.
  */
 export interface BatchChunk {
   /** The batch's request id. */
@@ -80,10 +134,15 @@ export interface SerializedError {
   readonly stack: string | undefined;
   /** The thrown error's own `code`, when it was a string. */
   readonly code: string | undefined;
-  /** Set when the runner itself refused the task (unknown export); the task never ran. */
-  readonly kind?: 'unknown-task';
+  /**
+   * Set when the runner itself failed the task: `unknown-task`, the module has no such export
+   * (the task never ran); `data-clone`, the task's result cannot be structured-cloned.
+   */
+  readonly kind?: 'unknown-task' | 'data-clone';
   /** The module's task exports, with `kind: 'unknown-task'`. */
   readonly exports?: readonly string[];
+  /** The thrown value's other enumerable own properties, those that survive structured clone. */
+  readonly props?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -99,13 +158,24 @@ export interface ControlPortHello {
   readonly [kControlHello]: true;
   /** The main thread posts {@link ControlMessage}s here; the runner posts {@link BatchChunk}s. */
   readonly port: MessagePort;
+  /** The module's task export names. */
+  readonly tasks: readonly string[];
   /** The module's tasks marked idempotent (safe to run again after a crash). */
   readonly idempotent: readonly string[];
+  /** The module's `defineTask(fn, { cache })` declarations, by task. */
+  readonly cache: Readonly<Record<string, WorkerCacheOptions>>;
 }
 
-/** Main thread → runner, over the control port: stop task `abort`. */
-export interface ControlMessage {
-  readonly abort: number;
+/**
+ * Main thread → runner, over the control port: stop task `abort`; or flush the tracer providers
+ * registered in the thread and answer with a {@link FlushedMessage} (before close() ends the
+ * thread).
+ */
+export type ControlMessage = { readonly abort: number } | { readonly flush: number };
+
+/** Runner → main thread, over the control port: the flush `flushed` is done. */
+export interface FlushedMessage {
+  readonly flushed: number;
 }
 
 /** Marks the hello message; a string key because symbols do not survive structured clone. */
@@ -119,6 +189,9 @@ export const kTransferBrand: unique symbol = Symbol.for('node-orchestrator.trans
 
 /** The brand `defineTask(fn, { idempotent: true })` adds. */
 export const kIdempotentBrand: unique symbol = Symbol.for('node-orchestrator.idempotent') as never;
+
+/** The brand `defineTask(fn, { cache })` adds; its value is the declared settings. */
+export const kCacheBrand: unique symbol = Symbol.for('node-orchestrator.cache') as never;
 
 /** True if a message from a worker is a {@link ControlPortHello}. */
 export function isControlPortHello(message: unknown): message is ControlPortHello {

@@ -1,40 +1,39 @@
 /**
- * The module every pool thread runs (Piscina's `filename`). It loads the user's worker module
- * once, opens the control channel to the main thread, and runs tasks by export name. A task's
- * own throw is returned as a value, so Piscina rejects only for infrastructure failures.
- * @internal
+ * The module every pool thread runs (Piscina's `filename`). It loads the user's worker modules
+ * once, opens the control channel to the main thread, and runs tasks by name. A task's own throw
+ * is returned as a value, so Piscina rejects only for infrastructure failures.
  * @module
  */
 import { MessageChannel, parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import Piscina from 'piscina';
-import { isIdempotent, isTask, isTransfer } from '../worker/define-task.js';
+import { isTransfer, type Task } from '../worker/define-task.js';
 import { AbortBook } from '../worker/task-context.js';
+import { runInContext } from '../worker/trace-context.js';
+import { flushTracerProviders, hasTracerProviders } from '../worker/tracer-provider.js';
 import { runBatch, type BatchAnswer, type BatchThread } from './batch-runner.js';
+import { cloneIssue } from './clone-check.js';
+import { IdleFlush } from './idle-flush.js';
 import {
   kControlHello,
   LIST_TASKS,
   type BatchResult,
   type ControlPortHello,
+  type FlushedMessage,
   type RunnerData,
-  type SerializedError,
   type TaskRequest,
   type TaskResponse,
 } from './protocol.js';
+import { serializeError, unclonable } from './serialize-error.js';
+import { loadTaskTable, type TaskTable } from './task-table.js';
 
-const { module: moduleUrl, abortEpoch } = Piscina.workerData as RunnerData;
-const userModule = (await import(moduleUrl)) as Record<string, unknown>;
-const taskNames = Object.keys(userModule).filter((name) => isTask(userModule[name]));
+const { modules, abortEpoch, idleTimeoutMs } = Piscina.workerData as RunnerData;
 
 const channel = new MessageChannel();
-const book = new AbortBook(channel.port1, abortEpoch);
-const hello: ControlPortHello = {
-  [kControlHello]: true,
-  port: channel.port2,
-  idempotent: taskNames.filter((name) => isIdempotent(userModule[name])),
-};
-parentPort?.postMessage(hello, [channel.port2]);
-
+const book = new AbortBook(channel.port1, abortEpoch, (id) => {
+  void flushTracerProviders().then(() => channel.port1.postMessage({ flushed: id } satisfies FlushedMessage));
+});
+const idleFlush = new IdleFlush(idleTimeoutMs);
 const batchThread: BatchThread = {
   book,
   serialize: serializeError,
@@ -42,25 +41,84 @@ const batchThread: BatchThread = {
 };
 
 /**
+ * The worker modules, loaded without a top-level await: Piscina loads this file with require()
+ * first, and Node 20's require() of a graph with top-level await starts evaluating it, throws,
+ * and leaves import() to finish a half-loaded graph (a rare fatal error in Node was traced to
+ * it). Tasks that arrive first wait for the load; a module that fails to load kills the thread,
+ * so they fail as crashed, with its error.
+ */
+let table: TaskTable | undefined;
+const loaded = new Promise<void>((resolve) => {
+  loadTaskTable(modules).then(
+    (loadedTable) => {
+      table = loadedTable;
+      const hello: ControlPortHello = {
+        [kControlHello]: true,
+        port: channel.port2,
+        tasks: loadedTable.names,
+        idempotent: loadedTable.idempotent,
+        cache: loadedTable.cache,
+      };
+      parentPort?.postMessage(hello, [channel.port2]);
+      resolve();
+    },
+    (error: unknown) => {
+      process.nextTick(() => {
+        throw error;
+      });
+    },
+  );
+});
+
+/**
  * Runs one task and answers with its value or its error. Synchronous tasks are answered
  * synchronously: no promise is created on the way unless the task itself returns one.
  */
 export default function runTask(request: TaskRequest): unknown {
-  if (request.task === LIST_TASKS) return { value: taskNames, durationMs: 0 } satisfies TaskResponse;
-  const fn = userModule[request.task];
-  if (!isTask(fn)) return unknownTask(request.task, fn);
+  const tasks = table;
+  if (tasks === undefined) return loaded.then(() => runTask(request));
+  // Without a tracer provider in the thread there is nothing to flush: the task's own path.
+  if (!hasTracerProviders()) return dispatch(tasks, request);
+  idleFlush.began();
+  const answer = dispatch(tasks, request);
+  if (!isThenable(answer)) {
+    idleFlush.ended();
+    return answer;
+  }
+  return Promise.resolve(answer).finally(() => idleFlush.ended());
+}
+
+function dispatch(table: TaskTable, request: TaskRequest): unknown {
+  if (request.task === LIST_TASKS) return { value: table.names, durationMs: 0 } satisfies TaskResponse;
+  const fn = table.tasks.get(request.task);
+  if (fn === undefined) return unknownTask(table, request.task);
+  // Fused pipeline stages: every task of the chain, in order.
+  const chain = request.batch?.chain;
+  const fns: Task<unknown, unknown>[] = [fn];
+  if (chain !== undefined) {
+    fns.length = 0;
+    for (const name of chain) {
+      const stage = table.tasks.get(name);
+      if (stage === undefined) return unknownTask(table, name);
+      fns.push(stage);
+    }
+  }
   book.sync();
   if (book.abortedBeforeStart(request.id)) return notStarted();
-  const context = book.open(request.id, request.task);
+  const context = book.open(request.id, request.task, undefined, request.trace);
   if (request.batch !== undefined) {
-    const batch = runBatch(fn, request, context, batchThread);
+    const batch = runBatch(fns, request, context, batchThread);
     if (!isThenable(batch)) return answerBatch(request.id, batch);
     return batch.then((done) => answerBatch(request.id, done));
   }
   const started = performance.now();
   let result: unknown;
   try {
-    result = fn(request.input, context);
+    // A traced run runs in its span's context, so that spans the task starts are its children.
+    result =
+      request.trace === undefined
+        ? fn(request.input, context)
+        : runInContext(context.traceContext, () => fn(request.input, context));
   } catch (error) {
     book.close(request.id);
     return failed(error, started);
@@ -83,7 +141,7 @@ export default function runTask(request: TaskRequest): unknown {
 
 function answerBatch(id: number, batch: BatchAnswer): unknown {
   book.close(id);
-  const value: BatchResult = { from: batch.from, items: batch.items };
+  const value: BatchResult = { from: batch.from, items: batch.items, stageMs: batch.stageMs };
   const response: TaskResponse = { value, durationMs: batch.durationMs };
   if (batch.transferList.length === 0) return response;
   return Piscina.move({
@@ -109,7 +167,12 @@ function notStarted(): TaskResponse {
 }
 
 function respond(result: unknown, durationMs: number): unknown {
-  if (!isTransfer(result)) return { value: result, durationMs } satisfies TaskResponse;
+  const transfer = isTransfer(result);
+  const issue = transfer
+    ? cloneIssue(result.value, 'the result', result.transferList)
+    : cloneIssue(result, 'the result');
+  if (issue !== undefined) return { error: unclonable(issue), durationMs } satisfies TaskResponse;
+  if (!transfer) return { value: result, durationMs } satisfies TaskResponse;
   const response: TaskResponse = { value: result.value, durationMs };
   // Piscina moves whatever object carries its two public symbols and was passed through move().
   return Piscina.move({
@@ -118,33 +181,17 @@ function respond(result: unknown, durationMs: number): unknown {
   } as never);
 }
 
-function unknownTask(name: string, found: unknown): TaskResponse {
-  const hint =
-    typeof found === 'function'
-      ? `"${name}" is exported but not wrapped with defineTask()`
-      : `the module exports no task "${name}"`;
+function unknownTask(table: TaskTable, name: string): TaskResponse {
+  const { hint, tasks } = table.explainUnknown(name);
   return {
     error: {
       name: 'UnknownTaskError',
-      message: `Unknown task "${name}": ${hint}; its tasks are: ${taskNames.join(', ') || '(none)'}`,
+      message: `Unknown task "${name}": ${hint}; its tasks are: ${tasks.join(', ') || '(none)'}`,
       stack: undefined,
       code: undefined,
       kind: 'unknown-task',
-      exports: taskNames,
+      exports: tasks,
     },
     durationMs: 0,
   };
-}
-
-function serializeError(error: unknown): SerializedError {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      name: error.name,
-      message: error.message,
-      stack: error.stack,
-      code: typeof code === 'string' ? code : undefined,
-    };
-  }
-  return { name: 'Error', message: String(error), stack: undefined, code: undefined };
 }

@@ -1,6 +1,5 @@
 /**
  * The main process's handle on one sampler process (see `sampler-process.ts`).
- * @internal
  * @module
  */
 import { fork, type ChildProcess } from 'node:child_process';

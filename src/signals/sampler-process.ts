@@ -4,7 +4,6 @@
  * thread calls it until nvidia-smi returns; a worker thread blocked there cannot even be
  * terminated. So the probes live in a process of their own, which leads its own process group:
  * the parent can kill it and a hung nvidia-smi together, at once.
- * @internal
  * @module
  */
 import si from 'systeminformation';

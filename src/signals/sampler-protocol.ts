@@ -1,7 +1,6 @@
 /**
  * Messages between the main process and the system sampler process, over the fork IPC channel
  * with `serialization: 'advanced'` (structured clone, so an `undefined` field survives).
- * @internal
  * @module
  */
 

@@ -19,8 +19,19 @@ export interface SystemSamplerOptions {
   gpu?: boolean;
   /** The sampler process's environment (its PATH decides which lspci / nvidia-smi run). @default process.env */
   env?: NodeJS.ProcessEnv;
-  /** Told once per kind of trouble (GPU absent, probe hung). @default process.emitWarning */
-  onWarning?: (message: string) => void;
+  /**
+   * Told once per kind of trouble (GPU absent, probe hung). @default process.emitWarning for a
+   * sampler you start yourself; nothing for one an orchestrator starts (`systemSampler`), which
+   * reports what matters through its `'warning'` event instead
+   */
+  onWarning?: ((message: string) => void) | undefined;
+}
+
+/** A kind of trouble a {@link SystemSampler} reports once. @internal */
+export interface SamplerNote {
+  /** `gpu-absent`: no GPU, or its probe failed; `gpu-hung` / `cpu-hung`: a probe stopped answering. */
+  readonly kind: 'gpu-absent' | 'gpu-hung' | 'cpu-hung';
+  readonly message: string;
 }
 
 const CPU_PROBE_TIMEOUT_MS = 5000;
@@ -53,7 +64,8 @@ export class SystemSampler implements SignalSource {
   readonly #probeTimeoutMs: number;
   readonly #env: NodeJS.ProcessEnv | undefined;
   readonly #warn: (message: string) => void;
-  readonly #warned = new Set<string>();
+  readonly #notes: SamplerNote[] = [];
+  readonly #listeners = new Set<(note: SamplerNote) => void>();
   #gpuEnabled: boolean;
   #child: SamplerChild | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -93,6 +105,17 @@ export class SystemSampler implements SignalSource {
   /** {@link SignalSource} */
   read(): SignalReading {
     return this.#reading;
+  }
+
+  /**
+   * Tells `listener` every note of trouble, the ones already reported first (at once).
+   * @returns a function that stops the notes.
+   * @internal
+   */
+  subscribe(listener: (note: SamplerNote) => void): () => void {
+    for (const note of this.#notes) listener(note);
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /**
@@ -158,14 +181,14 @@ export class SystemSampler implements SignalSource {
     if (probe === 'gpu') {
       this.#gpuEnabled = false;
       this.#reading = { ...this.#reading, gpuUtilization: undefined, gpuMemory: undefined };
-      this.#warnOnce(
+      this.#note(
         'gpu-hung',
-        `The GPU probe did not answer within ${this.#probeTimeoutMs} ms; the GPU signal is now absent`,
+        `the GPU probe did not answer within ${this.#probeTimeoutMs} ms; the GPU signal is now absent`,
       );
     } else {
-      this.#warnOnce(
+      this.#note(
         'cpu-hung',
-        `The CPU probe did not answer within ${this.#probeTimeoutMs} ms; restarting the sampler`,
+        `the CPU probe did not answer within ${this.#probeTimeoutMs} ms; restarting the sampler`,
       );
     }
     const child = this.#child;
@@ -184,15 +207,18 @@ export class SystemSampler implements SignalSource {
         reply.error === undefined
           ? 'no GPU with utilization data was found'
           : `the GPU probe failed: ${reply.error}`;
-      this.#warnOnce('gpu-absent', `GPU signal absent (${why}); GPU rules are ignored`);
+      this.#note('gpu-absent', `the GPU signal is absent (${why})`);
       return;
     }
     this.#reading = { ...this.#reading, gpuUtilization: reply.gpu.utilization, gpuMemory: reply.gpu.memory };
   }
 
-  #warnOnce(kind: string, message: string): void {
-    if (this.#warned.has(kind)) return;
-    this.#warned.add(kind);
+  /** Reports each kind of trouble once, to onWarning and to the subscribers. */
+  #note(kind: SamplerNote['kind'], message: string): void {
+    if (this.#notes.some((note) => note.kind === kind)) return;
+    const note = { kind, message };
+    this.#notes.push(note);
     this.#warn(message);
+    for (const listener of this.#listeners) listener(note);
   }
 }

@@ -2,7 +2,6 @@
  * Plain-number accumulators behind the metrics. Recording a task outcome must cost next to
  * nothing (the pool settles tens of thousands of tasks a second), so the hot path only bumps
  * numbers here; the prom-client metric objects read them at scrape time.
- * @internal
  * @module
  */
 
@@ -21,25 +20,41 @@ export const SECONDS_BUCKETS: readonly number[] = [
 /** Histogram buckets for items per batch. */
 export const BATCH_BUCKETS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 
-/** Cumulative-on-read histogram: per-bucket counts, sum and count. */
+/**
+ * An OpenMetrics exemplar: one observation with the labels of the trace it came from, in the
+ * shape prom-client gives its own (`labelSet`; `timestamp` in seconds), so either renderer shows it.
+ */
+export interface Exemplar {
+  readonly labelSet: Readonly<Record<string, string>>;
+  readonly value: number;
+  readonly timestamp: number;
+}
+
+/** Cumulative-on-read histogram: per-bucket counts, sum and count, and per-bucket exemplars. */
 export class HistogramAccumulator {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
+  /**
+   * The latest exemplar of each bucket (index `buckets.length` is +Inf): an observation that
+   * lies in that bucket, so a slow bucket links to a slow run's trace. Created on the first one.
+   */
+  exemplars: (Exemplar | undefined)[] | undefined;
 
   constructor(readonly buckets: readonly number[]) {
     this.counts = new Float64Array(buckets.length);
   }
 
-  observe(value: number): void {
+  /** Observes `value`; with `exemplar` (a sampled trace's labels) it becomes its bucket's exemplar. */
+  observe(value: number, exemplar?: Readonly<Record<string, string>>): void {
     this.sum += value;
     this.count++;
     const buckets = this.buckets;
-    for (let i = 0; i < buckets.length; i++) {
-      if (value <= (buckets[i] as number)) {
-        (this.counts[i] as number)++;
-        return;
-      }
+    let i = 0;
+    while (i < buckets.length && value > (buckets[i] as number)) i++;
+    if (i < buckets.length) (this.counts[i] as number)++;
+    if (exemplar !== undefined) {
+      (this.exemplars ??= [])[i] = { labelSet: exemplar, value, timestamp: Date.now() / 1000 };
     }
   }
 }

@@ -1,9 +1,18 @@
 import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
+import type { Exemplar } from './accumulators.js';
 
 /** The Prometheus text format's content type. */
 export const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 /** The OpenMetrics text format's content type. */
 export const OPENMETRICS_TEXT = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+/**
+ * Whether an Accept header asks for OpenMetrics, as Prometheus's does when it can read it.
+ * @internal
+ */
+export function acceptsOpenMetrics(accept: string | undefined): boolean {
+  return (accept ?? '').includes('application/openmetrics-text');
+}
 
 /**
  * Renders a registry in either format without touching the registry's metric objects.
@@ -26,19 +35,25 @@ function renderFamily(metric: MetricObjectWithValues<MetricValue<string>>, openM
   const family = openMetrics ? base : isCounter ? `${base}_total` : metric.name;
   const lines = [`# HELP ${family} ${escapeHelp(metric.help)}`, `# TYPE ${family} ${String(metric.type)}`];
   for (const value of metric.values) {
-    const sample = value as MetricValue<string> & { metricName?: string };
+    const sample = value as MetricValue<string> & { metricName?: string; exemplar?: Exemplar };
     let name = sample.metricName ?? metric.name;
     if (isCounter) name = `${name.replace(/_total$/, '')}_total`;
-    lines.push(`${name}${renderLabels(sample.labels)} ${renderNumber(sample.value)}`);
+    let line = `${name}${renderLabels(sample.labels)} ${renderNumber(sample.value)}`;
+    // The Prometheus text format has no exemplars; OpenMetrics puts them after the value.
+    const exemplar = sample.exemplar;
+    if (openMetrics && exemplar !== undefined) {
+      line += ` # ${renderLabels(exemplar.labelSet, true)} ${renderNumber(exemplar.value)} ${exemplar.timestamp.toFixed(3)}`;
+    }
+    lines.push(line);
   }
   return lines.join('\n');
 }
 
-function renderLabels(labels: Partial<Record<string, string | number>>): string {
+function renderLabels(labels: Partial<Record<string, string | number>>, braces = false): string {
   const parts = Object.entries(labels)
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key}="${escapeLabel(String(value))}"`);
-  return parts.length > 0 ? `{${parts.join(',')}}` : '';
+  return parts.length > 0 || braces ? `{${parts.join(',')}}` : '';
 }
 
 function renderNumber(value: number): string {

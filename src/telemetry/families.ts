@@ -14,41 +14,10 @@ import {
   type HistogramAccumulator,
   type TaskAccumulator,
 } from './accumulators.js';
+import type { CacheStats } from '../cache/task-cache.js';
+import { cacheFamilies, stageFamilies, type StageStats } from './feature-families.js';
+import { FamilyMetric, pushHistogram, type Sample } from './family-metric.js';
 import type { GaugeSnapshot } from './metrics.js';
-
-/** A sample with its labels, as prom-client's MetricObject wants it. */
-interface Sample {
-  labels: Record<string, string | number>;
-  value: number;
-  metricName?: string;
-}
-
-type MetricType = 'gauge' | 'counter' | 'histogram';
-
-/**
- * A metric family backed by our accumulators. Registered on a prom-client Registry like any
- * metric: the registry calls `get()` at scrape time.
- */
-class FamilyMetric {
-  readonly aggregator = 'sum';
-
-  constructor(
-    public name: string,
-    readonly help: string,
-    readonly type: MetricType,
-    readonly read: (family: FamilyMetric) => Sample[],
-  ) {}
-
-  get(): { name: string; help: string; type: MetricType; aggregator: string; values: Sample[] } {
-    return {
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      aggregator: this.aggregator,
-      values: this.read(this),
-    };
-  }
-}
 
 /** One orchestrator's data, as the shared families read it. */
 export interface Source {
@@ -56,6 +25,10 @@ export interface Source {
   readonly tasks: Map<string, TaskAccumulator>;
   readonly limitChanges: Map<string, { direction: string; reason: string; count: number }>;
   readonly batchSizes: HistogramAccumulator;
+  /** Result caches by task. */
+  readonly caches: ReadonlyMap<string, CacheStats>;
+  /** Pipeline stages by `stage` label. */
+  readonly stages: ReadonlyMap<string, StageStats>;
   snapshot(): GaugeSnapshot;
 }
 
@@ -70,7 +43,15 @@ export class Families {
     readonly registry: Registry,
     readonly prefix: string,
   ) {
-    this.metrics = [...this.#gauges(), ...this.#counters(), ...this.#histograms()];
+    const labels = (source: Source, own: Record<string, string>): Record<string, string> =>
+      this.#labels(source, own);
+    this.metrics = [
+      ...this.#gauges(),
+      ...this.#counters(),
+      ...this.#histograms(),
+      ...cacheFamilies(prefix, this.sources, labels),
+      ...stageFamilies(prefix, this.sources, labels),
+    ];
     // Check every name before registering any: prom-client throws at the first taken name,
     // which would leave the families before it registered with no owner to remove them.
     const taken = this.metrics.filter((metric) => registry.getSingleMetric(metric.name) !== undefined);
@@ -234,22 +215,6 @@ export class Families {
       batch,
     ];
   }
-}
-
-function pushHistogram(
-  samples: Sample[],
-  name: string,
-  labels: Record<string, string>,
-  histogram: HistogramAccumulator,
-): void {
-  let cumulative = 0;
-  histogram.buckets.forEach((le, i) => {
-    cumulative += histogram.counts[i] ?? 0;
-    samples.push({ labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` });
-  });
-  samples.push({ labels: { ...labels, le: '+Inf' }, value: histogram.count, metricName: `${name}_bucket` });
-  samples.push({ labels, value: histogram.sum, metricName: `${name}_sum` });
-  samples.push({ labels, value: histogram.count, metricName: `${name}_count` });
 }
 
 /**

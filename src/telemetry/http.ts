@@ -2,7 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { describe } from '../internal/validate.js';
-import { OPENMETRICS_TEXT, PROMETHEUS_TEXT, renderRegistry } from './exposition.js';
+import { DashboardRoutes } from './dashboard/serve.js';
+import { acceptsOpenMetrics, OPENMETRICS_TEXT, PROMETHEUS_TEXT, renderRegistry } from './exposition.js';
+import { send } from './send.js';
 
 /** Something that says whether it accepts work: an Orchestrator, or a function. */
 export type Readiness = (() => boolean) | { readonly accepting: boolean };
@@ -13,6 +15,12 @@ export interface MetricsHandlerOptions {
   registry: Registry;
   /** Drives /readyz: 200 while it says true, 503 otherwise. Without it /readyz is always 200. */
   ready?: Readiness | undefined;
+  /**
+   * Serve the live dashboard at `/dashboard`, with its data at `/dashboard/data` (JSON) and
+   * `/dashboard/events` (server-sent events). It reads the registry only while a page or a
+   * client is connected. @default true
+   */
+  dashboard?: boolean | undefined;
 }
 
 /** Options of {@link serveMetrics}. */
@@ -29,8 +37,13 @@ export interface ServeMetricsOptions extends MetricsHandlerOptions {
  *   Accept header asks for `application/openmetrics-text`, as Prometheus itself does;
  * - `GET /healthz` — 200 while the process serves;
  * - `GET /readyz` — 200 while `ready` says so, 503 otherwise;
+ * - `GET /dashboard` — a live dashboard page (unless `dashboard: false`), with its data at
+ *   `/dashboard/data` (one JSON frame) and `/dashboard/events` (a frame per second as
+ *   server-sent events; `?orchestrator=` picks an orchestrator, `?interval=` the milliseconds
+ *   between frames, 250–60000); at most 32 streams at once, more get 503;
  * - other paths 404; other methods 405 with an `Allow` header. HEAD works like GET.
  *
+ * @throws TypeError when `registry` is not a prom-client Registry or `dashboard` not a boolean.
  * @example
  * ```ts
  * const handler = createMetricsHandler({ registry: orchestrator.registry, ready: orchestrator });
@@ -40,32 +53,42 @@ export interface ServeMetricsOptions extends MetricsHandlerOptions {
 export function createMetricsHandler(
   options: MetricsHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const { registry, ready } = options;
+  const { registry, ready, dashboard = true } = options;
   if (
     typeof registry !== 'object' ||
     typeof (registry as { getMetricsAsJSON?: unknown }).getMetricsAsJSON !== 'function'
   ) {
     throw new TypeError(`registry must be a prom-client Registry, got ${describe(registry)}`);
   }
+  if (typeof dashboard !== 'boolean') {
+    throw new TypeError(`dashboard must be a boolean, got ${describe(dashboard)}`);
+  }
+  const routes = dashboard ? new DashboardRoutes(registry) : undefined;
   return (req, res) => {
-    void respond(registry, ready, req, res);
+    void respond(registry, ready, routes, req, res);
   };
 }
 
 async function respond(
   registry: Registry,
   ready: Readiness | undefined,
+  dashboard: DashboardRoutes | undefined,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const path = (req.url ?? '/').split('?', 1)[0];
-  if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz') {
+  const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+  const ours = dashboard !== undefined && dashboard.handles(path);
+  if (!ours && path !== '/metrics' && path !== '/healthz' && path !== '/readyz') {
     send(res, 404, 'Not Found\n');
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     send(res, 405, 'Method Not Allowed\n');
+    return;
+  }
+  if (ours) {
+    await dashboard.serve(path, req, res);
     return;
   }
   if (path === '/healthz') {
@@ -77,7 +100,7 @@ async function respond(
     else send(res, 503, 'not ready\n');
     return;
   }
-  const openMetrics = (req.headers.accept ?? '').includes('application/openmetrics-text');
+  const openMetrics = acceptsOpenMetrics(req.headers.accept);
   try {
     const body = await renderRegistry(registry, openMetrics);
     send(res, 200, body, openMetrics ? OPENMETRICS_TEXT : PROMETHEUS_TEXT);
@@ -89,13 +112,6 @@ async function respond(
 function isReady(ready: Readiness | undefined): boolean {
   if (ready === undefined) return true;
   return typeof ready === 'function' ? ready() : ready.accepting;
-}
-
-function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', type);
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
 /**
@@ -131,7 +147,11 @@ export async function serveMetrics(options: ServeMetricsOptions): Promise<Server
   return server;
 }
 
-/** The port a server listens on. */
-export function listeningPort(server: Server): number {
-  return (server.address() as AddressInfo).port;
+/**
+ * `http://address:port` of a listening server, to print where its endpoints are.
+ * @internal
+ */
+export function serverOrigin(server: Server): string {
+  const { address, family, port } = server.address() as AddressInfo;
+  return `http://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
 }

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { configError } from '../internal/config-error.js';
+import type { ConfigIssue } from '../errors.js';
+import { invalidConfig } from '../internal/config-error.js';
 import {
   BATCH_BUCKETS,
   HistogramAccumulator,
@@ -7,6 +8,8 @@ import {
   TaskAccumulator,
   type Outcome,
 } from './accumulators.js';
+import type { CacheStats } from '../cache/task-cache.js';
+import type { StageStats } from './feature-families.js';
 import { joinFamilies, leaveFamilies, type Families, type Source } from './families.js';
 
 /** The gauges' values, read at every scrape. An undefined signal is absent and not exported. */
@@ -46,6 +49,33 @@ const PREFIX_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_VALUE_LIMIT = 128;
 
 /**
+ * The problems with metrics options, one per bad field (the caller reports them all at once).
+ * @internal
+ */
+export function metricsIssues(options: MetricsOptions): ConfigIssue[] {
+  const { registry, prefix, name } = options;
+  const issues: ConfigIssue[] = [];
+  if (registry !== undefined && !(registry instanceof Registry))
+    issues.push({ field: 'registry', value: registry, expected: 'a prom-client Registry' });
+  if (prefix !== undefined && (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)))
+    issues.push({
+      field: 'metricsPrefix',
+      value: prefix,
+      expected: 'a valid Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)',
+    });
+  if (
+    name !== undefined &&
+    (typeof name !== 'string' || name.length === 0 || name.length > LABEL_VALUE_LIMIT)
+  )
+    issues.push({
+      field: 'name',
+      value: name,
+      expected: `a non-empty string of at most ${LABEL_VALUE_LIMIT} characters`,
+    });
+  return issues;
+}
+
+/**
  * The orchestrator's Prometheus metrics on a prom-client Registry.
  *
  * Recording is a few number increments (accumulators); the metric objects read them at scrape
@@ -62,6 +92,10 @@ export class OrchestratorMetrics implements Source {
   readonly tasks = new Map<string, TaskAccumulator>();
   readonly limitChanges = new Map<string, { direction: string; reason: string; count: number }>();
   readonly batchSizes = new HistogramAccumulator(BATCH_BUCKETS);
+  /** Result caches by task (the orchestrator's cache sets it). */
+  caches: ReadonlyMap<string, CacheStats> = new Map();
+  /** Pipeline stages by `stage` label. */
+  readonly stages = new Map<string, StageStats>();
   readonly #families: Families;
   #snapshot: () => GaugeSnapshot;
   #disposed = false;
@@ -74,21 +108,9 @@ export class OrchestratorMetrics implements Source {
    *   the registry already holds a metric of one of our names (none of ours is then registered).
    */
   constructor(options: MetricsOptions, snapshot: () => GaugeSnapshot) {
+    const issues = metricsIssues(options);
+    if (issues.length > 0) throw invalidConfig(issues);
     const { registry = new Registry(), prefix = 'orchestrator_', name, defaultMetrics = false } = options;
-    if (!(registry instanceof Registry)) throw configError('registry', registry, 'a prom-client Registry');
-    if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
-      throw configError(
-        'metricsPrefix',
-        prefix,
-        'a valid Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)',
-      );
-    }
-    if (
-      name !== undefined &&
-      (typeof name !== 'string' || name.length === 0 || name.length > LABEL_VALUE_LIMIT)
-    ) {
-      throw configError('name', name, `a non-empty string of at most ${LABEL_VALUE_LIMIT} characters`);
-    }
     this.registry = registry;
     this.name = name;
     this.#snapshot = snapshot;
@@ -116,6 +138,8 @@ export class OrchestratorMetrics implements Source {
    * @param errorType - the error's code or class, for failures. Past 32 distinct types for one
    *   task, new types are counted as `"other"`, so user error codes cannot grow the series
    *   without bound.
+   * @param exemplar - the labels of the run's trace (`trace_id`, `span_id`), when it was traced
+   *   and sampled: the duration and wait observations carry them as OpenMetrics exemplars.
    */
   record(
     task: string,
@@ -123,6 +147,7 @@ export class OrchestratorMetrics implements Source {
     durationSeconds: number | undefined,
     waitSeconds: number | undefined,
     errorType: string | undefined,
+    exemplar?: Readonly<Record<string, string>>,
   ): void {
     let acc = this.tasks.get(task);
     if (acc === undefined) {
@@ -130,8 +155,8 @@ export class OrchestratorMetrics implements Source {
       this.tasks.set(task, acc);
     }
     (acc.outcomes[OUTCOME_INDEX[outcome]] as number)++;
-    if (durationSeconds !== undefined) acc.duration.observe(durationSeconds);
-    if (waitSeconds !== undefined) acc.wait.observe(waitSeconds);
+    if (durationSeconds !== undefined) acc.duration.observe(durationSeconds, exemplar);
+    if (waitSeconds !== undefined) acc.wait.observe(waitSeconds, exemplar);
     if (errorType !== undefined) acc.recordError(errorType);
   }
 

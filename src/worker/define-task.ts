@@ -1,5 +1,7 @@
 import type { Transferable } from 'node:worker_threads';
-import { kIdempotentBrand, kTaskBrand, kTransferBrand } from '../pool/protocol.js';
+import { cacheSettingsIssues, type WorkerCacheOptions } from '../cache/options.js';
+import { describe } from '../internal/validate.js';
+import { kCacheBrand, kIdempotentBrand, kTaskBrand, kTransferBrand } from '../pool/protocol.js';
 import type { TaskContext } from './task-context.js';
 
 /** A task body: takes the input and a {@link TaskContext}, returns the output (sync or async). */
@@ -18,6 +20,13 @@ export interface TaskOptions {
    * @default false
    */
   idempotent?: boolean;
+  /**
+   * Keep the task's results on the main thread and serve repeated inputs from there, sharing one
+   * run among concurrent callers of one input (see the README's "Result caching"). `true`: the
+   * defaults. The orchestrator's `cache` option can override each setting, or turn it off.
+   * @default false
+   */
+  cache?: boolean | WorkerCacheOptions;
 }
 
 /**
@@ -26,9 +35,10 @@ export interface TaskOptions {
  *
  * @param fn - the task body; a throw (or rejection) fails only this run, with the error's
  *   message, stack and `code` carried to the main thread.
- * @param options - `idempotent`: see {@link TaskOptions}.
+ * @param options - `idempotent`, `cache`: see {@link TaskOptions}.
  * @returns the same function, marked as a task.
- * @throws TypeError if `fn` is not a function or `options.idempotent` not a boolean.
+ * @throws TypeError if `fn` is not a function, `options.idempotent` not a boolean, or
+ *   `options.cache` not a boolean or valid cache settings (the message names the field).
  * @example
  * ```ts
  * // workers/text.ts
@@ -42,11 +52,19 @@ export interface TaskOptions {
 export function defineTask<I, O>(fn: TaskFunction<I, O>, options: TaskOptions = {}): Task<I, O> {
   if (typeof fn !== 'function')
     throw new TypeError(`defineTask(fn): fn must be a function, got ${typeof fn}`);
-  const { idempotent = false } = options;
+  const { idempotent = false, cache = false } = options;
   if (typeof idempotent !== 'boolean')
     throw new TypeError(`defineTask(fn, options): idempotent must be a boolean, got ${typeof idempotent}`);
+  if (typeof cache !== 'boolean') {
+    const issue = cacheSettingsIssues(cache, 'cache', false)[0];
+    if (issue !== undefined)
+      throw new TypeError(
+        `defineTask(fn, options): ${issue.field} must be ${issue.expected}, got ${describe(issue.value)}`,
+      );
+  }
   Object.defineProperty(fn, kTaskBrand, { value: true });
   if (idempotent) Object.defineProperty(fn, kIdempotentBrand, { value: true });
+  if (cache !== false) Object.defineProperty(fn, kCacheBrand, { value: cache === true ? {} : { ...cache } });
   return fn as Task<I, O>;
 }
 
@@ -92,6 +110,13 @@ export function isTransfer(value: unknown): value is Transfer<unknown> {
 /** @internal */
 export function isIdempotent(value: unknown): boolean {
   return typeof value === 'function' && kIdempotentBrand in value;
+}
+
+/** The cache settings `defineTask` declared for `value`, if any. @internal */
+export function cacheOf(value: unknown): WorkerCacheOptions | undefined {
+  return typeof value === 'function' && kCacheBrand in value
+    ? (value as unknown as Record<symbol, WorkerCacheOptions>)[kCacheBrand]
+    : undefined;
 }
 
 /** @internal */

@@ -1,5 +1,16 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { ControlMessage } from '../pool/protocol.js';
+import type { ControlMessage, TraceCarrier } from '../pool/protocol.js';
+import { contextOf, traceparentOf } from './trace-context.js';
+
+/**
+ * A trace context: OpenTelemetry's `Context` interface, restated so that these declarations do
+ * not need `@opentelemetry/api` installed. Pass it wherever the API takes a `Context`.
+ */
+export interface TraceContext {
+  getValue(key: symbol): unknown;
+  setValue(key: symbol, value: unknown): TraceContext;
+  deleteValue(key: symbol): TraceContext;
+}
 
 /**
  * What a task receives besides its input: the task's name and its cancellation state.
@@ -21,6 +32,22 @@ export interface TaskContext {
    * (an atomic load; the port is polled only after an abort was posted); call it every few milliseconds of work.
    */
   throwIfAborted(): void;
+  /**
+   * The run's trace context, when the orchestrator traces (`tracing` option): an OpenTelemetry
+   * `Context` whose active span is the run's span, with the caller's baggage. The task runs
+   * inside it, so with a context manager registered in the thread (see
+   * `registerTracerProvider`) spans it starts are children of the run's span; otherwise pass it
+   * explicitly: `tracer.startSpan('step', {}, ctx.traceContext)`. Undefined when the run is not
+   * traced, or `@opentelemetry/api` cannot be loaded in the worker. (Optional in the type, like
+   * `traceparent`, so that a context made by hand, to call a task directly in a unit test, needs
+   * neither.)
+   */
+  readonly traceContext?: TraceContext | undefined;
+  /**
+   * The W3C `traceparent` of the run's span (`00-{trace id}-{span id}-{flags}`), to pass on (an
+   * HTTP header, a queue message) without the OpenTelemetry API. Undefined when not traced.
+   */
+  readonly traceparent?: string | undefined;
 }
 
 /** @internal The reason given to a task's signal; the main thread rejects the run itself. */
@@ -36,14 +63,17 @@ export function cancelledReason(): Error {
  */
 export class AbortBook {
   readonly #port: MessagePort;
+  readonly #onFlush: ((id: number) => void) | undefined;
   readonly #epoch: Int32Array;
   #seenEpoch = 0;
   readonly #running = new Map<number, RunningTask>();
   /** Aborts that arrived before their task started here (or for tasks on other threads). */
   readonly #early = new Set<number>();
 
-  constructor(port: MessagePort, epoch: SharedArrayBuffer) {
+  /** @param onFlush - called for the main thread's flush requests, which share the port. */
+  constructor(port: MessagePort, epoch: SharedArrayBuffer, onFlush?: (id: number) => void) {
     this.#port = port;
+    this.#onFlush = onFlush;
     this.#epoch = new Int32Array(epoch);
     port.on('message', (message: ControlMessage) => {
       this.#apply(message);
@@ -54,13 +84,23 @@ export class AbortBook {
 
   /**
    * Registers a task (or one item of a batch) about to run and returns its context. An item's
-   * context is also aborted when its batch (`parent`) is.
+   * context is also aborted when its batch (`parent`) is. `trace` is its span's context.
    */
-  open(id: number, taskName: string, parent?: RunningTask): RunningTask {
-    const task = new RunningTask(this, taskName);
+  open(id: number, taskName: string, parent?: RunningTask, trace?: TraceCarrier): RunningTask {
+    const task = new RunningTask(this, taskName, trace);
     this.#running.set(id, task);
     if (this.#early.delete(id)) task.abort();
     parent?.adopt(task);
+    return task;
+  }
+
+  /**
+   * The context of a batch item that cannot be cancelled alone but has a span of its own (a
+   * coalesced run without signal or deadline): the batch's cancellation, its own trace.
+   */
+  child(taskName: string, parent: RunningTask, trace: TraceCarrier): RunningTask {
+    const task = new RunningTask(this, taskName, trace);
+    parent.adopt(task);
     return task;
   }
 
@@ -91,6 +131,10 @@ export class AbortBook {
   }
 
   #apply(message: ControlMessage): void {
+    if ('flush' in message) {
+      this.#onFlush?.(message.flush);
+      return;
+    }
     const task = this.#running.get(message.abort);
     if (task !== undefined) {
       task.abort();
@@ -115,12 +159,28 @@ export class RunningTask implements TaskContext {
   #controller: AbortController | undefined;
   /** The batch item running under this (batch) context, which an abort of the batch reaches. */
   #child: RunningTask | undefined;
+  /** Its span's context, as it arrived. */
+  readonly trace: TraceCarrier | undefined;
+  #traceContext: TraceContext | undefined;
 
   constructor(
     book: AbortBook,
     readonly taskName: string,
+    trace?: TraceCarrier,
   ) {
     this.#book = book;
+    this.trace = trace;
+  }
+
+  get traceContext(): TraceContext | undefined {
+    // Made on first use, like signal; the runner asks for it before the task starts.
+    if (this.#traceContext === undefined && this.trace !== undefined)
+      this.#traceContext = contextOf(this.trace);
+    return this.#traceContext;
+  }
+
+  get traceparent(): string | undefined {
+    return this.trace === undefined ? undefined : traceparentOf(this.trace);
   }
 
   get signal(): AbortSignal {

@@ -15,10 +15,10 @@ export function hasCommand(command: string): boolean {
  * Whether tests that need `command` should run. Missing on a developer's machine: skip with a
  * visible message. Missing under CI (CI=true installs it): the test must fail, not skip.
  */
-export function requireTool(command: string): boolean {
+export function requireTool(command: string, debianPackage = 'prometheus'): boolean {
   if (hasCommand(command)) return true;
   if (process.env['CI'] === 'true') return true; // run, and fail loudly
-  console.warn(`SKIPPED: ${command} is not installed (apt-get install -y prometheus); CI installs it.`);
+  console.warn(`SKIPPED: ${command} is not installed (apt-get install -y ${debianPackage}); CI installs it.`);
   return false;
 }
 

@@ -5,7 +5,6 @@
  * listeners by walking its list, so one listener per run makes adding a run O(n) on a shared
  * signal (and warns past ten listeners). Instead each signal gets one listener and a set of the
  * runs watching it; the listener goes away when the last run leaves.
- * @internal
  * @module
  */
 

@@ -1,0 +1,399 @@
+/**
+ * The Fastify example service (examples/fastify) under load, driven by autocannon over loopback:
+ * - throughput and p50/p99 at 10, 50 and 200 connections, against the same routes and task code
+ *   on bare Piscina and on the main thread (each service in its own process, alternating order
+ *   between rounds, medians of the rounds);
+ * - 10× overload of the CPU route (open loop, at ten times the measured capacity): the share of
+ *   503s and their latency, /healthz latency, and the server's RSS before and after the flood;
+ * - SIGTERM under load with 2 s tasks: how long the process takes to exit, and how many requests
+ *   were answered.
+ */
+import { readFileSync } from 'node:fs';
+import { request as httpRequest, Agent } from 'node:http';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import autocannon, { type Result } from 'autocannon';
+import { median, percentile } from './support/compare.js';
+import { startService, type Service } from '../test/support/service.js';
+
+const repository = new URL('../', import.meta.url).pathname.includes('/dist-bench/')
+  ? new URL('../../', import.meta.url)
+  : new URL('../', import.meta.url);
+const exampleServer = fileURLToPath(new URL('examples/fastify/server.js', repository));
+const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+/**
+ * The same server.js each time: for the other two, `--import service-swap.mjs` makes its import
+ * of node-orchestrator/fastify load a stand-in that runs the same task functions elsewhere.
+ */
+const VARIANTS = {
+  'node-orchestrator/fastify': undefined,
+  'bare Piscina': 'piscina',
+  'main thread': 'main',
+} as const;
+type Variant = keyof typeof VARIANTS;
+
+function startVariant(variant: Variant): Promise<Service> {
+  const runner = VARIANTS[variant];
+  if (runner === undefined) return startService(exampleServer);
+  return startService(exampleServer, {
+    execArgv: ['--import', pathToFileURL(fixture('service-swap.mjs')).href],
+    env: { SERVICE_RUNNER: runner },
+  });
+}
+
+const PARAGRAPH =
+  'Worker threads let a Node.js service run CPU-bound work such as tokenizing, hashing or image ' +
+  'decoding without blocking its event loop. A pool sized to the cores keeps them busy; a limiter ' +
+  'in front of it decides how much may run at once, sheds what cannot be served in time, and ' +
+  'cancels work whose client has gone away.';
+
+const ROUTES = {
+  '/hash (~5 ms CPU)': { path: '/hash', body: { text: 'correct horse battery staple' } },
+  '/tokenize (one paragraph)': { path: '/tokenize', body: { text: PARAGRAPH } },
+} as const;
+type Route = keyof typeof ROUTES;
+
+const LEVELS = [10, 50, 200] as const;
+/** The example's closeTimeoutMs, and the orchestrator's default cancelGraceMs. */
+const CLOSE_BUDGET_MS = 5000 + 1000;
+
+/** One cell of the level table. */
+export interface LevelRow {
+  variant: Variant;
+  route: Route;
+  connections: number;
+  /** 2xx responses per second (median of the rounds). */
+  okPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Share of non-2xx responses (shed requests), median of the rounds. */
+  shedShare: number;
+  /** Connection errors and timeouts, summed over the rounds. */
+  errors: number;
+}
+
+/** What the flood, the probe and the SIGTERM run measured. */
+export interface ServiceReport {
+  levels: LevelRow[];
+  overload: {
+    capacityPerSecond: number;
+    offeredPerSecond: number;
+    achievedPerSecond: number;
+    okPerSecond: number;
+    shedShare: number;
+    shedP50Ms: number;
+    shedP99Ms: number;
+    okP50Ms: number;
+    okP99Ms: number;
+    healthzP50Ms: number;
+    healthzP99Ms: number;
+    healthzSamples: number;
+    errors: number;
+    rssMiB: { before: number; afterFlood: number; settled: number };
+  };
+  sigterm: {
+    requests: number;
+    answered: number;
+    ok: number;
+    unavailable: number;
+    exitMs: number;
+    budgetMs: number;
+  };
+}
+
+function load(
+  url: string,
+  route: Route,
+  options: { connections: number; duration: number; overallRate?: number },
+  onResponse?: (status: number, ms: number) => void,
+): Promise<Result> {
+  const { path, body } = ROUTES[route];
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: url + path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        timeout: 30,
+        ...options,
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+    if (onResponse) instance.on('response', (_client, status, _bytes, ms) => onResponse(status, ms));
+  });
+}
+
+/** The resident set of a process, from /proc (Linux). */
+function rssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
+  return Math.round(Number(line?.replace(/\D+/g, '') ?? 0) / 1024);
+}
+
+/** GETs `path` every `everyMs` until stopped; resolves with the latencies. */
+function probe(port: number, path: string, everyMs: number): { stop: () => Promise<number[]> } {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const latencies: number[] = [];
+  const state = { running: true };
+  const loop = (async () => {
+    while (state.running) {
+      const started = performance.now();
+      await new Promise<void>((resolve) => {
+        const request = httpRequest({ host: '127.0.0.1', port, path, agent }, (response) => {
+          response.resume();
+          response.once('end', () => {
+            if (response.statusCode === 200) latencies.push(performance.now() - started);
+            resolve();
+          });
+        });
+        request.once('error', () => resolve());
+        request.end();
+      });
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      state.running = false;
+      await loop;
+      agent.destroy();
+      return latencies;
+    },
+  };
+}
+
+/**
+ * Waits until a service has no task running or waiting: a run's abandoned requests must not slow
+ * the next. Bare Piscina and the main thread keep working on requests whose client has gone
+ * (nothing cancels them); the plugin cancels them, which is part of what it is for, but the
+ * comparison is between steady states, so every run starts idle.
+ */
+async function waitIdle(variant: Variant, service: Service): Promise<void> {
+  for (;;) {
+    if (VARIANTS[variant] === undefined) {
+      const metrics = await fetch(`${service.url}/metrics`).then((r) => r.text());
+      const value = (name: string): number =>
+        Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? 0);
+      if (value('orchestrator_queue_depth') === 0 && value('orchestrator_tasks_in_flight') === 0) return;
+    } else {
+      const { pending } = (await fetch(`${service.url}/pending`).then((r) => r.json())) as {
+        pending: number;
+      };
+      if (pending === 0) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function stop(service: Service): Promise<void> {
+  service.child.kill('SIGTERM');
+  await service.exited;
+}
+
+async function measureLevels(
+  services: Record<Variant, Service>,
+  rounds: number,
+  seconds: number,
+): Promise<LevelRow[]> {
+  const samples = new Map<string, { ok: number; p50: number; p99: number; shed: number; errors: number }[]>();
+  const variants = Object.keys(VARIANTS) as Variant[];
+  for (let round = 0; round < rounds; round++) {
+    for (const connections of LEVELS) {
+      for (const route of Object.keys(ROUTES) as Route[]) {
+        const ordered = round % 2 === 0 ? variants : [...variants].reverse();
+        for (const variant of ordered) {
+          await waitIdle(variant, services[variant]);
+          const result = await load(services[variant].url, route, { connections, duration: seconds });
+          process.stderr.write(
+            `      ${variant}: ${result['2xx']} × 2xx, ${result.non2xx} other, ${result.errors} errors in ${result.duration} s\n`,
+          );
+          const key = `${variant}|${route}|${connections}`;
+          const total = result['2xx'] + result.non2xx;
+          const list = samples.get(key) ?? [];
+          list.push({
+            ok: result['2xx'] / result.duration,
+            p50: result.latency.p50,
+            p99: result.latency.p99,
+            shed: total === 0 ? 0 : result.non2xx / total,
+            errors: result.errors,
+          });
+          samples.set(key, list);
+        }
+        process.stderr.write(`    round ${round + 1}/${rounds}: ${connections} connections, ${route}\n`);
+      }
+    }
+  }
+  return [...samples].map(([key, list]) => {
+    const [variant, route, connections] = key.split('|') as [Variant, Route, string];
+    return {
+      variant,
+      route,
+      connections: Number(connections),
+      okPerSecond: median(list.map((s) => s.ok)),
+      p50Ms: median(list.map((s) => s.p50)),
+      p99Ms: median(list.map((s) => s.p99)),
+      shedShare: median(list.map((s) => s.shed)),
+      errors: list.reduce((sum, s) => sum + s.errors, 0),
+    };
+  });
+}
+
+async function measureOverload(
+  service: Service,
+  capacity: number,
+  seconds: number,
+): Promise<ServiceReport['overload']> {
+  const before = rssMiB(service.child.pid!);
+  const shed: number[] = [];
+  const ok: number[] = [];
+  const healthz = probe(service.port, '/healthz', 50);
+  const offered = Math.round(10 * capacity);
+  // Open loop: requests leave at the offered rate whatever the answers. autocannon splits the
+  // rate into whole requests per second per connection (at most `overallRate` connections), and
+  // a connection waiting for a queued answer sends nothing: with up to 4000 connections against
+  // a queue of 512 most of them stay free, and the report gives the rate actually reached.
+  const result = await load(
+    service.url,
+    '/hash (~5 ms CPU)',
+    { connections: 4000, duration: seconds, overallRate: offered },
+    (status, ms) => (status === 503 ? shed : ok).push(ms),
+  );
+  const healthzLatencies = await healthz.stop();
+  const afterFlood = rssMiB(service.child.pid!);
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const settled = rssMiB(service.child.pid!);
+  const answered = shed.length + ok.length;
+  return {
+    capacityPerSecond: capacity,
+    offeredPerSecond: offered,
+    achievedPerSecond: answered / result.duration,
+    okPerSecond: ok.length / result.duration,
+    shedShare: answered === 0 ? 0 : shed.length / answered,
+    shedP50Ms: shed.length === 0 ? Number.NaN : percentile(shed, 50),
+    shedP99Ms: shed.length === 0 ? Number.NaN : percentile(shed, 99),
+    okP50Ms: ok.length === 0 ? Number.NaN : percentile(ok, 50),
+    okP99Ms: ok.length === 0 ? Number.NaN : percentile(ok, 99),
+    healthzP50Ms: percentile(healthzLatencies, 50),
+    healthzP99Ms: percentile(healthzLatencies, 99),
+    healthzSamples: healthzLatencies.length,
+    errors: result.errors,
+    rssMiB: { before, afterFlood, settled },
+  };
+}
+
+async function measureSigterm(requests = 40): Promise<ServiceReport['sigterm']> {
+  const service = await startService(exampleServer);
+  const agent = new Agent({ keepAlive: true, maxSockets: requests });
+  const statuses: Promise<number>[] = [];
+  for (let i = 0; i < requests; i++) {
+    statuses.push(
+      new Promise((resolve) => {
+        const request = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: service.port,
+            path: '/hash',
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json' },
+          },
+          (response) => {
+            response.resume();
+            response.once('end', () => resolve(response.statusCode ?? 0));
+          },
+        );
+        request.once('error', () => resolve(0));
+        request.end(JSON.stringify({ text: `key ${i}`, rounds: 2_000_000 }));
+      }),
+    );
+  }
+  // Wait until the pool runs them (state, polled), then terminate.
+  for (;;) {
+    const metrics = await fetch(`${service.url}/metrics`).then((r) => r.text());
+    if (/^orchestrator_tasks_in_flight [1-9]/m.test(metrics)) break;
+  }
+  const started = performance.now();
+  service.child.kill('SIGTERM');
+  await service.exited;
+  const exitMs = performance.now() - started;
+  const answers = await Promise.all(statuses);
+  agent.destroy();
+  return {
+    requests,
+    answered: answers.filter((s) => s !== 0).length,
+    ok: answers.filter((s) => s === 200).length,
+    unavailable: answers.filter((s) => s === 503).length,
+    exitMs,
+    budgetMs: CLOSE_BUDGET_MS,
+  };
+}
+
+/** Runs the whole service load test. */
+export async function benchService(rounds = 3, seconds = 3): Promise<ServiceReport> {
+  const variants = Object.keys(VARIANTS) as Variant[];
+  const started = await Promise.all(variants.map(startVariant));
+  const services = Object.fromEntries(variants.map((v, i) => [v, started[i]!])) as Record<Variant, Service>;
+  try {
+    process.stderr.write('  service: warm-up\n');
+    for (const variant of variants) {
+      for (const route of Object.keys(ROUTES) as Route[]) {
+        await load(services[variant].url, route, { connections: 10, duration: 2 });
+      }
+    }
+    const levels = await measureLevels(services, rounds, seconds);
+    const capacity = levels.find(
+      (r) =>
+        r.variant === 'node-orchestrator/fastify' && r.route === '/hash (~5 ms CPU)' && r.connections === 50,
+    )!.okPerSecond;
+    // The other services stay idle during the flood, as they were between their own runs.
+    process.stderr.write('  service: 10× overload\n');
+    const overload = await measureOverload(services['node-orchestrator/fastify'], capacity, 10);
+    await Promise.all(variants.map((variant) => stop(services[variant])));
+    process.stderr.write('  service: SIGTERM under load\n');
+    const sigterm = await measureSigterm();
+    return { levels, overload, sigterm };
+  } finally {
+    for (const service of started) service.child.kill('SIGKILL');
+  }
+}
+
+const fixed = (value: number, digits = 1): string => (Number.isFinite(value) ? value.toFixed(digits) : '—');
+
+/** Renders the report as Markdown tables. */
+export function serviceMarkdown(report: ServiceReport): string {
+  const lines = [
+    '### The Fastify example service under autocannon (loopback, each service in its own process)',
+    '',
+    '| route | connections | service | 2xx/s | ratio to bare Piscina | p50 ms | p99 ms | shed | errors |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const route of Object.keys(ROUTES) as Route[]) {
+    for (const connections of LEVELS) {
+      const rows = report.levels.filter((r) => r.route === route && r.connections === connections);
+      const baseline = rows.find((r) => r.variant === 'bare Piscina')?.okPerSecond ?? Number.NaN;
+      for (const row of rows) {
+        lines.push(
+          `| ${route} | ${connections} | ${row.variant} | ${Math.round(row.okPerSecond).toLocaleString('en-US')} | ${fixed(row.okPerSecond / baseline, 2)} | ${fixed(row.p50Ms)} | ${fixed(row.p99Ms)} | ${fixed(100 * row.shedShare)}% | ${row.errors} |`,
+        );
+      }
+    }
+  }
+  const o = report.overload;
+  const s = report.sigterm;
+  lines.push(
+    '',
+    `**10× overload** of /hash on node-orchestrator/fastify: ${Math.round(o.offeredPerSecond).toLocaleString('en-US')} req/s offered (10 × the ${Math.round(o.capacityPerSecond)}/s measured at 50 connections), ${Math.round(o.achievedPerSecond).toLocaleString('en-US')}/s answered, ${Math.round(o.okPerSecond)}/s of them 200. ` +
+      `503s: ${fixed(100 * o.shedShare)}% of answers, p50 ${fixed(o.shedP50Ms)} ms, p99 ${fixed(o.shedP99Ms)} ms; 200s p50 ${fixed(o.okP50Ms)} ms, p99 ${fixed(o.okP99Ms)} ms. ` +
+      `/healthz (every 50 ms, ${o.healthzSamples} probes): p50 ${fixed(o.healthzP50Ms)} ms, p99 ${fixed(o.healthzP99Ms)} ms. ` +
+      `Connection errors and timeouts: ${o.errors}. RSS ${o.rssMiB.before} MiB before, ${o.rssMiB.afterFlood} MiB right after, ${o.rssMiB.settled} MiB 5 s later.`,
+    '',
+    `**SIGTERM under load**: ${s.requests} requests of ~2 s tasks, SIGTERM once they run: exited after ${Math.round(s.exitMs)} ms (closeTimeoutMs + cancelGraceMs = ${s.budgetMs} ms); ${s.answered}/${s.requests} answered (${s.ok} × 200, ${s.unavailable} × 503).`,
+  );
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(serviceMarkdown(await benchService()));
+}

@@ -1,0 +1,97 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MapRecord, Orchestrator } from 'node-orchestrator';
+import { Gate } from './support/gate.js';
+import { closeAll, createOrchestrator } from './support/orchestrator.js';
+import { until } from './support/poll.js';
+import { edgeWorker, StartLog } from './support/probe.js';
+
+afterEach(closeAll);
+
+/**
+ * Both threads of a limit-2 orchestrator held by a probe each, on gates of their own. Releasing
+ * `first` frees one thread, which then takes the waiting work one item at a time (the other
+ * stays held), so the start log shows the order work leaves the pool's staging.
+ */
+async function holdBothThreads(
+  orchestrator: Orchestrator,
+): Promise<{ first: Gate; second: Gate; held: Promise<unknown[]> }> {
+  const first = new Gate();
+  const second = new Gate();
+  const signal = new AbortController().signal;
+  const held = Promise.all(
+    [first, second].map((gate, n) =>
+      orchestrator.run('probe', { n: -1 - n, shared: gate.shared }, { signal }),
+    ),
+  );
+  held.catch(() => undefined);
+  await first.waitStarted(1);
+  await second.waitStarted(1);
+  return { first, second, held };
+}
+
+/** Submitted in this order while both threads are held: [label, priority]. */
+const PLAN: readonly [number, number][] = [
+  [101, 10],
+  [102, 10],
+  [201, 5],
+  [301, 0],
+  [202, 5],
+  [302, 0],
+  [103, 10],
+  [203, 5],
+];
+
+/** Priority first, then submission order within a priority. */
+const EXPECTED = [101, 102, 103, 201, 202, 203, 301, 302];
+
+describe('priority and FIFO order hold through staging (#11.6)', () => {
+  it.each([
+    ['runs with a signal each', {}, { signal: new AbortController().signal }],
+    ['coalesced runs', { batch: { maxSize: 1, maxDelayMs: 0 } }, {}],
+  ])(
+    '#11.6 %s start in priority order, FIFO within a priority, however many are staged',
+    async (_kind, options, runOptions) => {
+      const orchestrator = createOrchestrator({
+        worker: edgeWorker,
+        baseLimit: 2,
+        maxLimit: 2,
+        closeTimeoutMs: 100,
+        ...options,
+      });
+      const { first, second, held } = await holdBothThreads(orchestrator);
+      const log = new StartLog();
+      const runs = PLAN.map(([n, priority]) =>
+        orchestrator.run('probe', { n, order: log.shared }, { ...runOptions, priority }),
+      );
+      first.release();
+      await Promise.all(runs);
+      expect(log.entries()).toEqual(EXPECTED);
+      second.release();
+      await held;
+    },
+  );
+
+  it('#11.6 the batches of a map start in input order, however many are staged', async () => {
+    const orchestrator = createOrchestrator({
+      worker: edgeWorker,
+      baseLimit: 2,
+      maxLimit: 2,
+      closeTimeoutMs: 100,
+    });
+    const { first, second, held } = await holdBothThreads(orchestrator);
+    const log = new StartLog();
+    const inputs = Array.from({ length: 8 }, (_, n) => ({ n, order: log.shared }));
+    const records: MapRecord[] = [];
+    const consumed = (async () => {
+      for await (const record of orchestrator.map('probe', inputs, { batchSize: 1 })) records.push(record);
+    })();
+    // The map has filled its window: some batches staged behind the held threads, the rest queued.
+    await until(() => orchestrator.inFlight + orchestrator.queued >= 2 + 6);
+    first.release();
+    await consumed;
+    expect(records.every((record) => record.ok)).toBe(true);
+    expect(log.entries()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    second.release();
+    await held;
+  });
+});
