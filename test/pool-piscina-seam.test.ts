@@ -6,7 +6,7 @@ import { Piscina, version } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Gate } from './support/gate.js';
 
-const worker = new URL('./fixtures/piscina-seam-worker.mjs', import.meta.url).href;
+const worker = new URL('./fixtures/piscina-seam-worker.cjs', import.meta.url).href;
 const kQueueOptions = Piscina.queueOptionsSymbol;
 const pools: Piscina[] = [];
 

@@ -42,7 +42,8 @@ export type RunObserver = (run: TaskRun, outcome: RunOutcome, error: unknown) =>
 /** Runs admitted per running slot: one running and one staged behind it. */
 const STAGING = 2;
 
-const RUNNER_URL = new URL('../pool/runner.js', import.meta.url).href;
+/** Every pool thread's entry: CommonJS, for the Node crash its header describes. @internal */
+export const THREAD_ENTRY_URL = new URL('../pool/thread-entry.cjs', import.meta.url).href;
 
 /**
  * The private engine behind {@link Orchestrator}: the limiter in front of the thread pool, the
@@ -100,7 +101,7 @@ export class Engine implements RunHost, Producer {
     this.#flushable = settings.eventLoopBetweenTasks === true;
     this.#maxQueue = settings.maxQueue;
     this.pool = new ThreadPool({
-      filename: RUNNER_URL,
+      filename: THREAD_ENTRY_URL,
       workerData: {
         modules: settings.modules,
         abortEpoch: this.control.epoch.buffer,
