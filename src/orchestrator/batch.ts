@@ -2,7 +2,8 @@ import type { Transferable } from 'node:worker_threads';
 import { AbortedError, DataCloneError, WorkerCrashedError } from '../errors.js';
 import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
 import type { ChunkSink } from '../pool/control-plane.js';
-import type { BatchChunk, BatchResult, ItemOutcome } from '../pool/protocol.js';
+import { forEachOutcome, type ItemFault } from '../pool/item-outcomes.js';
+import type { BatchChunk, BatchResult } from '../pool/protocol.js';
 import { batchRunTrace, type BatchTrace, type BatchTraceFactory } from '../tracing/run-trace.js';
 import { BatchItem, type ItemResult } from './batch-item.js';
 import { reviveTaskError } from './revive-error.js';
@@ -154,14 +155,14 @@ export class Batch {
   }
 
   #onChunk(chunk: BatchChunk): void {
-    chunk.items.forEach((outcome, i) => this.#settleFrom(chunk.from + i, outcome));
+    this.#settleOutcomes(chunk);
     if (this.#answered && this.#items.every((item) => item.settled)) this.#finish();
   }
 
   #onAnswer(result: BatchResult): void {
     this.#host.drainChunks();
     if (result.stageMs !== undefined) this.#options.onStageMs?.(result.stageMs);
-    result.items.forEach((outcome, i) => this.#settleFrom(result.from + i, outcome));
+    this.#settleOutcomes(result);
     this.#answered = true;
     // The chunks of a thread's first batch can beat its control port here (the port comes in
     // a separate message); the batch stays routed until they arrive.
@@ -205,16 +206,21 @@ export class Batch {
     if (again.length > 0) new Batch(this.#host, this.#task, again, this.#options);
   }
 
-  #settleFrom(index: number, outcome: ItemOutcome): void {
+  #settleOutcomes({ from, outcomes }: BatchChunk | BatchResult): void {
+    forEachOutcome(outcomes, (offset, value, ms, fault) => this.#settleFrom(from + offset, value, ms, fault));
+  }
+
+  #settleFrom(index: number, value: unknown, ms: number, fault: ItemFault | undefined): void {
     const item = this.#items[index];
     if (item === undefined || item.settled) return;
-    if (item.abortReason !== undefined) return this.#settle(item, item.aborted(), outcomeMs(outcome));
-    if ('value' in outcome) return this.#settle(item, { ok: true, value: outcome.value }, outcome.ms);
-    if ('error' in outcome) {
-      const { stage } = outcome;
+    const workerMs = Number.isNaN(ms) ? undefined : ms;
+    if (item.abortReason !== undefined) return this.#settle(item, item.aborted(), workerMs);
+    if (fault === undefined) return this.#settle(item, { ok: true, value }, workerMs);
+    if ('error' in fault) {
+      const { stage } = fault;
       const task = stage === undefined ? this.#task : (this.#options.chain?.[stage] ?? this.#task);
-      const error = reviveTaskError(task, outcome.error);
-      return this.#settle(item, { ok: false, error, outcome: 'error', stage }, outcome.ms);
+      const error = reviveTaskError(task, fault.error);
+      return this.#settle(item, { ok: false, error, outcome: 'error', stage }, workerMs);
     }
     this.#settle(item, { ok: false, error: new AbortedError('The item was skipped'), outcome: 'aborted' });
   }
@@ -240,10 +246,6 @@ export class Batch {
     this.#options.tracker?.closed();
     this.#host.batchLive(-1);
   }
-}
-
-function outcomeMs(outcome: ItemOutcome): number | undefined {
-  return 'ms' in outcome ? outcome.ms : undefined;
 }
 
 /**

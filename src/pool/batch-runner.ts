@@ -13,13 +13,14 @@ import type { AbortBook, RunningTask } from '../worker/task-context.js';
 import { makeChain, StageFailure } from './chain.js';
 import { runInContext } from '../worker/trace-context.js';
 import { cloneIssue } from './clone-check.js';
-import type { BatchChunk, BatchRequest, ItemOutcome, SerializedError, TaskRequest } from './protocol.js';
+import { OutcomeColumns, type ItemOutcomes } from './item-outcomes.js';
+import type { BatchChunk, BatchRequest, SerializedError, TaskRequest } from './protocol.js';
 import { unclonable } from './serialize-error.js';
 
 /** The answer of a batch: outcomes not yet sent as chunks, and the buffers they move. */
 export interface BatchAnswer {
   readonly from: number;
-  readonly items: ItemOutcome[];
+  readonly outcomes: ItemOutcomes;
   readonly transferList: Transferable[];
   readonly durationMs: number;
   /** For a chain: ms spent in each stage. */
@@ -62,29 +63,29 @@ export function runBatch(
   if (aliases !== undefined) for (const i of aliases) inputs[i] = structuredClone(inputs[i]);
   const ownsAbort = (index: number): boolean => firstItemId !== undefined && cancellable?.[index] === 1;
   const started = performance.now();
-  let items: ItemOutcome[] = [];
+  const waiting = new OutcomeColumns();
   let transferList: Transferable[] = [];
   let from = 0;
   let lastSent = started;
   /** When the item now running started: the end of the one before. */
   let itemStart = started;
   const flush = (): void => {
-    if (items.length === 0) return;
-    thread.send({ chunk: request.id, from, items }, transferList);
-    from += items.length;
-    items = [];
+    if (waiting.length === 0) return;
+    const sent = waiting.length;
+    thread.send({ chunk: request.id, from, outcomes: waiting.take() }, transferList);
+    from += sent;
     transferList = [];
     lastSent = performance.now();
   };
-  const outcomeOf = (value: unknown, ms: number): ItemOutcome => {
+  const recordValue = (value: unknown, ms: number): void => {
     const transfer = isTransfer(value);
     const issue = transfer
       ? cloneIssue(value.value, 'the result', value.transferList)
       : cloneIssue(value, 'the result');
-    if (issue !== undefined) return { error: unclonable(issue), ms };
-    if (!transfer) return { value, ms };
+    if (issue !== undefined) return waiting.error(unclonable(issue), ms);
+    if (!transfer) return waiting.value(value, ms);
     transferList.push(...(value.transferList as Transferable[]));
-    return { value: value.value, ms };
+    waiting.value(value.value, ms);
   };
   /** Records item `index`'s outcome; sends what is waiting when a chunk is due. */
   const settle = (
@@ -96,11 +97,11 @@ export function runBatch(
     const now = performance.now();
     const ms = now - itemStart;
     itemStart = now;
-    if ('value' in result) items.push(outcomeOf(result.value, ms));
+    if ('value' in result) recordValue(result.value, ms);
     else if (result.error instanceof StageFailure)
-      items.push({ error: thread.serialize(result.error.error), ms, stage: result.error.stage });
-    else items.push({ error: thread.serialize(result.error), ms });
-    const due = forceFlush || ownsAbort(index) || items.length >= CHUNK_ITEMS || now - lastSent >= CHUNK_MS;
+      waiting.error(thread.serialize(result.error.error), ms, result.error.stage);
+    else waiting.error(thread.serialize(result.error), ms);
+    const due = forceFlush || ownsAbort(index) || waiting.length >= CHUNK_ITEMS || now - lastSent >= CHUNK_MS;
     if (due && index < inputs.length - 1) flush();
   };
   /** An item's own context when it can be cancelled alone or has its own span, else the batch's. */
@@ -112,7 +113,7 @@ export function runBatch(
   };
   const finish = (): BatchAnswer => ({
     from,
-    items,
+    outcomes: waiting.take(),
     transferList,
     durationMs: performance.now() - started,
     stageMs,
@@ -120,12 +121,12 @@ export function runBatch(
   const step = (index: number): BatchAnswer | Promise<BatchAnswer> => {
     for (let i = index; i < inputs.length; i++) {
       if (batch.aborted) {
-        while (from + items.length < inputs.length) items.push({ skipped: true });
+        while (from + waiting.length < inputs.length) waiting.skipped();
         return finish();
       }
       if (ownsAbort(i)) {
         if (thread.book.abortedBeforeStart((firstItemId as number) + i)) {
-          items.push({ skipped: true });
+          waiting.skipped();
           continue;
         }
         // Should this item ignore its cancel and lose its thread, what is finished is not lost with it.

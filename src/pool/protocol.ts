@@ -3,6 +3,7 @@
  * worker. Both sides import this module, so a change here is a change of both.
  * @module
  */
+import type { ItemOutcomes } from './item-outcomes.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { WorkerCacheOptions } from '../cache/options.js';
 
@@ -97,20 +98,13 @@ export interface BatchRequest {
   readonly traces: readonly (TraceCarrier | undefined)[] | undefined;
 }
 
-/** One item's outcome in a batch; `ms` is the time the item itself took in the worker. */
-export type ItemOutcome =
-  | { readonly value: unknown; readonly ms: number }
-  /** `stage`: for a chain, the position of the stage that threw. */
-  | { readonly error: SerializedError; readonly ms: number; readonly stage?: number }
-  | { readonly skipped: true };
-
 /**
  * The value of a batch's answer: the outcomes of items `from` onwards, in order. Items before
  * `from` were already sent as {@link BatchChunk}s.
  */
 export interface BatchResult {
   readonly from: number;
-  readonly items: readonly ItemOutcome[];
+  readonly outcomes: ItemOutcomes;
   /** For a chain: ms spent in each stage, summed over the batch's items. */
   readonly stageMs?: readonly number[] | undefined;
 }
@@ -124,7 +118,7 @@ export interface BatchChunk {
   /** The batch's request id. */
   readonly chunk: number;
   readonly from: number;
-  readonly items: readonly ItemOutcome[];
+  readonly outcomes: ItemOutcomes;
 }
 
 /** An error thrown by a task, flattened so it survives structured clone. */

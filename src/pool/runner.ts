@@ -141,7 +141,7 @@ function dispatch(table: TaskTable, request: TaskRequest): unknown {
 
 function answerBatch(id: number, batch: BatchAnswer): unknown {
   book.close(id);
-  const value: BatchResult = { from: batch.from, items: batch.items, stageMs: batch.stageMs };
+  const value: BatchResult = { from: batch.from, outcomes: batch.outcomes, stageMs: batch.stageMs };
   const response: TaskResponse = { value, durationMs: batch.durationMs };
   if (batch.transferList.length === 0) return response;
   return Piscina.move({
