@@ -16,6 +16,7 @@ import { benchKnee } from './adaptive-knee.bench.js';
 import { benchLimiter } from './limiter.bench.js';
 import { benchModules, modulesMarkdown } from './modules.bench.js';
 import { benchOverhead } from './overhead.bench.js';
+import { benchImages, benchPreprocessMemory, benchTokenize } from './preprocess.bench.js';
 import { benchRunMemory, benchScaling } from './scaling.bench.js';
 import { benchService, serviceMarkdown } from './service.bench.js';
 import { benchTaskMetrics } from './task-metrics.bench.js';
@@ -130,6 +131,28 @@ const suites: Record<string, Suite> = {
         '| items | heap MiB | RSS MiB |',
         '| ---: | ---: | ---: |',
         ...rows.map((r) => `| ${r.items.toLocaleString('en-US')} | ${r.heapMiB} | ${r.rssMiB} |`),
+      ].join('\n'),
+    };
+  },
+  'preprocess-text': async () => {
+    const { result, cpu, markdown } = await benchTokenize();
+    return { name: 'preprocess-text', markdown, data: { result, cpu } };
+  },
+  'preprocess-image': async () => {
+    const { result, cpu, markdown } = await benchImages();
+    return { name: 'preprocess-image', markdown, data: { result, cpu } };
+  },
+  'preprocess-memory': async () => {
+    const rows = await benchPreprocessMemory();
+    return {
+      name: 'preprocess-memory',
+      data: rows,
+      markdown: [
+        '### Memory per pool thread of the shipped workers (process RSS gained / threads)',
+        '',
+        '| what | RSS MiB per thread |',
+        '| --- | ---: |',
+        ...rows.map((r) => `| ${r.what} | ${r.rssMiBPerThread} |`),
       ].join('\n'),
     };
   },

@@ -34,6 +34,7 @@ export const ErrorCodes = {
   NOT_CACHEABLE: 'ERR_NOT_CACHEABLE',
   INVALID_METRIC: 'ERR_INVALID_METRIC',
   METRIC_CONFLICT: 'ERR_METRIC_CONFLICT',
+  IMAGE_DECODE: 'ERR_IMAGE_DECODE',
 } as const;
 
 /** The union of every code in {@link ErrorCodes}. */
@@ -307,3 +308,15 @@ export class JobFailedError extends codedError(ErrorCodes.JOB_FAILED, 'JobFailed
   /** The BullMQ job id. */
   jobId = '';
 }
+
+/**
+ * The shipped image worker could not decode an image: bytes that are not PNG or JPEG, a corrupt
+ * or truncated file, or one larger than `maxPixels`. The message names the format and the
+ * reason. Thrown in the worker; a `run` or `map` record carries it as a {@link TaskFailedError}
+ * whose `remoteCode` is `ERR_IMAGE_DECODE`. Code `ERR_IMAGE_DECODE`.
+ */
+export class ImageDecodeError extends codedError(
+  ErrorCodes.IMAGE_DECODE,
+  'ImageDecodeError',
+  'The image could not be decoded',
+) {}

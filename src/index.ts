@@ -26,6 +26,7 @@ export {
   NotCacheableError,
   InvalidMetricError,
   MetricConflictError,
+  ImageDecodeError,
   ErrorCodes,
 } from './errors.js';
 export type { ErrorCode, ConfigIssue, OrchestratorErrorOptions } from './errors.js';

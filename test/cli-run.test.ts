@@ -127,9 +127,50 @@ describe('orchestrator run', () => {
     expect(records.every((r) => r.result === (r.line - 1) * 2)).toBe(true);
   });
 
+  it('runs the shipped workers by name: typed arrays come out as JSON arrays, images go in as base64', async () => {
+    const text = await runCli(
+      ['run', 'text', '--task', 'tokenize', '--ordered'],
+      `${JSON.stringify({ text: 'hello world', maxLength: 3, padding: true })}\n"foo)\\n\\n\\n[npm]"\n`,
+    );
+    expect(text.code).toBe(0);
+    expect(lines(text.stdout)).toEqual([
+      { line: 1, result: { ids: [15339, 1917, 0], attentionMask: [1, 1, 0], length: 2, truncated: false } },
+      {
+        line: 2,
+        result: {
+          ids: [8134, 3707, 7824, 5298, 60],
+          attentionMask: [1, 1, 1, 1, 1],
+          length: 5,
+          truncated: false,
+        },
+      },
+    ]);
+    const image = readFileSync(
+      fileURLToPath(new URL('./fixtures/images/chelsea.png', import.meta.url)),
+    ).toString('base64');
+    const images = await runCli(
+      ['run', 'image', '--task', 'preprocessImage', '--ordered'],
+      `${JSON.stringify({ image, width: 4, height: 3, dtype: 'uint8', layout: 'hwc' })}\n{"image":"AAAA","width":4,"height":3}\n`,
+    );
+    expect(images.code).toBe(1);
+    const [ok, bad] = lines(images.stdout) as [
+      { result: { tensor: number[]; shape: number[] } },
+      { error: unknown },
+    ];
+    expect(ok.result.shape).toEqual([3, 4, 3]);
+    expect(ok.result.tensor).toHaveLength(36);
+    expect(bad.error).toEqual({
+      message: 'Cannot decode the image as PNG or JPEG: unrecognized leading bytes 00 00 00',
+      code: 'ERR_TASK_FAILED',
+    });
+  });
+
   it.each([
     [['run', fixture, '--task', 'double', '--bogus'], /unknown option '--bogus'/],
-    [['run', join(dir, 'missing.mjs'), '--task', 'double'], /module not found: .*missing\.mjs/],
+    [
+      ['run', join(dir, 'missing.mjs'), '--task', 'double'],
+      /module not found: .*missing\.mjs \(nor is it a shipped worker: text, image\)/,
+    ],
     [['run', fixture, '--task', 'triple'], /exports no task "triple"; its tasks are: double, slow/],
     [['run', fixture], /required option '--task <export>' not specified/],
   ])('exits 2 for a usage error, naming it: %j', async (args, message) => {

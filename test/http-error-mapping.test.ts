@@ -38,6 +38,7 @@ const expected: Record<api.ErrorCode, number> = {
   ERR_NOT_CACHEABLE: 500,
   ERR_INVALID_METRIC: 500,
   ERR_METRIC_CONFLICT: 500,
+  ERR_IMAGE_DECODE: 422,
 };
 
 describe('httpErrorFor', () => {

@@ -8,7 +8,8 @@ import {
   type ExecutionOptions,
   type MapRecord,
 } from 'node-orchestrator';
-import { tokenizeText } from '../workers/lib/tokenize.js';
+import { readFileSync } from 'node:fs';
+import { get_encoding } from 'tiktoken';
 import { closeAll, createOrchestrator, fixtureWorker } from './support/orchestrator.js';
 
 afterEach(closeAll);
@@ -42,16 +43,30 @@ describe('several worker modules in one orchestrator (#14)', () => {
     expect(await orchestrator.run('more.echo', 'hi')).toEqual({ module: 'other', input: 'hi' });
   });
 
-  it('runs the shipped text and image workers in one pool: the tokenizer matches the reference', async () => {
+  it('runs the shipped text and image workers in one pool: the tokenizer matches tiktoken', async () => {
     const orchestrator = createOrchestrator({ workers: { text, image }, baseLimit: 1, maxLimit: 1 });
-    const sentences = ['hello world', 'Tokenize this, please.', 'ünïcödé and emoji 🚀'];
+    const sentences = ['hello world', 'Tokenize this, please.', 'ünïcödé and emoji 🚀', 'a<|im_start|>b'];
     const outputs = await Promise.all(sentences.map((s) => orchestrator.run('text.tokenize', s)));
-    outputs.forEach((output: unknown, i) => {
-      const reference = tokenizeText(sentences[i] as string);
-      expect(Array.from((output as { ids: Int32Array }).ids)).toEqual(Array.from(reference.ids));
-    });
+    const cl100k = get_encoding('cl100k_base');
+    try {
+      outputs.forEach((output: unknown, i) => {
+        const reference = cl100k.encode_ordinary(sentences[i] as string);
+        expect(Array.from((output as { ids: Int32Array }).ids)).toEqual(Array.from(reference));
+      });
+    } finally {
+      cl100k.free();
+    }
+    const png = readFileSync(new URL('./fixtures/images/chelsea.png', import.meta.url));
+    const tensor = (await orchestrator.run('image.preprocessImage', { image: png, width: 8, height: 8 })) as {
+      tensor: Float32Array;
+      shape: number[];
+    };
+    expect(tensor.shape).toEqual([3, 8, 8]);
+    expect(tensor.tensor).toHaveLength(3 * 8 * 8);
+    // Namespace keys come in code-point order, and so do a module's task names.
     expect(await orchestrator.taskNames()).toEqual([
       'text.tokenize',
+      'text.tokenizeBatch',
       'text.tokenizeJson',
       'image.preprocessImage',
     ]);

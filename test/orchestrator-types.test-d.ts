@@ -22,7 +22,7 @@ declare const url: URL;
 
 describe('one worker module', () => {
   it('names its task exports and types their inputs and outputs', () => {
-    expectTypeOf<TaskName<typeof Text>>().toEqualTypeOf<'tokenize' | 'tokenizeJson'>();
+    expectTypeOf<TaskName<typeof Text>>().toEqualTypeOf<'tokenize' | 'tokenizeJson' | 'tokenizeBatch'>();
     expectTypeOf<TaskInput<typeof Text, 'tokenize'>>().toEqualTypeOf<TokenizeInput>();
     // transfer() is unwrapped: the caller gets the value, not the Transfer.
     expectTypeOf<TaskOutput<typeof Text, 'tokenize'>>().toEqualTypeOf<TokenizeOutput>();
@@ -38,7 +38,7 @@ describe('one worker module', () => {
 describe('several worker modules', () => {
   it('qualifies task names by module', () => {
     expectTypeOf<TaskName<Modules>>().toEqualTypeOf<
-      'text.tokenize' | 'text.tokenizeJson' | 'image.preprocessImage'
+      'text.tokenize' | 'text.tokenizeJson' | 'text.tokenizeBatch' | 'image.preprocessImage'
     >();
     expectTypeOf<TaskInput<Modules, 'image.preprocessImage'>>().toEqualTypeOf<ImageInput>();
     expectTypeOf<TaskOutput<Modules, 'text.tokenize'>>().toEqualTypeOf<TokenizeOutput>();

@@ -11,6 +11,7 @@
 import {
   ClientDisconnectedError,
   NotCacheableError,
+  ImageDecodeError,
   AbortedError,
   BadPayloadError,
   ClosedError,
@@ -70,6 +71,7 @@ const CLASSES = {
   [ErrorCodes.NOT_CACHEABLE]: NotCacheableError,
   [ErrorCodes.INVALID_METRIC]: InvalidMetricError,
   [ErrorCodes.METRIC_CONFLICT]: MetricConflictError,
+  [ErrorCodes.IMAGE_DECODE]: ImageDecodeError,
 } satisfies Record<ErrorCode, ErrorClass>;
 
 /** Bounds what one error may carry from an untrusted result. */

@@ -61,7 +61,10 @@ export function parseArgs(
   program
     .command('run')
     .description('map a worker task over JSON lines: one input line in, one output line out')
-    .argument('<module>', 'the worker module (a file exporting defineTask tasks)')
+    .argument(
+      '<module>',
+      'the worker module (a file exporting defineTask tasks), or a shipped worker: text, image',
+    )
     .requiredOption(
       '--task <export>',
       'the task to run; repeat it to chain tasks (each output is the next input, fused in the worker)',

@@ -2,7 +2,8 @@
 /**
  * The `orchestrator` command. `orchestrator run <module> --task <export>` maps a worker task
  * over JSON lines (on a local pool, or on queue nodes with `--redis`; `--task a --task b` chains
- * tasks); `orchestrator node <module> --redis URL --queue NAME` runs a queue node. Exit codes of
+ * tasks); `orchestrator node <module> --redis URL --queue NAME` runs a queue node. `<module>` is a
+ * file, or `text` / `image` for the shipped workers. Exit codes of
  * `run`: 0 every record succeeded, 1 some failed, 2 usage error,
  * 130 interrupted (SIGINT), 141 stdout closed early (e.g. `| head -1`), 143 terminated (SIGTERM).
  * @module
@@ -25,6 +26,7 @@ import { listenMetrics, openInput, openOutput, systemErrorText } from './io.js';
 import { isMainModule } from './is-main.js';
 import { jsonLines } from './json-lines.js';
 import { runPipeline } from './pipeline.js';
+import { SHIPPED_WORKERS, shippedWorker } from './shipped.js';
 import { Progress, summary, warningLine } from './report.js';
 import { EXIT_BROKEN_PIPE, RunStopped, stopOnSignals } from './stop.js';
 
@@ -33,7 +35,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const command = parseArgs(argv, (text) => process.stderr.write(text));
     if (command === undefined) return 0;
-    if (!existsSync(resolve(command.module))) throw new UsageError(`module not found: ${command.module}`);
+    if (shippedWorker(command.module) === undefined && !existsSync(resolve(command.module)))
+      throw new UsageError(
+        `module not found: ${command.module} (nor is it a shipped worker: ${Object.keys(SHIPPED_WORKERS).join(', ')})`,
+      );
     if (command.kind === 'node') return await runNode(command);
     return await run(command);
   } catch (error) {

@@ -1,6 +1,7 @@
 import { InvalidConfigError } from '../errors.js';
 import type { OrchestratorOptions } from '../orchestrator/options.js';
 import { UsageError } from './args.js';
+import { shippedWorker } from './shipped.js';
 
 /** The flags that configure a pool, for `run` and `node` alike. */
 export interface PoolFlags {
@@ -23,10 +24,10 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   prefix: '--prefix',
 };
 
-/** The Orchestrator options the pool flags set. */
+/** The Orchestrator options the pool flags set; `text` and `image` name the shipped workers. */
 export function poolOptions(flags: PoolFlags): OrchestratorOptions {
   return {
-    worker: flags.module,
+    worker: shippedWorker(flags.module) ?? flags.module,
     controller: flags.controller,
     defaultMetrics: true,
     ...(flags.base === undefined ? {} : { baseLimit: flags.base }),

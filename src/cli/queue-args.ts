@@ -45,7 +45,10 @@ export function addNodeCommand(
     .description(
       'consume a BullMQ queue on Redis and run its jobs with a worker module, until SIGINT/SIGTERM',
     )
-    .argument('<module>', 'the worker module (a file exporting defineTask tasks)')
+    .argument(
+      '<module>',
+      'the worker module (a file exporting defineTask tasks), or a shipped worker: text, image',
+    )
     .requiredOption(
       '--redis <url>',
       'Redis: redis://[user:password@]host:port[/db], or rediss:// for TLS',

@@ -6,14 +6,21 @@ export type EncodedRecord =
   | { readonly ok: true; readonly text: string }
   | { readonly ok: false; readonly text: string; readonly message: string };
 
+/** Typed arrays (token ids, tensors) as JSON arrays, not as objects keyed "0", "1", …. */
+function typedArraysAsArrays(_key: string, value: unknown): unknown {
+  if (value instanceof BigInt64Array || value instanceof BigUint64Array) return Array.from(value, Number);
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as Uint8Array);
+  return value;
+}
+
 /**
- * Encodes `{"line":N,"result":…}`. Structured clone carries values JSON cannot (bigints, cycles),
+ * Encodes `{"line":N,"result":…}`; typed arrays become arrays. Structured clone carries values JSON cannot (bigints, cycles),
  * so a worker can legitimately return one; that record becomes an `ERR_RESULT_NOT_JSON` error
  * record instead of a `TypeError` that would end the whole run.
  */
 export function encodeResult(line: number, value: unknown): EncodedRecord {
   try {
-    return { ok: true, text: JSON.stringify({ line, result: value }) };
+    return { ok: true, text: JSON.stringify({ line, result: value }, typedArraysAsArrays) };
   } catch (error) {
     return encodeError(line, `result is not JSON-encodable: ${firstLine(error)}`, ERR_RESULT_NOT_JSON);
   }

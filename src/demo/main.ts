@@ -33,7 +33,6 @@ function* imageInputs(count: number): Generator<{ image: Uint8Array; width: numb
 
 async function main(): Promise<void> {
   const registry = new Registry();
-  const workers = new URL('../../workers/', import.meta.url);
   const common = {
     registry,
     controller: 'gradient' as const,
@@ -41,8 +40,17 @@ async function main(): Promise<void> {
     maxLimit: 8,
     defaultMetrics: true,
   };
-  const text = new Orchestrator({ ...common, name: 'text', worker: new URL('text.js', workers) });
-  const image = new Orchestrator({ ...common, name: 'image', worker: new URL('image.js', workers) });
+  // The shipped workers, resolved the way an application resolves them (package exports).
+  const text = new Orchestrator({
+    ...common,
+    name: 'text',
+    worker: import.meta.resolve('node-orchestrator/workers/text'),
+  });
+  const image = new Orchestrator({
+    ...common,
+    name: 'image',
+    worker: import.meta.resolve('node-orchestrator/workers/image'),
+  });
   const server = await serve(registry, () => text.accepting && image.accepting);
   const origin = serverOrigin(server);
   process.stderr.write(

@@ -76,6 +76,8 @@ const RULES: Readonly<Record<ErrorCode, Rule>> = {
   [ErrorCodes.NOT_CACHEABLE]: { status: 500, message: 'Internal Server Error' },
   [ErrorCodes.INVALID_METRIC]: { status: 500, message: 'Internal Server Error' },
   [ErrorCodes.METRIC_CONFLICT]: { status: 500, message: 'Internal Server Error' },
+  // The bytes the client sent are not an image we can read: its request, not the service, is at fault.
+  [ErrorCodes.IMAGE_DECODE]: { status: 422, message: 'The image could not be decoded' },
 };
 
 /** A shed submission that names a tenant: that tenant is over its own cap, not the service. */
@@ -94,7 +96,7 @@ const FOREIGN_RULE: Rule = { status: 500, message: 'Internal Server Error' };
  * over its cap); `ERR_CLOSED` and `ERR_ABORTED` 503; `ERR_TASK_TIMEOUT` 504;
  * `ERR_CLIENT_DISCONNECTED` 499 (nginx's "client closed request": nobody reads it, but logs
  * and metrics tell it apart); `ERR_TASK_FAILED`, `ERR_WORKER_CRASHED` and the configuration
- * codes 500; an error that is not the library's, 500.
+ * codes 500; `ERR_IMAGE_DECODE` 422; an error that is not the library's, 500.
  *
  * The rule is keyed on the error's `code` and fields, not its class, so errors from another copy
  * of the package, or revived from a worker, map alike.
