@@ -37,6 +37,12 @@ export const ORCHESTRATOR_METRICS: readonly string[] = [
   'stage_items_out_total',
   'stage_items_failed_total',
   'stage_seconds_total',
+  'tenant_queue_depth',
+  'tenant_running',
+  'tenant_starts_total',
+  'resource_limit',
+  'resource_units_in_use',
+  'resource_wait_seconds',
 ];
 
 /** The metrics a QueueNode adds beside its orchestrator's, under the same prefix. */
