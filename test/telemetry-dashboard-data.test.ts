@@ -10,6 +10,7 @@ import {
 } from 'node-orchestrator';
 import { dashboardHarness, nextFrame, type Frame } from './support/dashboard.js';
 import { get, sample } from './support/http.js';
+import { Gate } from './support/gate.js';
 import { createOrchestrator } from './support/orchestrator.js';
 import type { SseStream } from './support/sse.js';
 
@@ -48,6 +49,8 @@ const ORCHESTRATOR_KEYS = [
   'window',
   'breakdowns',
   'taskMetrics',
+  'tenants',
+  'resources',
 ];
 const STATS_KEYS = ['outcomes', 'errors', 'duration', 'wait'];
 const SUMMARY_KEYS = ['count', 'mean', 'p50', 'p90', 'p99'];
@@ -99,6 +102,55 @@ describe('dashboard data endpoint', () => {
     expect(o.total.outcomes).toMatchObject({ success: 3, error: 2 });
     expect(o.total.errors).toEqual({ E_FIXTURE: 2 });
     expect(o.total.limitChanges).toEqual([]);
+  });
+
+  it("shows each tenant's runs and each resource's units now, as /metrics has them, and a breakdown by tenant", async () => {
+    const orchestrator = createOrchestrator({
+      baseLimit: 2,
+      maxLimit: 2,
+      tenants: { acme: {} },
+      resources: { gpu: 1 },
+    });
+    const gate = new Gate();
+    const held = orchestrator.run(
+      'gateOrEcho',
+      { n: 1, shared: gate.shared },
+      { tenant: 'acme', needs: { gpu: 1 } },
+    );
+    await gate.waitStarted(1);
+    const waiting = orchestrator.run('echo', 2, { tenant: 'acme', needs: { gpu: 1 } });
+    // Should an expectation fail, close() ends these two: that is not the failure to report.
+    for (const run of [held, waiting]) run.catch(() => undefined);
+    await orchestrator.run('echo', 3, { tenant: 'zed' });
+    const server = await serve(orchestrator.registry!);
+    const o = (await data(server)).orchestrator!;
+    const text = (await get(server, '/metrics')).body;
+    // The configured tenants, then `default` (unlisted tenants) and `other`, as the metrics label them.
+    expect(o.tenants.map((t) => t.name)).toEqual(['acme', 'default', 'other']);
+    expect(o.tenants[0]).toEqual({
+      name: 'acme',
+      running: sample(text, 'orchestrator_tenant_running{tenant="acme"}'),
+      waiting: sample(text, 'orchestrator_tenant_queue_depth{tenant="acme"}'),
+    });
+    expect(o.tenants[0]).toMatchObject({ running: 1, waiting: 1 });
+    expect(o.resources).toEqual([{ name: 'gpu', inUse: 1, limit: 1, waitSeconds: expect.any(Number) }]);
+    // The wait grows while the run waits: the frame's, read first, is at most the scrape's.
+    const waited = o.resources[0]!.waitSeconds!;
+    expect(waited).toBeGreaterThan(0);
+    expect(waited).toBeLessThanOrEqual(sample(text, 'orchestrator_resource_wait_seconds{resource="gpu"}')!);
+    gate.release();
+    await expect(Promise.all([held, waiting])).resolves.toMatchObject([{ released: true }, 2]);
+    const after = (await data(server)).orchestrator!;
+    expect(after.breakdowns['tenant']!.map((row) => row.key).sort()).toEqual(['acme', 'other']);
+    expect(after.resources).toEqual([{ name: 'gpu', inUse: 0, limit: 1, waitSeconds: 0 }]);
+    expect(after.tenants.every((t) => t.running === 0 && t.waiting === 0)).toBe(true);
+  });
+
+  it('has no tenants and no resources without those options', async () => {
+    const server = await serve(createOrchestrator().registry!);
+    const o = (await data(server)).orchestrator!;
+    expect(o.tenants).toEqual([]);
+    expect(o.resources).toEqual([]);
   });
 
   it('selects by orchestrator label and prefix, lists every orchestrator, and shows none for an unknown name', async () => {

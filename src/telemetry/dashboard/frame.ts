@@ -5,7 +5,13 @@
  * @module
  */
 import { counterDelta, histogramDelta, mergeHistograms, summarize } from './quantile.js';
-import { seriesKey, type OrchestratorReading, type Reading, type SeriesReading } from './reading.js';
+import {
+  seriesKey,
+  type LabelledGauges,
+  type OrchestratorReading,
+  type Reading,
+  type SeriesReading,
+} from './reading.js';
 import type { BreakdownRow, DashboardFrame, LimitChange, OrchestratorFrame, TaskStats } from './schema.js';
 import { taskMetricFrames } from './task-metrics.js';
 
@@ -82,7 +88,22 @@ function orchestratorFrame(
       previous === null || deltas === null ? null : { ...stats(deltas), limitChanges: changes(previous) },
     breakdowns: breakdowns(all, deltas),
     taskMetrics: taskMetricFrames(current, previous),
+    tenants: sortedByName(current.tenants).map(([name, g]) => ({
+      name,
+      running: g['running'] ?? null,
+      waiting: g['waiting'] ?? null,
+    })),
+    resources: sortedByName(current.resources).map(([name, g]) => ({
+      name,
+      inUse: g['inUse'] ?? null,
+      limit: g['limit'] ?? null,
+      waitSeconds: g['waitSeconds'] ?? null,
+    })),
   };
+}
+
+function sortedByName(gauges: LabelledGauges): [string, Record<string, number>][] {
+  return [...gauges].sort(([a], [b]) => a.localeCompare(b));
 }
 
 function seriesDelta(current: SeriesReading, previous: SeriesReading | undefined): SeriesReading {

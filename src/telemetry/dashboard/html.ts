@@ -102,6 +102,7 @@ const BODY = `
     <article class="card"><h2>Adaptations <small>newest first</small></h2><ol class="events" id="adaptations"></ol></article>
   </section>
   <section id="task-metrics-section" class="tasks" hidden><h2 class="section">Task metrics <small>what the tasks record through ctx.metrics</small></h2><div class="grid" id="task-metrics"></div></section>
+  <section id="loads-section" class="card wide" hidden><h2>Tenants and resources <small>now</small></h2><table id="loads-table"></table></section>
   <section class="card wide"><h2>By <select id="breakdown"></select> <small id="breakdown-note"></small></h2><table id="breakdown-table"></table></section>
 </main>
 <footer id="footer"></footer>

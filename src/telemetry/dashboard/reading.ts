@@ -38,6 +38,9 @@ export interface GaugeReading {
   errorRate: number | undefined;
 }
 
+/** Gauges split by one label, by the label's value: a tenant's runs, a resource's units. */
+export type LabelledGauges = Map<string, Record<string, number>>;
+
 /** Everything one orchestrator exports, identified by its prefix and `orchestrator` label. */
 export interface OrchestratorReading {
   prefix: string;
@@ -49,6 +52,10 @@ export interface OrchestratorReading {
   limitChanges: Map<string, { direction: string; reason: string; count: number }>;
   /** The metrics its tasks record, by declared name. */
   taskMetrics: Map<string, TaskMetricReading>;
+  /** Runs of each tenant now (`running`, `waiting`), with the `tenants` option. */
+  tenants: LabelledGauges;
+  /** Each declared resource now (`inUse`, `limit`, `waitSeconds`), with the `resources` option. */
+  resources: LabelledGauges;
 }
 
 /** A registry at one instant. */
@@ -73,6 +80,15 @@ const GAUGES: readonly [keyof GaugeReading, string][] = [
   ['gpuUtilization', 'gpu_utilization_ratio'],
   ['gpuWaitSeconds', 'gpu_wait_seconds'],
   ['errorRate', 'error_rate_ratio'],
+];
+
+/** The gauges split by a tenant or a resource: [group, label, field, metric suffix]. */
+const LABELLED: readonly ['tenants' | 'resources', string, string, string][] = [
+  ['tenants', 'tenant', 'running', 'tenant_running'],
+  ['tenants', 'tenant', 'waiting', 'tenant_queue_depth'],
+  ['resources', 'resource', 'inUse', 'resource_units_in_use'],
+  ['resources', 'resource', 'limit', 'resource_limit'],
+  ['resources', 'resource', 'waitSeconds', 'resource_wait_seconds'],
 ];
 
 /** Counts that split over labels (a tenant, a resource) add up; the others are one value. */
@@ -129,6 +145,8 @@ function readPrefix(byName: Map<string, Metric>, prefix: string): OrchestratorRe
         series: new Map(),
         limitChanges: new Map(),
         taskMetrics: new Map(),
+        tenants: new Map(),
+        resources: new Map(),
       };
       found.set(name ?? '', reading);
     }
@@ -140,6 +158,16 @@ function readPrefix(byName: Map<string, Metric>, prefix: string): OrchestratorRe
       const gauges = entry(sample.labels).gauges;
       const previous = gauges[field];
       gauges[field] = ADDITIVE.has(field) ? (previous ?? 0) + sample.value : (previous ?? sample.value);
+    }
+  }
+  for (const [group, label, field, suffix] of LABELLED) {
+    for (const sample of samples(suffix)) {
+      const key = sample.labels[label];
+      if (key === undefined) continue;
+      const byKey = entry(sample.labels)[group];
+      const values = byKey.get(String(key)) ?? {};
+      values[field] = sample.value;
+      byKey.set(String(key), values);
     }
   }
   const series = (labels: Labels, dimension: string): SeriesReading => {

@@ -113,6 +113,32 @@ export interface OrchestratorFrame {
   breakdowns: Record<string, BreakdownRow[]>;
   /** The metrics its tasks record, by name (added within `v: 1`). */
   taskMetrics: TaskMetricFrame[];
+  /** Each tenant's runs now, by name; empty without the `tenants` option (added within `v: 1`). */
+  tenants: TenantLoadFrame[];
+  /** Each declared resource now, by name; empty without `resources` (added within `v: 1`). */
+  resources: ResourceFrame[];
+}
+
+/** A tenant's runs at the frame's instant (with the `tenants` option). */
+export interface TenantLoadFrame {
+  /** Its `tenant` label: a configured tenant, `default` or `other`. */
+  name: string;
+  /** Runs of the tenant on a thread. */
+  running: number | null;
+  /** Runs of the tenant submitted and not started. */
+  waiting: number | null;
+}
+
+/** A declared resource at the frame's instant (with the `resources` option). */
+export interface ResourceFrame {
+  /** As declared, e.g. `gpu`. */
+  name: string;
+  /** Units held by running tasks. */
+  inUse: number | null;
+  /** Units that may be held at once (adaptation may set it below the units declared). */
+  limit: number | null;
+  /** The longest current wait of a run that needs it, in seconds (0 when none waits). */
+  waitSeconds: number | null;
 }
 
 /** One frame of `/dashboard/events`, or the answer of `/dashboard/data`. */

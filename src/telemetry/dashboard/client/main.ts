@@ -164,6 +164,7 @@ const MAX_ROWS = 3600;
     render();
     renderTiles(o, seconds);
     renderBreakdown(o, seconds);
+    renderLoads(o);
   };
 
   const connect = (): void => {

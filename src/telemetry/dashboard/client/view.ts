@@ -195,3 +195,25 @@ function renderBreakdown(o: OrchestratorFrame, seconds: number | null): void {
   tbody.append(...body);
   table.replaceChildren(thead, tbody);
 }
+
+/** Each tenant's runs and each resource's units now; hidden without tenants or resources. */
+function renderLoads(o: OrchestratorFrame): void {
+  const { tenants, resources } = o;
+  byId('loads-section').hidden = tenants.length === 0 && resources.length === 0;
+  const cells = (texts: readonly string[], tag: 'td' | 'th'): HTMLTableRowElement => {
+    const tr = document.createElement('tr');
+    tr.append(...texts.map((text) => element(tag, '', text)));
+    return tr;
+  };
+  const count = (value: number | null): string => (value === null ? '–' : formatNumber(value));
+  const thead = document.createElement('thead');
+  thead.append(cells(['', 'name', 'running · in use', 'waiting · limit', 'longest wait'], 'th'));
+  const tbody = document.createElement('tbody');
+  for (const t of tenants)
+    tbody.append(cells(['tenant', t.name, count(t.running), count(t.waiting), ''], 'td'));
+  for (const r of resources) {
+    const wait = r.waitSeconds === null ? '–' : formatSeconds(r.waitSeconds);
+    tbody.append(cells(['resource', r.name, count(r.inUse), count(r.limit), wait], 'td'));
+  }
+  byId('loads-table').replaceChildren(thead, tbody);
+}
