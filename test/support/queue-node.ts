@@ -52,10 +52,19 @@ export async function startNodeProcess(options: Omit<QueueNodeOptions, 'worker'>
   return { pid: child.pid as number, child, output: () => output, exited };
 }
 
-/** Stops a node process: SIGTERM, then waits until it has exited by itself. */
-export async function stopNodeProcess(node: NodeProcess): Promise<void> {
+/**
+ * Stops a node process: SIGTERM, then waits until it has exited by itself; with `killAfterMs`,
+ * SIGKILLs it if it has not exited by then (for tests whose subject is not a clean close).
+ */
+export async function stopNodeProcess(node: NodeProcess, killAfterMs?: number): Promise<void> {
   if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGTERM');
-  await node.exited;
+  const timer =
+    killAfterMs === undefined ? undefined : setTimeout(() => node.child.kill('SIGKILL'), killAfterMs);
+  try {
+    await node.exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Lines of a marker file written by the fixture tasks ("<key> <pid> …"), or none yet. */
