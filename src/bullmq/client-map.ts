@@ -1,6 +1,7 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { ClosedError, DataCloneError, PayloadTooLargeError } from '../errors.js';
 import type { MapRecord } from '../orchestrator/map.js';
+import { RecordFlow } from '../orchestrator/record-flow.js';
 import type { ClientJobs, Finished } from './client-jobs.js';
 
 /** Options of {@link QueueClient.map}. */
@@ -50,7 +51,7 @@ export async function* mapOverQueue(
   const { ordered = false, signal, priority = 0, failFast = false, tenant, batchSize } = options;
   signal?.throwIfAborted();
   const stop = new AbortController();
-  const flow = new Flow(ordered);
+  const flow = new RecordFlow<MapRecord>(ordered);
   const onAbort = (): void => {
     stop.abort(signal?.reason);
     flow.wake();
@@ -167,62 +168,6 @@ export async function* mapOverQueue(
     host.jobs.cancel([...live]);
     while (inFlight > 0) await flow.changed();
     await source.close();
-  }
-}
-
-/** Records between the jobs and the consumer, in input order with `ordered`. */
-class Flow {
-  readonly #ordered: boolean;
-  #ready: MapRecord[] = [];
-  #head = 0;
-  readonly #waiting = new Map<number, MapRecord>();
-  #next = 0;
-  #reserved = 0;
-  #taken = 0;
-  #wake: (() => void) | undefined;
-
-  constructor(ordered: boolean) {
-    this.#ordered = ordered;
-  }
-
-  /** Reserves indices for `count` new inputs; returns the first. */
-  reserve(count: number): number {
-    this.#reserved += count;
-    return this.#reserved - count;
-  }
-
-  /** Inputs pulled and not yet yielded. */
-  get buffered(): number {
-    return this.#reserved - this.#taken;
-  }
-
-  put(record: MapRecord): void {
-    if (this.#ordered) this.#waiting.set(record.index, record);
-    else this.#ready.push(record);
-    this.wake();
-  }
-
-  take(): MapRecord | undefined {
-    let record: MapRecord | undefined;
-    if (!this.#ordered) {
-      record = this.#ready[this.#head++];
-      if (this.#head >= this.#ready.length) {
-        this.#ready = [];
-        this.#head = 0;
-      }
-    } else if ((record = this.#waiting.get(this.#next)) !== undefined) this.#waiting.delete(this.#next++);
-    if (record !== undefined) this.#taken++;
-    return record;
-  }
-
-  changed(): Promise<void> {
-    return new Promise((resolve) => (this.#wake = resolve));
-  }
-
-  wake(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
   }
 }
 
