@@ -21,10 +21,19 @@ const FAST_LOCKS = { lockDurationMs: 2000, stalledIntervalMs: 500 };
 
 describe.runIf(requireRedis())('faults', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
-  // Stopping nodes, clients and a Redis with its append-only file can take a while on a loaded machine.
+  // After the Redis restart, one of these cleanups has twice outlasted the hook under full-suite
+  // load (not reproduced alone; see the closing note of 2026-11-26). Each gets 15 s; one still
+  // pending then is named on stderr and left behind, so that the report says which it is.
   afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  }, 60_000);
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 15_000)));
+      const ended = await Promise.race([Promise.resolve(cleanup()), late]);
+      clearTimeout(timer);
+      if (ended === 'late')
+        console.error(`bullmq-faults: cleanup still pending after 15 s: ${cleanup.toString()}`);
+    }
+  }, 90_000);
 
   async function setup(options: { appendonly?: boolean } = {}): Promise<{ redis: RedisServer; dir: string }> {
     const redis = await startRedis(options);
