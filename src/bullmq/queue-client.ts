@@ -30,6 +30,9 @@ interface Parts {
   readonly jobs: ClientJobs;
 }
 
+/** How long close() waits for Redis to acknowledge closing its connections before it drops them. */
+const CLOSE_CONNECTIONS_MS = 5_000;
+
 /**
  * Submits tasks to a BullMQ queue that {@link QueueNode}s consume, with the local
  * `Orchestrator`'s `run` and `map` contracts: the same records, the same typed errors (name,
@@ -296,6 +299,18 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
     }
     if (parts === undefined) return;
     await parts.tracker.close(new AbortedError('The QueueClient closed before the job ended'));
-    await Promise.allSettled([parts.events.close(), parts.queue.close(), parts.control.quit()]);
+    // A graceful close waits for Redis to answer, which after a Redis restart it may never do
+    // (QueueEvents' blocking read): past the deadline the connections are dropped instead.
+    const graceful = Promise.allSettled([parts.events.close(), parts.queue.close(), parts.control.quit()]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>(
+      (resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_CONNECTIONS_MS)),
+    );
+    const ended = await Promise.race([graceful, deadline]);
+    clearTimeout(timer);
+    if (ended === 'late') {
+      parts.control.disconnect();
+      await Promise.allSettled([parts.events.disconnect(), parts.queue.disconnect()]);
+    }
   }
 }
