@@ -21,6 +21,7 @@ import { checkConnection, createClient, bullmqConnection } from './connection.js
 import { JobTracker } from './job-tracker.js';
 import type { ResolvedQueue } from './options.js';
 import { bullmq } from './peers.js';
+import { settledWithin } from '../internal/settled-within.js';
 
 interface Parts {
   readonly queue: Queue;
@@ -290,25 +291,14 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
     const parts = await this.#parts?.catch(() => undefined);
     if (this.#active > 0) {
       const idle = new Promise<void>((resolve) => (this.#idle = resolve));
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>(
-        (resolve) => (timer = setTimeout(resolve, this.#settings.closeTimeoutMs)),
-      );
-      await Promise.race([idle, timeout]);
-      clearTimeout(timer);
+      await settledWithin(idle, this.#settings.closeTimeoutMs);
     }
     if (parts === undefined) return;
     await parts.tracker.close(new AbortedError('The QueueClient closed before the job ended'));
     // A graceful close waits for Redis to answer, which after a Redis restart it may never do
     // (QueueEvents' blocking read): past the deadline the connections are dropped instead.
     const graceful = Promise.allSettled([parts.events.close(), parts.queue.close(), parts.control.quit()]);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'late'>(
-      (resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_CONNECTIONS_MS)),
-    );
-    const ended = await Promise.race([graceful, deadline]);
-    clearTimeout(timer);
-    if (ended === 'late') {
+    if (!(await settledWithin(graceful, CLOSE_CONNECTIONS_MS))) {
       parts.control.disconnect();
       await Promise.allSettled([parts.events.disconnect(), parts.queue.disconnect()]);
     }
