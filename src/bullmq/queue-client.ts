@@ -17,6 +17,7 @@ import {
   type QueueRunOptions,
 } from './client-options.js';
 import { mapOverQueue, type QueueMapOptions } from './client-map.js';
+import { closeConnections, quitting } from './close-connections.js';
 import { checkConnection, createClient, bullmqConnection } from './connection.js';
 import { JobTracker } from './job-tracker.js';
 import type { ResolvedQueue } from './options.js';
@@ -30,9 +31,6 @@ interface Parts {
   readonly tracker: JobTracker;
   readonly jobs: ClientJobs;
 }
-
-/** How long close() waits for Redis to acknowledge closing its connections before it drops them. */
-const CLOSE_CONNECTIONS_MS = 5_000;
 
 /**
  * Submits tasks to a BullMQ queue that {@link QueueNode}s consume, with the local
@@ -295,12 +293,7 @@ export class QueueClient<M extends TaskMap = TaskMap> extends EventEmitter {
     }
     if (parts === undefined) return;
     await parts.tracker.close(new AbortedError('The QueueClient closed before the job ended'));
-    // A graceful close waits for Redis to answer, which after a Redis restart it may never do
-    // (QueueEvents' blocking read): past the deadline the connections are dropped instead.
-    const graceful = Promise.allSettled([parts.events.close(), parts.queue.close(), parts.control.quit()]);
-    if (!(await settledWithin(graceful, CLOSE_CONNECTIONS_MS))) {
-      parts.control.disconnect();
-      await Promise.allSettled([parts.events.disconnect(), parts.queue.disconnect()]);
-    }
+    // After a Redis restart QueueEvents' blocking read may never be answered.
+    await closeConnections([parts.events, parts.queue, quitting(parts.control)]);
   }
 }

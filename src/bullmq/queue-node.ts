@@ -8,6 +8,7 @@ import type { OrchestratorOptions } from '../orchestrator/options.js';
 import type { TaskMap } from '../orchestrator/task-types.js';
 import { cancelChannel, subscribeCancels } from './cancel-channel.js';
 import type { RetentionOptions } from './client-jobs.js';
+import { CLOSE_CONNECTIONS_MS, closeConnections, quitting } from './close-connections.js';
 import { bullmqConnection, checkConnection, createClient } from './connection.js';
 import { createProcessor } from './job-processor.js';
 import { NodeMetrics } from './node-metrics.js';
@@ -290,11 +291,13 @@ export class QueueNode<M extends TaskMap = TaskMap> extends EventEmitter {
     await this.#ready.catch(() => undefined);
     const worker = this.#worker;
     this.orchestrator.off('adapt', this.#onAdapt);
-    // BullMQ's close stops fetching, then waits for the jobs held (which `giveUp` cuts short).
-    if (worker !== undefined) await worker.close();
+    // BullMQ's close stops fetching, then waits for the jobs held (which `giveUp` cuts short) and
+    // for Redis to record how they ended; a Redis that has stopped answering gets dropped.
+    if (worker !== undefined) await closeConnections([worker], this.#closeTimeoutMs + CLOSE_CONNECTIONS_MS);
     clearTimeout(giveUp);
     this.#closing.abort(reason);
-    await Promise.allSettled([this.#subscriber?.quit(), this.#queue?.close()]);
+    const subscriber = this.#subscriber === undefined ? [] : [quitting(this.#subscriber)];
+    await closeConnections([...subscriber, ...(this.#queue === undefined ? [] : [this.#queue])]);
     this.#metrics?.dispose();
     await this.orchestrator.close();
   }

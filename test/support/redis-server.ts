@@ -40,6 +40,10 @@ export interface RedisServer {
   cli(...args: string[]): string;
   /** Stops it gracefully (SIGTERM: Redis flushes its append-only file) and starts it again. */
   restart(): Promise<void>;
+  /** Makes it stop answering (SIGSTOP): connections stay open, nothing is read or written. */
+  freeze(): void;
+  /** Lets a frozen server answer again (SIGCONT). */
+  thaw(): void;
   /** Stops it and removes its directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -129,6 +133,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
+    child.kill('SIGCONT'); // a frozen server acts on SIGTERM only once it runs again
     await exited;
   };
   let stopped = false;
@@ -141,6 +146,8 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       execFileSync('redis-cli', [...tls, '-p', String(port), '--no-auth-warning', ...login, ...command], {
         encoding: 'utf8',
       }).trim(),
+    freeze: () => child.kill('SIGSTOP'),
+    thaw: () => child.kill('SIGCONT'),
     restart: async () => {
       await stopChild();
       child = await launch(args);

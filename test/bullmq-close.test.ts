@@ -1,0 +1,66 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AbortedError } from 'node-orchestrator';
+import { QueueClient, QueueNode } from 'node-orchestrator/bullmq';
+import { markers, queueTasks, until } from './support/queue-node.js';
+import { requireRedis, startRedis, type RedisServer } from './support/redis-server.js';
+
+/** TCP sockets this process holds: the Redis connections a close must end. */
+function tcpSockets(): number {
+  return process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap').length;
+}
+
+describe.runIf(requireRedis())('close() when Redis stops answering', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function setup(): Promise<{ redis: RedisServer; dir: string }> {
+    const redis = await startRedis();
+    const dir = mkdtempSync(join(tmpdir(), 'queue-close-'));
+    cleanups.push(() => redis.stop());
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    return { redis, dir };
+  }
+
+  it('QueueClient.close() ends, rejects the runs it held with ERR_ABORTED and drops its connections', async () => {
+    const { redis } = await setup();
+    const before = tcpSockets();
+    const client = new QueueClient({ queue: 'frozen-client', connection: redis.url, closeTimeoutMs: 100 });
+    await client.ready();
+    // No node consumes this queue: the job waits in Redis while Redis stops answering.
+    const held = client.run('echo', 'never taken').catch((error: unknown) => error);
+    await until(() => client.jobsInFlight === 1, 'the job to be queued');
+    expect(tcpSockets()).toBeGreaterThan(before);
+    redis.freeze();
+    await client.close();
+    expect(await held).toBeInstanceOf(AbortedError);
+    await until(() => tcpSockets() === before, 'every Redis socket of the client to close');
+  }, 30_000);
+
+  it('QueueNode.close() ends while a job runs, aborts that job, closes its threads and drops its connections', async () => {
+    const { redis, dir } = await setup();
+    const before = tcpSockets();
+    const node = new QueueNode({
+      worker: queueTasks,
+      queue: 'frozen-node',
+      connection: redis.url,
+      adaptive: false,
+      baseLimit: 1,
+      maxLimit: 1,
+      closeTimeoutMs: 100,
+    });
+    const client = new QueueClient({ queue: 'frozen-node', connection: redis.url, closeTimeoutMs: 100 });
+    const held = client.run('holdOnce', { dir, key: 'held' }).catch((error: unknown) => error);
+    await until(() => markers(dir, 'started').length === 1, 'the task to start on the node');
+    redis.freeze();
+    await Promise.all([node.close(), client.close()]);
+    expect(markers(dir, 'aborted').map(([key]) => key)).toEqual(['held']);
+    expect(await held).toBeInstanceOf(AbortedError);
+    expect(node.orchestrator.threads).toBe(0);
+    await until(() => tcpSockets() === before, 'every Redis socket of the node and the client to close');
+  }, 60_000);
+});
