@@ -246,7 +246,6 @@ export class Scheduler<T> {
     this.#refresh(tenant);
   }
 
-  /** The first resource whose units `place` cannot have now, counting its own promise. */
   /**
    * The first resource whose units `place` cannot have now. Its own promise counts for it;
    * otherwise, no barging: runs parked for the resource come first, even if they need more
