@@ -1,6 +1,6 @@
 import type { WorkerCacheOptions } from '../cache/options.js';
 import { AbortedError, ClosedError } from '../errors.js';
-import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
+import { settledWithin } from '../internal/settled-within.js';
 import { ControlPlane, type ChunkSink } from '../pool/control-plane.js';
 import {
   isControlPortHello,
@@ -137,7 +137,7 @@ export class Engine implements RunHost, Producer {
         this.#idempotent = new Set(message.idempotent);
         this.#workerCaches = new Map(Object.entries(message.cache));
         this.taskMetrics.hello(message.metrics);
-        this.control.adopt(message.port);
+        this.control.adopt(message.port, message.threadId);
         this.#helloSeen();
       },
     });
@@ -345,13 +345,12 @@ export class Engine implements RunHost, Producer {
    */
   async flushThreads(ms: number): Promise<void> {
     if (!this.#flushable || !(ms > 0)) return;
-    let timer: LongTimer | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setLongTimeout(resolve, ms)));
-    try {
-      await Promise.race([this.control.flush(), timeout]);
-    } finally {
-      clearLongTimeout(timer);
-    }
+    const deadline = performance.now() + ms;
+    // A thread that ran a task may not have had its hello read yet: without its port, its spans
+    // would be left behind.
+    await settledWithin(this.control.portsOf(this.pool.threadsThatRan()), ms);
+    const left = deadline - performance.now();
+    if (left > 0) await settledWithin(this.control.flush(), left);
   }
 
   /** Terminates the pool's threads and closes the control ports; runs still waiting end ERR_CLOSED. */

@@ -31,6 +31,10 @@ export class ControlPlane {
   readonly #sinks = new Map<number, ChunkSink>();
   /** Aborted ids not yet forgotten: replayed to ports that arrive later. */
   readonly #aborted = new Set<number>();
+  /** Threads whose port was adopted, by thread id. */
+  readonly #threadIds = new Set<number>();
+  /** Callers of {@link portsOf} still waiting: the thread ids missing, and the resolver. */
+  readonly #portWaiters = new Set<{ missing: Set<number>; done: () => void }>();
   /** Flushes waiting for their answer: the ports still to answer, and the resolver. */
   readonly #flushes = new Map<number, { ports: Set<MessagePort>; done: () => void }>();
   #nextFlush = 1;
@@ -42,13 +46,20 @@ export class ControlPlane {
     this.#onMetrics = onMetrics;
   }
 
-  /** Takes a thread's control port from its hello. */
-  adopt(port: MessagePort): void {
+  /** Takes thread `threadId`'s control port from its hello. */
+  adopt(port: MessagePort, threadId: number): void {
     if (this.#closed) {
       port.close();
       return;
     }
     this.#ports.add(port);
+    this.#threadIds.add(threadId);
+    for (const waiter of this.#portWaiters) {
+      waiter.missing.delete(threadId);
+      if (waiter.missing.size > 0) continue;
+      this.#portWaiters.delete(waiter);
+      waiter.done();
+    }
     port.on('message', (message: BatchChunk | FlushedMessage) => this.#receive(port, message));
     // A port keeps the process alive only while a batch waits for chunks: a batch whose answer
     // came before its last chunks (a thread's first batch can beat its port) has nothing else
@@ -66,6 +77,7 @@ export class ControlPlane {
       setImmediate(() => {
         this.#drainPort(port);
         this.#ports.delete(port);
+        this.#threadIds.delete(threadId);
         // A thread that is gone has nothing left to flush.
         for (const id of [...this.#flushes.keys()]) this.#flushed(port, id);
       });
@@ -106,6 +118,17 @@ export class ControlPlane {
   }
 
   /**
+   * Resolves once every thread of `threadIds` has had its port adopted (or the plane closed). A
+   * thread's hello travels apart from its answers, so it may still be unread after the thread
+   * answered: who must reach every thread that ran something waits for this first.
+   */
+  portsOf(threadIds: Iterable<number>): Promise<void> {
+    const missing = new Set([...threadIds].filter((id) => !this.#threadIds.has(id)));
+    if (missing.size === 0 || this.#closed) return Promise.resolve();
+    return new Promise((done) => this.#portWaiters.add({ missing, done }));
+  }
+
+  /**
    * Asks every thread to flush the tracer providers registered in it; resolves once each has
    * answered or its port has closed.
    */
@@ -124,6 +147,9 @@ export class ControlPlane {
     this.#closed = true;
     for (const { done } of this.#flushes.values()) done();
     this.#flushes.clear();
+    for (const { done } of this.#portWaiters) done();
+    this.#portWaiters.clear();
+    this.#threadIds.clear();
     for (const port of this.#ports) port.close();
     this.#ports.clear();
     this.#sinks.clear();

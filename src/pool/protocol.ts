@@ -185,6 +185,8 @@ export interface ControlPortHello {
   readonly [kControlHello]: true;
   /** The main thread posts {@link ControlMessage}s here; the runner posts {@link BatchChunk}s. */
   readonly port: MessagePort;
+  /** The thread's id (`worker_threads.threadId`), as the pool knows it. */
+  readonly threadId: number;
   /** The module's task export names. */
   readonly tasks: readonly string[];
   /** The module's tasks marked idempotent (safe to run again after a crash). */

@@ -4,7 +4,7 @@
  * is returned as a value, so Piscina rejects only for infrastructure failures.
  * @module
  */
-import { MessageChannel, parentPort } from 'node:worker_threads';
+import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import Piscina from 'piscina';
 import { ThreadMetrics } from '../task-metrics/recorder.js';
@@ -68,6 +68,7 @@ const loaded = new Promise<void>((resolve) => {
       const hello: ControlPortHello = {
         [kControlHello]: true,
         port: channel.port2,
+        threadId,
         tasks: loadedTable.names,
         idempotent: loadedTable.idempotent,
         cache: loadedTable.cache,

@@ -140,6 +140,8 @@ export class ThreadPool {
   #declined = 0;
   /** Tickets bound to a running job. */
   readonly #running = new Map<PoolJob, Ticket>();
+  /** Threads that have taken a job (pruned to the live ones as threads come and go). */
+  readonly #ranJobs = new Set<number>();
   #limit: number;
   #destroyed = false;
 
@@ -168,6 +170,11 @@ export class ThreadPool {
   /** Threads alive now (starting, idle or busy). */
   get threads(): number {
     return this.#piscina.threads.length;
+  }
+
+  /** Live threads that have taken a job, by thread id. */
+  threadsThatRan(): number[] {
+    return this.#piscina.threads.map((thread) => thread.threadId).filter((id) => this.#ranJobs.has(id));
   }
 
   /** Jobs running on a thread now. */
@@ -292,6 +299,7 @@ export class ThreadPool {
     this.#running.set(job, ticket);
     ticket.job = job;
     ticket.threadId = threadId;
+    if (!this.#ranJobs.has(threadId)) this.#ranThread(threadId);
     const { request } = ticket;
     request.id = job.request.id;
     request.task = job.request.task;
@@ -300,6 +308,16 @@ export class ThreadPool {
     request.trace = job.request.trace;
     if (job.transferList !== undefined) ticket.transferList.push(...job.transferList);
     job.started(threadId);
+  }
+
+  #ranThread(threadId: number): void {
+    // Threads that retired or died leave their ids behind: forgotten when the set outgrows the pool.
+    if (this.#ranJobs.size >= 2 * this.#limit) {
+      const live = new Set(this.threadsThatRan());
+      this.#ranJobs.clear();
+      for (const id of live) this.#ranJobs.add(id);
+    }
+    this.#ranJobs.add(threadId);
   }
 
   #answered(ticket: Ticket, response: TaskResponse): void {
