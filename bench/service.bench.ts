@@ -14,7 +14,7 @@ import { request as httpRequest, Agent } from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
 import { median } from './support/compare.js';
-import { measureOverload, type OverloadReport } from './support/service-overload.js';
+import { measureOverload, threadCpu, type OverloadReport } from './support/service-overload.js';
 import { startService, type Service } from '../test/support/service.js';
 
 const repository = new URL('../', import.meta.url).pathname.includes('/dist-bench/')
@@ -77,6 +77,11 @@ export interface LevelRow {
   okPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * CPU the service process (all its threads) spent per 2xx, in milliseconds, median of the
+   * rounds: what each answer costs, which holds on a busy machine where throughput does not.
+   */
+  cpuMsPerOk: number;
   /** Share of non-2xx responses (shed requests), median of the rounds. */
   shedShare: number;
   /** Connection errors and timeouts, summed over the rounds. */
@@ -153,7 +158,10 @@ async function measureLevels(
   rounds: number,
   seconds: number,
 ): Promise<LevelRow[]> {
-  const samples = new Map<string, { ok: number; p50: number; p99: number; shed: number; errors: number }[]>();
+  const samples = new Map<
+    string,
+    { ok: number; cpu: number; p50: number; p99: number; shed: number; errors: number }[]
+  >();
   const variants = Object.keys(VARIANTS) as Variant[];
   for (let round = 0; round < rounds; round++) {
     for (const connections of LEVELS) {
@@ -161,7 +169,10 @@ async function measureLevels(
         const ordered = round % 2 === 0 ? variants : [...variants].reverse();
         for (const variant of ordered) {
           await waitIdle(variant, services[variant]);
+          const pid = services[variant].child.pid!;
+          const before = threadCpu(pid);
           const result = await load(services[variant].url, route, { connections, duration: seconds });
+          const after = threadCpu(pid);
           process.stderr.write(
             `      ${variant}: ${result['2xx']} × 2xx, ${result.non2xx} other, ${result.errors} errors in ${result.duration} s\n`,
           );
@@ -170,6 +181,8 @@ async function measureLevels(
           const list = samples.get(key) ?? [];
           list.push({
             ok: result['2xx'] / result.duration,
+            cpu:
+              (1000 * (after.main + after.other - before.main - before.other)) / Math.max(1, result['2xx']),
             p50: result.latency.p50,
             p99: result.latency.p99,
             shed: total === 0 ? 0 : result.non2xx / total,
@@ -188,6 +201,7 @@ async function measureLevels(
       route,
       connections: Number(connections),
       okPerSecond: median(list.map((s) => s.ok)),
+      cpuMsPerOk: median(list.map((s) => s.cpu)),
       p50Ms: median(list.map((s) => s.p50)),
       p99Ms: median(list.map((s) => s.p99)),
       shedShare: median(list.map((s) => s.shed)),
@@ -288,8 +302,8 @@ export function serviceMarkdown(report: ServiceReport): string {
   const lines = [
     '### The Fastify example service under autocannon (loopback, each service in its own process)',
     '',
-    '| route | connections | service | 2xx/s | ratio to bare Piscina | p50 ms | p99 ms | shed | errors |',
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| route | connections | service | 2xx/s | ratio to bare Piscina | CPU ms per 2xx | p50 ms | p99 ms | shed | errors |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const route of Object.keys(ROUTES) as Route[]) {
     for (const connections of LEVELS) {
@@ -297,7 +311,7 @@ export function serviceMarkdown(report: ServiceReport): string {
       const baseline = rows.find((r) => r.variant === 'bare Piscina')?.okPerSecond ?? Number.NaN;
       for (const row of rows) {
         lines.push(
-          `| ${route} | ${connections} | ${row.variant} | ${Math.round(row.okPerSecond).toLocaleString('en-US')} | ${fixed(row.okPerSecond / baseline, 2)} | ${fixed(row.p50Ms)} | ${fixed(row.p99Ms)} | ${fixed(100 * row.shedShare)}% | ${row.errors} |`,
+          `| ${route} | ${connections} | ${row.variant} | ${Math.round(row.okPerSecond).toLocaleString('en-US')} | ${fixed(row.okPerSecond / baseline, 2)} | ${fixed(row.cpuMsPerOk, 2)} | ${fixed(row.p50Ms)} | ${fixed(row.p99Ms)} | ${fixed(100 * row.shedShare)}% | ${row.errors} |`,
         );
       }
     }

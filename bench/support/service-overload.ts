@@ -4,7 +4,7 @@
  * (bench/fixtures/service-timing.mjs) beside autocannon's.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
@@ -69,25 +69,19 @@ export function listenOverflows(): number {
   return Number(values[header.indexOf('ListenOverflows')] ?? Number.NaN);
 }
 
-/** CPU seconds used so far by a process's main thread (its pid) and by its other threads. */
-function threadCpu(pid: number): { main: number; other: number } {
-  const ticks = 100; // USER_HZ on Linux
-  let main = 0;
-  let other = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended meanwhile
-    }
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+/**
+ * CPU seconds used so far by a process's main thread (its pid), and by its other threads: the
+ * process's total (which keeps the time of threads that have ended) less the main thread's.
+ */
+export function threadCpu(pid: number): { main: number; other: number } {
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const seconds = (path: string): number => {
+    const stat = readFileSync(path, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / ticks;
-    if (tid === String(pid)) main += seconds;
-    else other += seconds;
-  }
-  return { main, other };
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ on Linux
+  };
+  const main = seconds(`/proc/${pid}/task/${pid}/stat`);
+  return { main, other: seconds(`/proc/${pid}/stat`) - main };
 }
 
 /** The resident set of a process, from /proc (Linux). */
