@@ -106,7 +106,7 @@ describe('node-orchestrator/fastify: shedding before the body is read', () => {
     expect(await drained).toEqual([200, 200]);
   });
 
-  it('lets a route through until it has run a task, and the plain routes always', async () => {
+  it('lets a route through until it has run a task, and routes that run none (its own, 404s) always', async () => {
     const { app, gate, handled } = await fullApp();
     const { drained } = await fill(app, gate);
     // /late never ran: its body is parsed and its run is shed by the orchestrator itself.
@@ -127,6 +127,8 @@ describe('node-orchestrator/fastify: shedding before the body is read', () => {
     const plain = await post(app, '/plain');
     expect([plain.statusCode, handled.plain]).toEqual([200, 1]);
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/nowhere', payload: {} })).statusCode).toBe(404);
     gate.release();
     expect(await drained).toEqual([200, 200]);
     // Not full any more: the same route runs again.
