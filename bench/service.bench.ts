@@ -4,15 +4,17 @@
  *   on bare Piscina and on the main thread (each service in its own process, alternating order
  *   between rounds, medians of the rounds);
  * - 10× overload of the CPU route (open loop, at ten times the measured capacity): the share of
- *   503s and their latency, /healthz latency, and the server's RSS before and after the flood;
+ *   503s and their latency (autocannon's, and the server's own), /healthz latency from a checker
+ *   in its own process, where the CPU went, and the server's RSS before and after the flood
+ *   (bench/support/service-overload.ts);
  * - SIGTERM under load with 2 s tasks: how long the process takes to exit, and how many requests
  *   were answered.
  */
-import { readFileSync } from 'node:fs';
 import { request as httpRequest, Agent } from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
-import { median, percentile } from './support/compare.js';
+import { median } from './support/compare.js';
+import { measureOverload, threadCpu, type OverloadReport } from './support/service-overload.js';
 import { startService, type Service } from '../test/support/service.js';
 
 const repository = new URL('../', import.meta.url).pathname.includes('/dist-bench/')
@@ -34,9 +36,11 @@ type Variant = keyof typeof VARIANTS;
 
 function startVariant(variant: Variant): Promise<Service> {
   const runner = VARIANTS[variant];
-  if (runner === undefined) return startService(exampleServer);
+  // Every service gets the timing preload (idle outside the flood), so they stay alike.
+  const timing = ['--import', pathToFileURL(fixture('service-timing.mjs')).href];
+  if (runner === undefined) return startService(exampleServer, { execArgv: timing });
   return startService(exampleServer, {
-    execArgv: ['--import', pathToFileURL(fixture('service-swap.mjs')).href],
+    execArgv: [...timing, '--import', pathToFileURL(fixture('service-swap.mjs')).href],
     env: { SERVICE_RUNNER: runner },
   });
 }
@@ -54,6 +58,13 @@ const ROUTES = {
 type Route = keyof typeof ROUTES;
 
 const LEVELS = [10, 50, 200] as const;
+/** The route the overload run floods. */
+const FLOODED: Route = '/hash (~5 ms CPU)';
+/**
+ * The flood is offered by this many autocannon instances started evenly over a second: 16 or
+ * so requests every 10 ms rather than the whole second's at once (see measureOverload).
+ */
+const OVERLOAD_PHASES = 100;
 /** The example's closeTimeoutMs, and the orchestrator's default cancelGraceMs. */
 const CLOSE_BUDGET_MS = 5000 + 1000;
 
@@ -66,6 +77,11 @@ export interface LevelRow {
   okPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * CPU the service process (all its threads) spent per 2xx, in milliseconds, median of the
+   * rounds: what each answer costs, which holds on a busy machine where throughput does not.
+   */
+  cpuMsPerOk: number;
   /** Share of non-2xx responses (shed requests), median of the rounds. */
   shedShare: number;
   /** Connection errors and timeouts, summed over the rounds. */
@@ -75,22 +91,7 @@ export interface LevelRow {
 /** What the flood, the probe and the SIGTERM run measured. */
 export interface ServiceReport {
   levels: LevelRow[];
-  overload: {
-    capacityPerSecond: number;
-    offeredPerSecond: number;
-    achievedPerSecond: number;
-    okPerSecond: number;
-    shedShare: number;
-    shedP50Ms: number;
-    shedP99Ms: number;
-    okP50Ms: number;
-    okP99Ms: number;
-    healthzP50Ms: number;
-    healthzP99Ms: number;
-    healthzSamples: number;
-    errors: number;
-    rssMiB: { before: number; afterFlood: number; settled: number };
-  };
+  overload: OverloadReport;
   sigterm: {
     requests: number;
     answered: number;
@@ -122,46 +123,6 @@ function load(
     );
     if (onResponse) instance.on('response', (_client, status, _bytes, ms) => onResponse(status, ms));
   });
-}
-
-/** The resident set of a process, from /proc (Linux). */
-function rssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Math.round(Number(line?.replace(/\D+/g, '') ?? 0) / 1024);
-}
-
-/** GETs `path` every `everyMs` until stopped; resolves with the latencies. */
-function probe(port: number, path: string, everyMs: number): { stop: () => Promise<number[]> } {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const latencies: number[] = [];
-  const state = { running: true };
-  const loop = (async () => {
-    while (state.running) {
-      const started = performance.now();
-      await new Promise<void>((resolve) => {
-        const request = httpRequest({ host: '127.0.0.1', port, path, agent }, (response) => {
-          response.resume();
-          response.once('end', () => {
-            if (response.statusCode === 200) latencies.push(performance.now() - started);
-            resolve();
-          });
-        });
-        request.once('error', () => resolve());
-        request.end();
-      });
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
-    }
-  })();
-  return {
-    stop: async () => {
-      state.running = false;
-      await loop;
-      agent.destroy();
-      return latencies;
-    },
-  };
 }
 
 /**
@@ -197,7 +158,10 @@ async function measureLevels(
   rounds: number,
   seconds: number,
 ): Promise<LevelRow[]> {
-  const samples = new Map<string, { ok: number; p50: number; p99: number; shed: number; errors: number }[]>();
+  const samples = new Map<
+    string,
+    { ok: number; cpu: number; p50: number; p99: number; shed: number; errors: number }[]
+  >();
   const variants = Object.keys(VARIANTS) as Variant[];
   for (let round = 0; round < rounds; round++) {
     for (const connections of LEVELS) {
@@ -205,7 +169,10 @@ async function measureLevels(
         const ordered = round % 2 === 0 ? variants : [...variants].reverse();
         for (const variant of ordered) {
           await waitIdle(variant, services[variant]);
+          const pid = services[variant].child.pid!;
+          const before = threadCpu(pid);
           const result = await load(services[variant].url, route, { connections, duration: seconds });
+          const after = threadCpu(pid);
           process.stderr.write(
             `      ${variant}: ${result['2xx']} × 2xx, ${result.non2xx} other, ${result.errors} errors in ${result.duration} s\n`,
           );
@@ -214,6 +181,8 @@ async function measureLevels(
           const list = samples.get(key) ?? [];
           list.push({
             ok: result['2xx'] / result.duration,
+            cpu:
+              (1000 * (after.main + after.other - before.main - before.other)) / Math.max(1, result['2xx']),
             p50: result.latency.p50,
             p99: result.latency.p99,
             shed: total === 0 ? 0 : result.non2xx / total,
@@ -232,55 +201,13 @@ async function measureLevels(
       route,
       connections: Number(connections),
       okPerSecond: median(list.map((s) => s.ok)),
+      cpuMsPerOk: median(list.map((s) => s.cpu)),
       p50Ms: median(list.map((s) => s.p50)),
       p99Ms: median(list.map((s) => s.p99)),
       shedShare: median(list.map((s) => s.shed)),
       errors: list.reduce((sum, s) => sum + s.errors, 0),
     };
   });
-}
-
-async function measureOverload(
-  service: Service,
-  capacity: number,
-  seconds: number,
-): Promise<ServiceReport['overload']> {
-  const before = rssMiB(service.child.pid!);
-  const shed: number[] = [];
-  const ok: number[] = [];
-  const healthz = probe(service.port, '/healthz', 50);
-  const offered = Math.round(10 * capacity);
-  // Open loop: requests leave at the offered rate whatever the answers. autocannon splits the
-  // rate into whole requests per second per connection (at most `overallRate` connections), and
-  // a connection waiting for a queued answer sends nothing: with up to 4000 connections against
-  // a queue of 512 most of them stay free, and the report gives the rate actually reached.
-  const result = await load(
-    service.url,
-    '/hash (~5 ms CPU)',
-    { connections: 4000, duration: seconds, overallRate: offered },
-    (status, ms) => (status === 503 ? shed : ok).push(ms),
-  );
-  const healthzLatencies = await healthz.stop();
-  const afterFlood = rssMiB(service.child.pid!);
-  await new Promise((resolve) => setTimeout(resolve, 5000));
-  const settled = rssMiB(service.child.pid!);
-  const answered = shed.length + ok.length;
-  return {
-    capacityPerSecond: capacity,
-    offeredPerSecond: offered,
-    achievedPerSecond: answered / result.duration,
-    okPerSecond: ok.length / result.duration,
-    shedShare: answered === 0 ? 0 : shed.length / answered,
-    shedP50Ms: shed.length === 0 ? Number.NaN : percentile(shed, 50),
-    shedP99Ms: shed.length === 0 ? Number.NaN : percentile(shed, 99),
-    okP50Ms: ok.length === 0 ? Number.NaN : percentile(ok, 50),
-    okP99Ms: ok.length === 0 ? Number.NaN : percentile(ok, 99),
-    healthzP50Ms: percentile(healthzLatencies, 50),
-    healthzP99Ms: percentile(healthzLatencies, 99),
-    healthzSamples: healthzLatencies.length,
-    errors: result.errors,
-    rssMiB: { before, afterFlood, settled },
-  };
 }
 
 async function measureSigterm(requests = 40): Promise<ServiceReport['sigterm']> {
@@ -344,12 +271,21 @@ export async function benchService(rounds = 3, seconds = 3): Promise<ServiceRepo
     }
     const levels = await measureLevels(services, rounds, seconds);
     const capacity = levels.find(
-      (r) =>
-        r.variant === 'node-orchestrator/fastify' && r.route === '/hash (~5 ms CPU)' && r.connections === 50,
+      (r) => r.variant === 'node-orchestrator/fastify' && r.route === FLOODED && r.connections === 50,
     )!.okPerSecond;
     // The other services stay idle during the flood, as they were between their own runs.
     process.stderr.write('  service: 10× overload\n');
-    const overload = await measureOverload(services['node-orchestrator/fastify'], capacity, 10);
+    const service = services['node-orchestrator/fastify'];
+    const overload = await measureOverload(
+      service,
+      `${service.url}${ROUTES[FLOODED].path}`,
+      ROUTES[FLOODED].body,
+      {
+        capacity,
+        seconds: 10,
+        phases: OVERLOAD_PHASES,
+      },
+    );
     await Promise.all(variants.map((variant) => stop(services[variant])));
     process.stderr.write('  service: SIGTERM under load\n');
     const sigterm = await measureSigterm();
@@ -366,8 +302,8 @@ export function serviceMarkdown(report: ServiceReport): string {
   const lines = [
     '### The Fastify example service under autocannon (loopback, each service in its own process)',
     '',
-    '| route | connections | service | 2xx/s | ratio to bare Piscina | p50 ms | p99 ms | shed | errors |',
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| route | connections | service | 2xx/s | ratio to bare Piscina | CPU ms per 2xx | p50 ms | p99 ms | shed | errors |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const route of Object.keys(ROUTES) as Route[]) {
     for (const connections of LEVELS) {
@@ -375,18 +311,21 @@ export function serviceMarkdown(report: ServiceReport): string {
       const baseline = rows.find((r) => r.variant === 'bare Piscina')?.okPerSecond ?? Number.NaN;
       for (const row of rows) {
         lines.push(
-          `| ${route} | ${connections} | ${row.variant} | ${Math.round(row.okPerSecond).toLocaleString('en-US')} | ${fixed(row.okPerSecond / baseline, 2)} | ${fixed(row.p50Ms)} | ${fixed(row.p99Ms)} | ${fixed(100 * row.shedShare)}% | ${row.errors} |`,
+          `| ${route} | ${connections} | ${row.variant} | ${Math.round(row.okPerSecond).toLocaleString('en-US')} | ${fixed(row.okPerSecond / baseline, 2)} | ${fixed(row.cpuMsPerOk, 2)} | ${fixed(row.p50Ms)} | ${fixed(row.p99Ms)} | ${fixed(100 * row.shedShare)}% | ${row.errors} |`,
         );
       }
     }
   }
   const o = report.overload;
+  const server503 = o.server.routes[`${ROUTES[FLOODED].path} 503`];
   const s = report.sigterm;
   lines.push(
     '',
-    `**10× overload** of /hash on node-orchestrator/fastify: ${Math.round(o.offeredPerSecond).toLocaleString('en-US')} req/s offered (10 × the ${Math.round(o.capacityPerSecond)}/s measured at 50 connections), ${Math.round(o.achievedPerSecond).toLocaleString('en-US')}/s answered, ${Math.round(o.okPerSecond)}/s of them 200. ` +
-      `503s: ${fixed(100 * o.shedShare)}% of answers, p50 ${fixed(o.shedP50Ms)} ms, p99 ${fixed(o.shedP99Ms)} ms; 200s p50 ${fixed(o.okP50Ms)} ms, p99 ${fixed(o.okP99Ms)} ms. ` +
-      `/healthz (every 50 ms, ${o.healthzSamples} probes): p50 ${fixed(o.healthzP50Ms)} ms, p99 ${fixed(o.healthzP99Ms)} ms. ` +
+    `**10× overload** of /hash on node-orchestrator/fastify: ${Math.round(o.offeredPerSecond).toLocaleString('en-US')} req/s offered (10 × the ${Math.round(o.capacityPerSecond)}/s measured at 50 connections, by ${o.phases} autocannon instances started evenly over a second), ${Math.round(o.achievedPerSecond).toLocaleString('en-US')}/s answered, ${Math.round(o.okPerSecond)}/s of them 200. ` +
+      `503s: ${fixed(100 * o.shedShare)}% of answers; as autocannon saw them p50 ${fixed(o.shed.p50)} ms, p99 ${fixed(o.shed.p99)} ms (after the connection storm of the first 2 s: p99 ${fixed(o.shedSteady.p99)} ms; ${o.listenOverflows} SYNs dropped by a full listen queue); ` +
+      `the server's own time from request to response: p50 ${fixed(server503?.p50 ?? Number.NaN, 2)} ms, p99 ${fixed(server503?.p99 ?? Number.NaN, 2)} ms. 200s p50 ${fixed(o.ok.p50)} ms, p99 ${fixed(o.ok.p99)} ms. ` +
+      `/healthz (a checker in its own process, every 50 ms, ${o.healthz.count} probes): p50 ${fixed(o.healthz.p50)} ms, p99 ${fixed(o.healthz.p99)} ms. ` +
+      `Event loop delay p99: server ${fixed(o.server.eventLoopDelay.p99)} ms, autocannon ${fixed(o.clientEventLoopDelay.p99)} ms. CPU (cores): autocannon ${fixed(o.cpu.client, 2)}, server main thread ${fixed(o.cpu.serverMain, 2)}, its other threads ${fixed(o.cpu.serverOther, 2)}. ` +
       `Connection errors and timeouts: ${o.errors}. RSS ${o.rssMiB.before} MiB before, ${o.rssMiB.afterFlood} MiB right after, ${o.rssMiB.settled} MiB 5 s later.`,
     '',
     `**SIGTERM under load**: ${s.requests} requests of ~2 s tasks, SIGTERM once they run: exited after ${Math.round(s.exitMs)} ms (closeTimeoutMs + cancelGraceMs = ${s.budgetMs} ms); ${s.answered}/${s.requests} answered (${s.ok} × 200, ${s.unavailable} × 503).`,

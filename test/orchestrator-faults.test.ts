@@ -62,4 +62,40 @@ describe('Orchestrator faults', () => {
     expect(orchestrator.queued).toBe(0);
     await expect(orchestrator.run('echo', 'room again')).resolves.toBe('room again');
   });
+
+  it('says it is full exactly while a submission would be shed', async () => {
+    const orchestrator = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 1, maxQueue: 1 });
+    const gate = new Gate();
+    const states: boolean[] = [orchestrator.full];
+    // One running and one staged per slot, then one queued (maxQueue 1).
+    const admitted = [1, 2, 3].map(() => {
+      const run = orchestrator.run('gate', { shared: gate.shared });
+      states.push(orchestrator.full);
+      return run;
+    });
+    expect(states).toEqual([false, false, false, true]);
+    await expect(orchestrator.run('echo', 'shed')).rejects.toBeInstanceOf(QueueFullError);
+    gate.release();
+    await Promise.all(admitted);
+    expect(orchestrator.full).toBe(false);
+    await expect(orchestrator.run('echo', 'admitted')).resolves.toBe('admitted');
+  });
+
+  it('is never full without a maxQueue while slots are busy, nor with maxQueue 0 while a slot is free', async () => {
+    const unbounded = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 1 });
+    const gate = new Gate();
+    const held = [1, 2, 3, 4].map(() => unbounded.run('gate', { shared: gate.shared }));
+    expect([unbounded.queued, unbounded.full]).toEqual([2, false]);
+    const none = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 1, maxQueue: 0 });
+    const states = [none.full];
+    const started = [1, 2].map(() => {
+      const run = none.run('gate', { shared: gate.shared });
+      states.push(none.full);
+      return run;
+    });
+    expect(states).toEqual([false, false, true]);
+    await expect(none.run('echo', 'shed')).rejects.toBeInstanceOf(QueueFullError);
+    gate.release();
+    await Promise.all([...held, ...started]);
+  });
 });

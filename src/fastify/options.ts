@@ -32,6 +32,12 @@ export interface OrchestratorPluginOptions {
    * @default the orchestrator options' closeTimeoutMs, else 10000
    */
   closeTimeoutMs?: number | undefined;
+  /**
+   * While the orchestrator is full, answer 503 (with `Retry-After`) from an `onRequest` hook,
+   * before the body is read or parsed, to requests for routes that have called `request.run`.
+   * A route's `config: { shedEarly }` overrides it either way. @default true
+   */
+  shedEarly?: boolean | undefined;
   /** Send the error's own message in error responses (never its stack). @default false */
   exposeErrors?: boolean | undefined;
   /** `/readyz` answers 503 while more runs than this wait for a slot. @default 16 × the current limit */
@@ -54,6 +60,7 @@ export type ResolvedPluginOptions = Source & {
   readonly closeOrchestrator: boolean;
   readonly closeTimeoutMs: number;
   readonly exposeErrors: boolean;
+  readonly shedEarly: boolean;
   readonly readyQueueWatermark: number | undefined;
   readonly routes: Required<{
     [K in keyof OrchestratorRoutesOptions]: Exclude<OrchestratorRoutesOptions[K], undefined>;
@@ -89,6 +96,8 @@ export function resolvePluginOptions(options: unknown): ResolvedPluginOptions {
   checkBoolean(issues, 'closeOrchestrator', closeOrchestrator);
   const exposeErrors = input.exposeErrors ?? false;
   checkBoolean(issues, 'exposeErrors', exposeErrors);
+  const shedEarly = input.shedEarly ?? true;
+  checkBoolean(issues, 'shedEarly', shedEarly);
   if (input.readyQueueWatermark !== undefined) {
     checkCount(issues, 'readyQueueWatermark', input.readyQueueWatermark, true);
   }
@@ -99,6 +108,7 @@ export function resolvePluginOptions(options: unknown): ResolvedPluginOptions {
     closeOrchestrator,
     closeTimeoutMs,
     exposeErrors,
+    shedEarly,
     readyQueueWatermark: input.readyQueueWatermark,
     routes,
   };

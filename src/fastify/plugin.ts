@@ -35,6 +35,14 @@ export type RequestRun<M extends TaskMap = RegisteredTasks> = <K extends TaskNam
 ) => Promise<TaskOutput<M, K>>;
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * Refuse this route's requests with 503 before their body is read while the orchestrator
+     * is full. @default true once the route has called `request.run` (with the plugin's
+     * `shedEarly` on); false for a route that may answer without a run (e.g. from a cache)
+     */
+    shedEarly?: boolean | undefined;
+  }
   interface FastifyInstance {
     /** The orchestrator of the `node-orchestrator/fastify` plugin. */
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-arguments -- TaskMap only until a user augments FastifyOrchestratorTasks
@@ -65,18 +73,28 @@ const plugin: FastifyPluginAsync<OrchestratorPluginOptions> = async (fastify, op
   const orchestrator = settings.create === undefined ? settings.given : new Orchestrator(settings.create);
   try {
     const runs = new RequestRuns(orchestrator, settings);
+    // The routes (by their config object, one per route) whose handler has called request.run.
+    const running = new WeakSet<object>();
+    const shedsEarly = (request: FastifyRequest): boolean => {
+      const config = request.routeOptions.config;
+      return config.shedEarly ?? (settings.shedEarly && running.has(config));
+    };
     fastify.decorate('orchestrator', orchestrator);
     fastify.decorateRequest(kResponse, null);
     fastify.decorateRequest(kSignal, null);
     fastify.decorateRequest('run', function run(this: PluginRequest, task, input, runOptions) {
       // One signal per request, made on its first run: requests that run nothing pay nothing.
       this[kSignal] ??= requestSignal(this.raw, this[kResponse] ?? missingResponse());
+      if (settings.shedEarly) running.add(this.routeOptions.config);
       return runs.run(this[kSignal], task, input, runOptions) as Promise<never>;
     } satisfies RequestRun as RequestRun);
     // request.run needs the response: only its `close` says that the client went away.
+    // While the orchestrator is full, a route that runs tasks is refused here, before its body
+    // is read and parsed: under overload a 503 costs the event loop as little as possible.
     fastify.addHook('onRequest', (request, reply, done) => {
       (request as PluginRequest)[kResponse] = reply.raw;
-      done();
+      const refusal = orchestrator.full && shedsEarly(request) ? runs.refusal() : undefined;
+      done(refusal as Error | undefined);
     });
     // Requests accepted before the close must not keep their keep-alive sockets (and so the
     // server) open once answered: Fastify only says so to requests that arrive while closing.

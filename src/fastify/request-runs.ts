@@ -1,4 +1,4 @@
-import { AbortedError, ClosedError, ErrorCodes, OrchestratorError } from '../errors.js';
+import { AbortedError, ClosedError, ErrorCodes, OrchestratorError, QueueFullError } from '../errors.js';
 import { httpErrorFor } from '../http/http-error.js';
 import { assertOptionalSignal, describe } from '../internal/validate.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
@@ -47,6 +47,18 @@ export class RequestRuns {
   /** False once the server began closing. */
   get accepting(): boolean {
     return this.#accepting;
+  }
+
+  /**
+   * The 503 for a request refused before its body is read, while a run would be shed anyway
+   * (the orchestrator is full); undefined while runs are admitted. The same answer as a run shed
+   * later: Retry-After from the drain rate, the public message unless `exposeErrors`.
+   */
+  refusal(): unknown {
+    if (!this.#orchestrator.full) return undefined;
+    return this.#toHttp(
+      new QueueFullError('The queue is full; the request was shed before its body was read'),
+    );
   }
 
   /** Not ready while closing, or while the queue is above the watermark. */

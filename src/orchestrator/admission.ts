@@ -97,6 +97,11 @@ export class Admission implements JobSource {
     return this.queued === 0 && this.inFlight < STAGING * this.#host.limit;
   }
 
+  /** Whether a run submitted now would be shed for the queue (`maxQueue`), its tenant aside. */
+  get full(): boolean {
+    return !this.hasFreeSlot && this.queued >= this.#maxQueue;
+  }
+
   /**
    * Queues a run, or returns the QueueFullError it is shed with: when the queue beyond the
    * staged runs holds `maxQueue`, or its tenant already has its own maxQueue runs waiting (the

@@ -160,6 +160,11 @@ export class Engine implements RunHost, Producer {
     return this.admission.queued;
   }
 
+  /** Whether a run submitted now would be shed for the queue. */
+  get full(): boolean {
+    return this.admission.full;
+  }
+
   /** Items waiting beyond the staged runs (or, coalesced, for their batch to leave). */
   get queuedItems(): number {
     return this.admission.queuedItems;

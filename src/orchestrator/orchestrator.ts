@@ -167,6 +167,15 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     return this.#engine.queued;
   }
 
+  /**
+   * True while `run` would shed a submission with ERR_QUEUE_FULL: `maxQueue` runs wait and no
+   * slot is free. A tenant's own `maxQueue` is not considered. Cheap enough to read per request,
+   * so a server can refuse work before it reads the request's body.
+   */
+  get full(): boolean {
+    return this.#engine.full;
+  }
+
   /** Threads the pool has now. */
   get threads(): number {
     return this.#engine.threads;
