@@ -52,6 +52,30 @@ describe('the text worker through map', () => {
     },
   );
 
+  it('map records equal, item by item, what tokenize returns in the thread (packed or moved alone)', async () => {
+    const ctx = { throwIfAborted: () => undefined } as never;
+    const texts = passages()
+      .slice(0, 400)
+      .map((p) => p.text);
+    // A long text among them: its result (≥ 8,192 ids) moves on its own, the others are packed.
+    const long = texts.join('').slice(0, 100_000);
+    const inputs = texts.map((t, i) =>
+      i === 150 ? long : i % 3 === 0 ? t : { text: t, maxLength: 64, padding: i % 3 === 1, bosId: 7 },
+    );
+    const unwrap = (out: unknown): unknown =>
+      typeof out === 'object' && out !== null && 'transferList' in out && 'value' in out ? out.value : out;
+    const results = new Map<number, unknown>();
+    for await (const record of text.map('tokenize', inputs)) {
+      if (!record.ok) throw record.error;
+      results.set(record.index, record.value);
+    }
+    expect(results.size).toBe(inputs.length);
+    inputs.forEach((input, i) => {
+      expect(results.get(i)).toStrictEqual(unwrap(tokenize(input, ctx)));
+    });
+    expect((results.get(150) as { ids: Int32Array }).ids.length).toBeGreaterThanOrEqual(8192);
+  });
+
   it('tokenize moves a large result (one buffer for ids and mask) and copies a small one', () => {
     const ctx = { throwIfAborted: () => undefined } as never;
     const long = passages()

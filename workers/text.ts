@@ -16,8 +16,9 @@ export type { TokenizeInput, TokenizeOutput, TokenizeOptions, EncodingName } fro
 export type { TokenizeBatchInput, TokenizeBatchOutput } from './lib/collate.js';
 
 /**
- * Results with at least this many ids move to the main thread; smaller ones are copied, which
- * costs both threads less than moving one small buffer per item does.
+ * Results with at least this many ids move to the main thread; smaller ones are copied (through
+ * `map`, packed with the rest of their chunk into one moved buffer), which costs both threads
+ * less than moving one small buffer per item does.
  */
 const MOVE_FROM_IDS = 8192;
 

@@ -3,6 +3,7 @@ import { assertFinite, assertOptionalSignal, describe } from '../internal/valida
 import { checkTenant } from '../scheduler/options.js';
 import type { BatchTraceFactory } from '../tracing/run-trace.js';
 import { Batch, BatchItem, type BatchHost, type ItemHost, type ItemResult } from './batch.js';
+import { nextBatchSize } from './batch-size.js';
 import type { Lifecycle, Producer } from './lifecycle.js';
 import { RecordFlow } from './record-flow.js';
 import { Source } from './source.js';
@@ -11,7 +12,7 @@ import { Source } from './source.js';
 export interface MapOptions<I = unknown> {
   /** Yield results in input order (buffering at most a window of batches). @default false */
   ordered?: boolean | undefined;
-  /** The most items per batch; batches aim at about a millisecond of work each. @default 512 */
+  /** The most items per batch; batches aim at about 8 ms of work each (see batch-size.ts). @default 512 */
   batchSize?: number | undefined;
   /** Aborting it cancels the whole map: running batches stop, and iteration rejects with the reason. */
   signal?: AbortSignal | undefined;
@@ -46,12 +47,9 @@ export interface MapHost extends BatchHost, ItemHost {
   checkNeeds(needs: unknown): void;
 }
 
-/** Work per batch that batching aims for, in ms of worker time. */
-const TARGET_BATCH_MS = 1;
-
 /**
- * The engine of `orchestrator.map`: pulls inputs lazily, sends them in batches sized to about a
- * millisecond of work, keeps a bounded window of batches in flight (two per running slot, so a
+ * The engine of `orchestrator.map`: pulls inputs lazily, sends them in batches sized to about
+ * 8 ms of work (smaller at the end of an array), keeps a bounded window of batches in flight (two per running slot, so a
  * thread always has its next batch staged), and yields one record per input as soon as it is
  * ready (in input order with `ordered`).
  *
@@ -92,6 +90,8 @@ export async function* mapTasks(
   signal?.addEventListener('abort', onAbort, { once: true });
   const flow = new RecordFlow<MapRecord>(ordered);
   const source = new Source(inputs);
+  /** Inputs not pulled yet, known for an array (it sizes the last batches). */
+  let remaining = Array.isArray(inputs) ? inputs.length : undefined;
   let perItemMs: number | undefined;
   let inFlight = 0;
   let sourceError: { error: unknown } | undefined;
@@ -160,8 +160,7 @@ export async function* mapTasks(
     const window = 2 * host.limit + 2;
     return inFlight < window && flow.buffered < window * nextSize();
   };
-  const nextSize = (): number =>
-    perItemMs === undefined ? 1 : Math.max(1, Math.min(batchSize, Math.round(TARGET_BATCH_MS / perItemMs)));
+  const nextSize = (): number => nextBatchSize({ perItemMs, batchSize, remaining, limit: host.limit });
 
   const fill = (): void => {
     while (
@@ -173,6 +172,7 @@ export async function* mapTasks(
     ) {
       const pulled = source.pull(nextSize());
       if (!(pulled instanceof Promise)) {
+        if (remaining !== undefined) remaining = Math.max(0, remaining - pulled.length);
         launch(pulled);
         continue;
       }

@@ -359,12 +359,14 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    * Runs a task over many inputs, in batches, and yields one record per input as results come.
    *
    * Inputs are pulled lazily (an iterable or async iterable of any length; memory stays flat);
-   * items travel to the workers in batches sized to about a millisecond of work (at most
-   * `batchSize`), with two batches per running slot in flight so no thread idles between
+   * items travel to the workers in batches sized to about 8 ms of work (at most `batchSize`,
+   * shrinking at the end of an array), with two batches per running slot in flight so no thread idles between
    * batches. A failed item yields `{ index, ok: false, error }` and the others go on, unless
    * `failFast`. Breaking out of the loop or aborting `signal` cancels what is in flight. Once
    * `close()` is called the map pulls no more input; after its last record it rejects with
-   * ERR_CLOSED if the source had more.
+   * ERR_CLOSED if the source had more. Small results of one shape (numbers, booleans, typed
+   * arrays up to 64 KiB) arrive with their typed arrays as views on one buffer per chunk (up to
+   * 64 results): copy an array before moving its buffer on.
    * @param task - the task's name, as for {@link run}.
    * @param inputs - the inputs, pulled as results are consumed.
    * @param options - ordered, batchSize, signal, priority, failFast, itemSignal.

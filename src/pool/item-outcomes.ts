@@ -6,6 +6,7 @@
  * apart.
  * @module
  */
+import { packValues, unpackValue, type PackedValues } from './packed-values.js';
 import type { SerializedError } from './protocol.js';
 
 /** An item that did not return a value: it threw (in `stage`, for a chain), or was skipped. */
@@ -15,8 +16,10 @@ export type ItemFault =
 
 /** Outcomes of items `from + i` for each offset `i`. */
 export interface ItemOutcomes {
-  /** The value each item returned; undefined at a fault. */
+  /** The value each item returned; undefined at a fault and where `packed` holds it. */
   readonly values: unknown[];
+  /** Values of one shape, packed (see packed-values.ts); their buffer is in the transfer list. */
+  readonly packed?: PackedValues | undefined;
   /** The time each item itself took in the worker, in ms; NaN for a skipped item. */
   readonly ms: Float64Array;
   /** The items that did not return a value, by ascending offset; undefined when there are none. */
@@ -28,13 +31,17 @@ export class OutcomeColumns {
   #values: unknown[] = [];
   #ms: number[] = [];
   #faults: ItemFault[] | undefined;
+  /** Offsets of values that move buffers of their own: they travel as they are. */
+  #moved: number[] | undefined;
 
   /** How many outcomes are waiting. */
   get length(): number {
     return this.#values.length;
   }
 
-  value(value: unknown, ms: number): void {
+  /** An item's value; `moves` when buffers of it are in the transfer list. */
+  value(value: unknown, ms: number, moves = false): void {
+    if (moves) (this.#moved ??= []).push(this.#values.length);
     this.#values.push(value);
     this.#ms.push(ms);
   }
@@ -52,16 +59,26 @@ export class OutcomeColumns {
     this.#ms.push(Number.NaN);
   }
 
-  /** The waiting outcomes, leaving none. */
+  /** The waiting outcomes, leaving none; values of one shape come packed. */
   take(): ItemOutcomes {
+    const values = this.#values;
+    const moved = this.#moved;
+    const packed = packValues(
+      moved === undefined ? values : values.map((v, i) => (moved.includes(i) ? undefined : v)),
+    );
+    // A packed value travels in the columns only.
+    if (packed !== undefined)
+      for (const [i, row] of packed.rows.entries()) if (row >= 0) values[i] = undefined;
     const taken: ItemOutcomes = {
-      values: this.#values,
+      values,
       ms: Float64Array.from(this.#ms),
       faults: this.#faults,
+      packed,
     };
     this.#values = [];
     this.#ms = [];
     this.#faults = undefined;
+    this.#moved = undefined;
     return taken;
   }
 }
@@ -76,10 +93,11 @@ export type OutcomeVisitor = (
 
 /** Visits every outcome in order, without an object per item. */
 export function forEachOutcome(outcomes: ItemOutcomes, visit: OutcomeVisitor): void {
-  const { values, ms, faults } = outcomes;
+  const { values, ms, faults, packed } = outcomes;
   let next = 0;
   for (let i = 0; i < values.length; i++) {
     const fault = faults !== undefined && faults[next]?.at === i ? faults[next++] : undefined;
-    visit(i, values[i], ms[i] as number, fault);
+    const row = packed === undefined ? -1 : (packed.rows[i] as number);
+    visit(i, row < 0 ? values[i] : unpackValue(packed as PackedValues, row), ms[i] as number, fault);
   }
 }
