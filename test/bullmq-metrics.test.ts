@@ -129,7 +129,7 @@ describe.runIf(requireRedis())('a node’s metrics and adaptation', () => {
     const runs = Array.from({ length: 62 }, (_, i) => client.run('holdIdempotent', { dir, key: `b${i}` }));
     // Should an assertion below fail, the client's close rejects these: not an unhandled rejection.
     for (const run of runs) run.catch(() => undefined);
-    // The node holds two jobs (one running, one staged); sixty wait in Redis.
+    // The node holds two jobs (one running, one waiting on the node); sixty wait in Redis.
     await until(
       () => markers(dir, 'started').length === 1 && redis.cli('ZCARD', 'bull:backlog:prioritized') === '60',
       'the backlog',

@@ -66,7 +66,7 @@ describe('interval statistics of the adaptation loop', () => {
     expect(stats.take({ ...state, limit: 8 })).toMatchObject({ completed: 1001, latencyAtLimitMs: 2 });
   });
 
-  it('counts the samples in a row at which the limit bound: runs queued, or staged behind running ones (#13)', () => {
+  it('counts the samples in a row at which the limit bound: runs queued, or more in flight than a lowered limit (#13)', () => {
     const { stats } = onClock();
     expect(stats.take({ limit: 4, inFlight: 8, queueDepth: 3 }).boundStreak).toBe(1);
     expect(stats.take({ limit: 4, inFlight: 6, queueDepth: 0 }).boundStreak).toBe(2);

@@ -26,8 +26,8 @@ describe('node-orchestrator/fastify', () => {
       { orchestrator: { worker: httpTasks, adaptive: false, baseLimit: 1, maxLimit: 1, maxQueue: 1 } },
       (app) => app.post('/held', (request) => request.run('held', { shared: gate.shared })),
     );
-    // One running and one staged per slot, then one queued: the fourth is shed.
-    const admitted = [1, 2, 3].map(() => app.inject({ method: 'POST', url: '/held', payload: {} }));
+    // One running per slot, then one queued: the third is shed.
+    const admitted = [1, 2].map(() => app.inject({ method: 'POST', url: '/held', payload: {} }));
     await gate.waitStarted(1);
     while (app.orchestrator.queued < 1) await new Promise((resolve) => setImmediate(resolve));
     const shed = await app.inject({ method: 'POST', url: '/held', payload: {} });
@@ -78,7 +78,7 @@ describe('node-orchestrator/fastify', () => {
     const app = await createApp({ orchestrator }, (app) =>
       app.post('/held', (request) => request.run('held', { shared: gate.shared })),
     );
-    const requests = Array.from({ length: 2 + 32 }, () =>
+    const requests = Array.from({ length: 1 + 32 }, () =>
       app.inject({ method: 'POST', url: '/held', payload: {} }),
     );
     await gate.waitStarted(1);

@@ -109,8 +109,8 @@ describe('adaptation', () => {
     const first = iterator.next();
     await gate.waitStarted(1);
     await orchestrator.adapt();
-    // A window of 2 × limit + 2 = 4 one-item batches: one running, one staged, two queued.
-    expect(samples.at(-1)).toMatchObject({ queueDepth: 2, inFlight: 2 });
+    // A window of 2 × limit + 2 = 4 one-item batches: one running, three queued.
+    expect(samples.at(-1)).toMatchObject({ queueDepth: 3, inFlight: 1 });
     gate.release();
     await first;
     while ((await iterator.next()).done !== true);
@@ -135,7 +135,7 @@ describe('adaptation', () => {
     await orchestrator.adapt();
     gate.release();
     await Promise.all(runs);
-    expect(samples[0]).toMatchObject({ limit: 1, inFlight: 2, queueDepth: 1, completed: 4, errorRate: 0.25 });
+    expect(samples[0]).toMatchObject({ limit: 1, inFlight: 1, queueDepth: 2, completed: 4, errorRate: 0.25 });
     expect(samples[0]!.latencyMs).toBeGreaterThan(0);
   });
 

@@ -22,21 +22,21 @@ describe('Orchestrator cancellation', () => {
     const orchestrator = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 1 });
     const gate = new Gate();
     const running = orchestrator.run('gate', { shared: gate.shared });
-    const staged = orchestrator.run('echo', 'staged');
+    const first = orchestrator.run('echo', 'first in line');
     const controller = new AbortController();
     const queued = orchestrator.run('gate', { shared: gate.shared }, { signal: controller.signal });
     await gate.waitStarted(1);
-    expect(orchestrator.queued).toBe(1);
+    expect(orchestrator.queued).toBe(2);
     controller.abort('changed my mind');
-    expect(orchestrator.queued).toBe(0);
+    expect(orchestrator.queued).toBe(1);
     await expect(queued).rejects.toBe('changed my mind');
     gate.release();
     await expect(running).resolves.toMatchObject({ released: true });
-    await expect(staged).resolves.toBe('staged');
+    await expect(first).resolves.toBe('first in line');
     expect(gate.started).toBe(1);
   });
 
-  it('a staged run that is cancelled is withdrawn at once, without waiting for the running task', async () => {
+  it('a run waiting behind the running task that is cancelled is withdrawn at once, without waiting for that task', async () => {
     const orchestrator = createOrchestrator({
       baseLimit: 1,
       minLimit: 1,
@@ -47,9 +47,9 @@ describe('Orchestrator cancellation', () => {
     const running = orchestrator.run('gate', { shared: gate.shared });
     await gate.waitStarted(1);
     const controller = new AbortController();
-    const staged = orchestrator.run('gate', { shared: gate.shared }, { signal: controller.signal });
+    const waiting = orchestrator.run('gate', { shared: gate.shared }, { signal: controller.signal });
     controller.abort('withdrawn');
-    await expect(staged).rejects.toBe('withdrawn');
+    await expect(waiting).rejects.toBe('withdrawn');
     expect(gate.started).toBe(1);
     gate.release();
     await running;
@@ -125,13 +125,13 @@ describe('Orchestrator cancellation', () => {
     const orchestrator = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 1 });
     const gate = new Gate();
     const running = orchestrator.run('gate', { shared: gate.shared });
-    const staged = orchestrator.run('echo', 'staged');
+    const next = orchestrator.run('echo', 'next');
     await gate.waitStarted(1);
     const timed = orchestrator.run('gate', { shared: gate.shared }, { timeoutMs: 5 });
     await expect(timed).rejects.toBeInstanceOf(TaskTimeoutError);
     await expect(timed).rejects.toThrow(/Task "gate" timed out after 5 ms/);
     gate.release();
-    await Promise.all([running, staged]);
+    await Promise.all([running, next]);
     expect(gate.started).toBe(1);
   });
 

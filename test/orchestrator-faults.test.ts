@@ -51,14 +51,14 @@ describe('Orchestrator faults', () => {
   it('sheds a submission beyond maxQueue at once with ERR_QUEUE_FULL', async () => {
     const orchestrator = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 1, maxQueue: 2 });
     const gate = new Gate();
-    const admitted = [1, 2].map(() => orchestrator.run('gate', { shared: gate.shared }));
-    const queued = [3, 4].map(() => orchestrator.run('gate', { shared: gate.shared }));
+    const admitted = orchestrator.run('gate', { shared: gate.shared });
+    const queued = [2, 3].map(() => orchestrator.run('gate', { shared: gate.shared }));
     expect(orchestrator.queued).toBe(2);
     const shed = orchestrator.run('echo', 'too many');
     await expect(shed).rejects.toBeInstanceOf(QueueFullError);
     await expect(shed).rejects.toThrow(/maxQueue 2.*"echo" was shed/);
     gate.release();
-    await Promise.all([...admitted, ...queued]);
+    await Promise.all([admitted, ...queued]);
     expect(orchestrator.queued).toBe(0);
     await expect(orchestrator.run('echo', 'room again')).resolves.toBe('room again');
   });
@@ -67,13 +67,13 @@ describe('Orchestrator faults', () => {
     const orchestrator = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 1, maxQueue: 1 });
     const gate = new Gate();
     const states: boolean[] = [orchestrator.full];
-    // One running and one staged per slot, then one queued (maxQueue 1).
-    const admitted = [1, 2, 3].map(() => {
+    // One admitted to the slot, then one queued (maxQueue 1).
+    const admitted = [1, 2].map(() => {
       const run = orchestrator.run('gate', { shared: gate.shared });
       states.push(orchestrator.full);
       return run;
     });
-    expect(states).toEqual([false, false, false, true]);
+    expect(states).toEqual([false, false, true]);
     await expect(orchestrator.run('echo', 'shed')).rejects.toBeInstanceOf(QueueFullError);
     gate.release();
     await Promise.all(admitted);
@@ -85,17 +85,14 @@ describe('Orchestrator faults', () => {
     const unbounded = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 1 });
     const gate = new Gate();
     const held = [1, 2, 3, 4].map(() => unbounded.run('gate', { shared: gate.shared }));
-    expect([unbounded.queued, unbounded.full]).toEqual([2, false]);
+    expect([unbounded.queued, unbounded.full]).toEqual([3, false]);
     const none = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 1, maxQueue: 0 });
     const states = [none.full];
-    const started = [1, 2].map(() => {
-      const run = none.run('gate', { shared: gate.shared });
-      states.push(none.full);
-      return run;
-    });
-    expect(states).toEqual([false, false, true]);
+    const started = none.run('gate', { shared: gate.shared });
+    states.push(none.full);
+    expect(states).toEqual([false, true]);
     await expect(none.run('echo', 'shed')).rejects.toBeInstanceOf(QueueFullError);
     gate.release();
-    await Promise.all([...held, ...started]);
+    await Promise.all([...held, started]);
   });
 });

@@ -32,7 +32,7 @@ function submit(orchestrator: Orchestrator, kind: Kind, random: () => number): P
     case 'abort-running': {
       const controller = new AbortController();
       const run = orchestrator.run('spin', 2, { signal: controller.signal });
-      // Abort at a random later moment: queued, staged, running or already done.
+      // Abort at a random later moment: queued, staged for a starting thread, running or already done.
       setTimeout(() => controller.abort(kind), Math.floor(random() * 20));
       return run;
     }

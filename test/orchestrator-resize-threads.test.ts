@@ -41,7 +41,7 @@ const kinds: Record<string, Kind> = {
 
 describe('growing the limit starts threads at once (#11.5)', () => {
   it.each(Object.keys(kinds))(
-    '#11.5 resize() from 1 to 4 starts the staged and queued %s on new threads while the first still runs',
+    '#11.5 resize() from 1 to 4 starts the queued %s on new threads while the first still runs',
     async (name) => {
       const kind = kinds[name]!;
       const orchestrator = createOrchestrator({
@@ -57,7 +57,7 @@ describe('growing the limit starts threads at once (#11.5)', () => {
       // Awaited below; a build that times out must not also report it as unhandled.
       done.catch(() => undefined);
       await gate.waitStarted(1);
-      // All four are in: one running, the others staged or queued behind it.
+      // All four are in: one running, the others queued behind it.
       await until(() => orchestrator.inFlight + orchestrator.queued === 4);
       expect(gate.started).toBe(1);
       expect(orchestrator.resize(4)).toBe(4);
@@ -71,7 +71,7 @@ describe('growing the limit starts threads at once (#11.5)', () => {
     10_000,
   );
 
-  it('#11.5 a run staged behind a task whose thread crashes starts on the idle thread (found by the property test)', async () => {
+  it('#11.5 a run waiting behind a task whose thread crashes starts on the idle thread (found by the property test)', async () => {
     const orchestrator = createOrchestrator({
       worker: edgeWorker,
       minLimit: 1,
@@ -86,17 +86,17 @@ describe('growing the limit starts threads at once (#11.5)', () => {
     for (const gate of warm) gate.release();
     await Promise.all(warming);
     expect(orchestrator.threads).toBe(2);
-    // One thread runs a task that will kill it; with the limit at 1, the next run is staged.
+    // One thread runs a task that will kill it; with the limit at 1, the next run waits.
     const gate = new Gate();
     const crashing = orchestrator.run('probeThenExit', { n: 3, shared: gate.shared, exit: true });
     await gate.waitStarted(1);
     expect(orchestrator.resize(1)).toBe(1);
-    const staged = orchestrator.run('probe', { n: 4 });
-    staged.catch(() => undefined);
+    const waiting = orchestrator.run('probe', { n: 4 });
+    waiting.catch(() => undefined);
     gate.release();
     await expect(crashing).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
     // The other thread is idle and the slot is free: a build that waits for a task to end on it
-    // never starts the staged run (the test times out).
-    await expect(staged).resolves.toBe(4);
+    // never starts the waiting run (the test times out).
+    await expect(waiting).resolves.toBe(4);
   }, 10_000);
 });

@@ -51,11 +51,12 @@ describe('resources (#13)', () => {
     cpuGate.release();
     await held;
     await gpuGate.waitStarted(1);
-    expect(orchestrator.inFlight).toBe(2);
-    // A second thread starts for the staged run, which needs the GPU the first holds: the
-    // thread is turned down, the run parks, and the staged place goes.
+    expect(orchestrator.inFlight).toBe(1);
+    // Growing the limit stages a place for the waiting run; a second thread starts for it, but
+    // the run needs the GPU the first holds: the thread is turned down, the run parks, and the
+    // staged place goes.
     orchestrator.resize(2);
-    await until(() => orchestrator.inFlight === 1);
+    await until(() => orchestrator.threads === 2 && orchestrator.inFlight === 1);
     await expect(orchestrator.run('echo', 'cpu')).resolves.toBe('cpu');
     expect(orchestrator.resourceStats('gpu')).toMatchObject({ inUse: 1, waiting: 1 });
     gpuGate.release();

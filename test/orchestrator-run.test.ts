@@ -72,19 +72,19 @@ describe('Orchestrator.run', () => {
     expect(result.data.every((b) => b === 7)).toBe(true);
   });
 
-  it('starts higher-priority runs first when they wait, even ahead of runs staged earlier (#13)', async () => {
+  it('starts higher-priority runs first when they wait, even ahead of runs submitted earlier (#13)', async () => {
     const orchestrator = createOrchestrator({ baseLimit: 1, minLimit: 1, maxLimit: 1 });
     const order: string[] = [];
     const runs = [
       orchestrator.run('echo', 'first'),
-      orchestrator.run('echo', 'staged'),
+      orchestrator.run('echo', 'second'),
       orchestrator.run('echo', 'low', { priority: -1 }),
       orchestrator.run('echo', 'high', { priority: 5 }),
       orchestrator.run('echo', 'normal'),
     ].map((p) => p.then((v) => order.push(v as string)));
     await Promise.all(runs);
-    // A staged ticket names no run until a thread takes it, so 'high' overtakes 'staged'.
-    expect(order).toEqual(['first', 'high', 'staged', 'normal', 'low']);
+    // The scheduler names the run when a thread frees, so 'high' overtakes 'second'.
+    expect(order).toEqual(['first', 'high', 'second', 'normal', 'low']);
   });
 
   it('rejects bad arguments without throwing synchronously', async () => {

@@ -67,7 +67,7 @@ describe('priority and FIFO order hold through staging (#11.6)', () => {
     const consumed = (async () => {
       for await (const record of orchestrator.map('probe', inputs, { batchSize: 1 })) records.push(record);
     })();
-    // The map has filled its window: some batches staged behind the held threads, the rest queued.
+    // The map has filled its window: its batches wait behind the held threads.
     await until(() => orchestrator.inFlight + orchestrator.queued >= 2 + 6);
     first.release();
     await consumed;

@@ -186,7 +186,7 @@ describe('pipeline records', () => {
       const records = collect(orchestrator.pipeline(inputs).map('gate', { limit, batchSize: 1 }));
       await gate.waitStarted(1);
       for (let i = 0; i < 3; i++) await turn();
-      // limit 1: one batch in the pool; no limit: one running and staged per thread, the rest queued.
+      // limit 1: one batch in the pool; no limit: the map's whole window, running or queued.
       expect(orchestrator.inFlight + orchestrator.queued).toBe(limit === 1 ? 1 : 6);
       gate.release();
       expect((await records).every((record) => record.ok)).toBe(true);

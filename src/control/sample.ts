@@ -25,7 +25,7 @@ export interface AdaptSample {
   readonly latencyAtLimitMs?: number | undefined;
   /**
    * Consecutive samples, this one included, at which the limit bound: runs waited for a slot
-   * (`queueDepth > 0`) or behind a running task (`inFlight > limit`). 0 when it does not bind
+   * (`queueDepth > 0`), or more were in flight than a lowered limit allows (`inFlight > limit`). 0 when it does not bind
    * now. Growing a limit that did not bind says nothing about the work (the app-limited guard).
    */
   readonly boundStreak: number;
@@ -69,8 +69,8 @@ export interface Decision {
 }
 
 /**
- * Whether the limit bound at this sample: runs waited for a slot, or were staged behind a
- * running task. See {@link AdaptSample.boundStreak}.
+ * Whether the limit bound at this sample: runs waited for a slot, or more were in flight than
+ * a lowered limit allows. See {@link AdaptSample.boundStreak}.
  */
 export function limitBinds(sample: Pick<AdaptSample, 'queueDepth' | 'inFlight' | 'limit'>): boolean {
   return sample.queueDepth > 0 || sample.inFlight > sample.limit;

@@ -61,13 +61,11 @@ export const THREAD_ENTRY_URL = new URL('../pool/thread-entry.cjs', import.meta.
  * runs: close() waits for them and cancels them at its deadline.
  *
  * At most `limit` tasks *run* at once (the pool's balancer and its thread ceiling). Waiting runs
- * stay in the scheduler, which names the run a free thread starts. Up to `limit` of them are
- * *staged*: the pool keeps that many tickets waiting in Piscina's queue, so that a thread that
- * finishes a task takes the next inside Piscina's own completion handler (measured here, gating
- * at exactly the thread count kept only 0.82–0.87 of bare Piscina's throughput on trivial
- * tasks). A ticket names no run until a thread takes it, so staging never reorders runs,
- * reserves nothing for a tenant and holds no resource units: priority, fair share, caps and
- * resources are all decided at the moment a run starts.
+ * stay in the scheduler, which names the run a free thread starts. For each free slot a waiting
+ * run could take, the pool keeps a ticket in Piscina's queue (*staged*: a thread takes it at
+ * once, or as soon as it has started). A ticket names no run until a thread takes it, so staging
+ * never reorders runs, reserves nothing for a tenant and holds no resource units: priority,
+ * fair share, caps and resources are all decided at the moment a run starts.
  * @internal
  */
 export class Engine implements RunHost, Producer {
@@ -150,7 +148,7 @@ export class Engine implements RunHost, Producer {
     return this.#limit;
   }
 
-  /** Runs running, plus runs staged (tickets waiting for a thread): at most `2 × limit`. */
+  /** Runs running, plus runs staged (tickets waiting for a thread): at most `limit`. */
   get inFlight(): number {
     return this.admission.inFlight;
   }

@@ -50,7 +50,7 @@ export interface MapHost extends BatchHost, ItemHost {
 /**
  * The engine of `orchestrator.map`: pulls inputs lazily, sends them in batches sized to about
  * 8 ms of work (smaller at the end of an array), keeps a bounded window of batches in flight (two per running slot, so a
- * thread always has its next batch staged), and yields one record per input as soon as it is
+ * thread that finishes a batch finds the next one already cut and queued), and yields one record per input as soon as it is
  * ready (in input order with `ordered`).
  *
  * Backpressure comes from the window: inputs are pulled only while fewer than the window's

@@ -35,8 +35,7 @@ import type {
  * qualified by module: `text.tokenize`), in one worker-thread pool behind an adaptive limiter.
  *
  * Every run passes the limiter before it reaches a thread, so at most `limit` tasks run at
- * once; one more per running task may be staged for its thread so that no thread idles between
- * tasks. The pool starts threads on demand up to the current `limit` (at most `maxLimit`), keeps
+ * once. The pool starts threads on demand up to the current `limit` (at most `maxLimit`), keeps
  * at least `minLimit`, and retires threads idle for `idleTimeoutMs`.
  *
  * Guarantees: every run settles exactly once; every slot is returned exactly once; runs reach
@@ -157,7 +156,7 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
     return this.#engine.limit;
   }
 
-  /** Runs admitted to the pool: up to `limit` running plus up to `limit` staged for a thread. */
+  /** Runs admitted to the pool: running, or staged for a thread that is starting (at most `limit`). */
   get inFlight(): number {
     return this.#engine.inFlight;
   }

@@ -126,9 +126,8 @@ class Ticket {
 /**
  * A Piscina pool whose queue holds tickets, not jobs. At most `limit` jobs run at once and the
  * pool keeps at most `limit` threads. The owner says how many tickets to keep waiting
- * ({@link offer}): one per job that could start, so that a thread that finishes a job takes a
- * ticket inside Piscina's own completion handler and the source names the job right then.
- * Growing the limit starts threads for waiting tickets at once.
+ * ({@link sync}): one per job that could start now; the source names the job when a thread
+ * takes the ticket. Growing the limit starts threads for waiting tickets at once.
  * @internal
  */
 export class ThreadPool {

@@ -109,7 +109,7 @@ export class Families {
       gauge('concurrency_min_limit', 'The lowest limit adaptation may set (minLimit).', (s) => s.minLimit),
       gauge(
         'tasks_in_flight',
-        'Runs admitted to the pool: running or staged behind a running task.',
+        'Runs admitted to the pool: running, or staged for a thread that is starting.',
         (s) => s.tasksInFlight,
       ),
       gauge('pool_threads', 'Worker threads in the pool.', (s) => s.poolThreads),

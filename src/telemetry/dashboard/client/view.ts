@@ -66,7 +66,7 @@ interface Tile {
 
 const TILES: Tile[] = [
   { label: 'limit', value: (o) => formatNumber(o.limit), sub: (o) => `min ${formatNumber(o.minLimit)}` },
-  { label: 'in flight', value: (o) => formatNumber(o.inFlight), sub: () => 'running or staged' },
+  { label: 'in flight', value: (o) => formatNumber(o.inFlight), sub: () => 'running or starting' },
   { label: 'queued', value: (o) => formatNumber(o.queued), sub: () => 'waiting for a slot' },
   { label: 'threads', value: (o) => formatNumber(o.threads), sub: () => 'worker threads' },
   {
