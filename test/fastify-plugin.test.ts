@@ -72,10 +72,9 @@ describe('node-orchestrator/fastify', () => {
     for (const response of await Promise.all(admitted)) expect(response.statusCode).toBe(200);
   });
 
-  it('defaults maxQueue to 32 runs per slot of baseLimit (not of maxLimit), so a flood is shed', async () => {
+  it('defaults maxQueue to 32 runs per slot of maxLimit, so a flood is shed', async () => {
     const gate = new Gate();
-    const orchestrator = { worker: httpTasks, adaptive: false, baseLimit: 1, maxLimit: 4 };
-    const app = await createApp({ orchestrator }, (app) =>
+    const app = await createApp({}, (app) =>
       app.post('/held', (request) => request.run('held', { shared: gate.shared })),
     );
     const requests = Array.from({ length: 1 + 32 }, () =>

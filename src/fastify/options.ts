@@ -46,7 +46,7 @@ export interface OrchestratorPluginOptions {
   routes?: OrchestratorRoutesOptions | false | undefined;
 }
 
-/** How many waiting runs per slot of `baseLimit` the plugin's default `maxQueue` allows. */
+/** How many waiting runs per slot of `maxLimit` the plugin's default `maxQueue` allows. */
 export const QUEUE_PER_SLOT = 32;
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
@@ -69,7 +69,7 @@ export type ResolvedPluginOptions = Source & {
 
 /**
  * Validates the plugin's options and applies its defaults: a `maxQueue` of
- * {@link QUEUE_PER_SLOT} × baseLimit unless one is set, since a service must shed load.
+ * {@link QUEUE_PER_SLOT} × maxLimit unless one is set, since a service must shed load.
  * @throws InvalidConfigError naming every bad field and its value.
  * @internal
  */
@@ -120,13 +120,11 @@ function source(
   closeTimeoutMs: number,
 ): Source {
   if (given !== undefined || options === undefined) return { given: given as Orchestrator };
-  // The limit the orchestrator starts at (the cores by default), before the orchestrator exists.
-  // Not maxLimit (4 × the cores by default): CPU-bound work rarely runs at it, so a queue sized
-  // for it holds seconds of work, not the ~32 task-times per slot meant.
-  const { baseLimit: resolved } = limitDefaults(options);
-  const baseLimit = typeof resolved === 'number' && Number.isFinite(resolved) ? resolved : 1;
-  // A non-integer baseLimit is the orchestrator's to report; keep the product an integer meanwhile.
-  const maxQueue = options.maxQueue ?? QUEUE_PER_SLOT * Math.max(1, Math.ceil(baseLimit));
+  // The orchestrator's own maxLimit default (from the cores), before the orchestrator exists.
+  const { maxLimit: resolved } = limitDefaults(options);
+  const maxLimit = typeof resolved === 'number' && Number.isFinite(resolved) ? resolved : 1;
+  // A non-integer maxLimit is the orchestrator's to report; keep the product an integer meanwhile.
+  const maxQueue = options.maxQueue ?? QUEUE_PER_SLOT * Math.max(1, Math.ceil(maxLimit));
   return { create: { ...options, maxQueue, closeTimeoutMs } };
 }
 
