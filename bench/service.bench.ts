@@ -167,6 +167,7 @@ async function measureLevels(
     for (const connections of LEVELS) {
       for (const route of Object.keys(ROUTES) as Route[]) {
         const ordered = round % 2 === 0 ? variants : [...variants].reverse();
+        process.stderr.write(`    round ${round + 1}/${rounds}: ${connections} connections, ${route}\n`);
         for (const variant of ordered) {
           await waitIdle(variant, services[variant]);
           const pid = services[variant].child.pid!;
@@ -190,7 +191,6 @@ async function measureLevels(
           });
           samples.set(key, list);
         }
-        process.stderr.write(`    round ${round + 1}/${rounds}: ${connections} connections, ${route}\n`);
       }
     }
   }
