@@ -50,12 +50,11 @@ export class RequestRuns {
   }
 
   /**
-   * The 503 for a request refused before its body is read, while a run would be shed anyway
-   * (the orchestrator is full); undefined while runs are admitted. The same answer as a run shed
-   * later: Retry-After from the drain rate, the public message unless `exposeErrors`.
+   * The 503 for a request refused before its body is read because a run would be shed anyway
+   * (the caller has seen that the orchestrator is full). The same answer as a run shed later:
+   * Retry-After from the drain rate, the public message unless `exposeErrors`.
    */
   refusal(): unknown {
-    if (!this.#orchestrator.full) return undefined;
     return this.#toHttp(
       new QueueFullError('The queue is full; the request was shed before its body was read'),
     );

@@ -32,7 +32,7 @@ export class OutcomeColumns {
   #ms: number[] = [];
   #faults: ItemFault[] | undefined;
   /** Offsets of values that move buffers of their own: they travel as they are. */
-  #moved: number[] | undefined;
+  #moved: Set<number> | undefined;
 
   /** How many outcomes are waiting. */
   get length(): number {
@@ -41,7 +41,7 @@ export class OutcomeColumns {
 
   /** An item's value; `moves` when buffers of it are in the transfer list. */
   value(value: unknown, ms: number, moves = false): void {
-    if (moves) (this.#moved ??= []).push(this.#values.length);
+    if (moves) (this.#moved ??= new Set()).add(this.#values.length);
     this.#values.push(value);
     this.#ms.push(ms);
   }
@@ -62,10 +62,7 @@ export class OutcomeColumns {
   /** The waiting outcomes, leaving none; values of one shape come packed. */
   take(): ItemOutcomes {
     const values = this.#values;
-    const moved = this.#moved;
-    const packed = packValues(
-      moved === undefined ? values : values.map((v, i) => (moved.includes(i) ? undefined : v)),
-    );
+    const packed = packValues(values, this.#moved);
     // A packed value travels in the columns only.
     if (packed !== undefined)
       for (const [i, row] of packed.rows.entries()) if (row >= 0) values[i] = undefined;

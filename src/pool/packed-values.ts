@@ -111,14 +111,15 @@ function fits(value: unknown, keys: readonly string[], kinds: readonly string[])
 }
 
 /**
- * Packs the values that share the shape of the first packable one; undefined when fewer than
- * two would be packed (a pack of one saves nothing). Packed values are left in `values` for
- * the caller to replace.
+ * Packs the values that share the shape of the first packable one, leaving out the offsets in
+ * `skip`; undefined when fewer than two would be packed (a pack of one saves nothing). Packed
+ * values are left in `values` for the caller to replace.
  */
-export function packValues(values: readonly unknown[]): PackedValues | undefined {
+export function packValues(values: readonly unknown[], skip?: ReadonlySet<number>): PackedValues | undefined {
   let shape: ReturnType<typeof shapeOf>;
   let start = 0;
-  for (; start < values.length && shape === undefined; start++) shape = shapeOf(values[start]);
+  for (; start < values.length && shape === undefined; start++)
+    if (skip?.has(start) !== true) shape = shapeOf(values[start]);
   if (shape === undefined) return undefined;
   const { keys, kinds } = shape;
   const rows = new Int32Array(values.length).fill(-1);
@@ -126,7 +127,7 @@ export function packValues(values: readonly unknown[]): PackedValues | undefined
   let bytes = 0;
   for (let i = start - 1; i < values.length; i++) {
     const value = values[i] as Record<string, unknown>;
-    if (!fits(value, keys, kinds)) continue;
+    if (skip?.has(i) === true || !fits(value, keys, kinds)) continue;
     rows[i] = count++;
     for (let k = 0; k < keys.length; k++) {
       if (kinds[k] === 'number' || kinds[k] === 'boolean') continue;
