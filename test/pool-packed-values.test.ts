@@ -160,6 +160,14 @@ describe('packed results', () => {
     const outcomes = send(proto);
     expect(outcomes.packed, 'an own __proto__ key cannot be rebuilt by assignment').toBeUndefined();
     expect(received(outcomes)).toStrictEqual([own(), own()].map((v) => structuredClone(v)));
+    const detached = new OutcomeColumns();
+    const gone = small();
+    structuredClone(gone.buffer, { transfer: [gone.buffer as ArrayBuffer] });
+    detached.value({ ids: small(), n: 1 }, 1);
+    detached.value({ ids: gone, n: 2 }, 1);
+    detached.value({ ids: small(), n: 3 }, 1);
+    // Structured clone refuses a detached array; packed, it would quietly become an empty one.
+    expect(detached.take().packed?.rows, 'a detached array').toEqual(Int32Array.from([0, -1, 1]));
   });
 
   it('does not pack a lone value: it would save nothing', () => {

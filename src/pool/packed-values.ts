@@ -87,6 +87,9 @@ function kindOf(field: unknown): ViewType | 'number' | 'boolean' | undefined {
   if (type === undefined) return undefined;
   const view = field as View;
   if (!(view.buffer instanceof ArrayBuffer) || view.byteLength > PACK_MAX_BYTES) return undefined;
+  // A detached buffer (moved elsewhere) reads as empty: structured clone refuses it, and so must
+  // the pack (Node 20 has no ArrayBuffer#detached). An empty array merely travels unpacked.
+  if (view.buffer.byteLength === 0) return undefined;
   return type;
 }
 
