@@ -160,6 +160,25 @@ describe('run() coalescing (the batch option)', () => {
     await expect(Promise.all(waiting)).resolves.toEqual(range(10));
   });
 
+  it('once a task is timed, its batches hold about 8 ms of its work: longer runs travel one per batch', async () => {
+    const orchestrator = createOrchestrator({
+      baseLimit: 2,
+      maxLimit: 2,
+      batch: { maxSize: 8, maxDelayMs: 0 },
+    });
+    const batches = async (): Promise<number> =>
+      metric(await orchestrator.registry!.metrics(), /orchestrator_batch_size_count (\d+)/);
+    // Untimed, runs submitted in one tick share a batch of up to maxSize.
+    await Promise.all(range(8).map(() => orchestrator.run('sleep', 20)));
+    expect(await batches()).toBe(1);
+    // Timed now at 20 ms a run (a sleep cannot take less): each run is a batch of its own.
+    await Promise.all(range(8).map(() => orchestrator.run('sleep', 20)));
+    expect(await batches()).toBe(1 + 8);
+    // Another task keeps its own measure: trivial runs still share batches.
+    await Promise.all(range(8).map((n) => orchestrator.run('echo', n)));
+    expect(await batches()).toBeLessThan(1 + 8 + 8);
+  });
+
   it('names bad batch options', () => {
     const make = (): Orchestrator =>
       new Orchestrator({ worker: fixtureWorker, adaptive: false, batch: { maxSize: 0, maxDelayMs: -1 } });

@@ -1,12 +1,17 @@
 import { AbortedError, TaskTimeoutError } from '../errors.js';
 import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
 import { Batch, BatchItem, type BatchHost, type ItemHost } from './batch.js';
+import { TARGET_BATCH_MS } from './batch-size.js';
 import type { Producer } from './lifecycle.js';
 import type { RunSpec } from './task-run.js';
 
 /** The `batch` option of an Orchestrator: coalesce `run()` calls into batches. */
 export interface CoalesceOptions {
-  /** The most runs in one batch. */
+  /**
+   * The most runs in one batch. Once a task has been timed, its batches also stop at about
+   * 8 ms of its measured work: longer batches would save nothing more and would hold one thread
+   * while others idle.
+   */
   maxSize: number;
   /**
    * How long a run may wait for others to join its batch, in ms, while the pool is busy. When a
@@ -47,9 +52,13 @@ interface Forming {
   timer: NodeJS.Timeout | undefined;
 }
 
+/** Weight of the newest item in a task's moving average of worker time per run. */
+const COST_SMOOTHING = 0.1;
+
 /**
  * Coalesces `run()` calls of one task into batches, so that many small runs cost one Piscina
- * task. Each run keeps its own semantics inside the batch: its own promise, signal, group and
+ * task; a batch holds at most about {@link TARGET_BATCH_MS} of a task's measured work, so long
+ * tasks stay spread over the threads. Each run keeps its own semantics inside the batch: its own promise, signal, group and
  * deadline (it is skipped if cancelled before it starts, sees `ctx.throwIfAborted()` while it
  * runs), its own error, its own telemetry.
  * @internal
@@ -58,6 +67,8 @@ export class Coalescer implements Producer {
   readonly #host: CoalesceHost;
   readonly #options: CoalesceOptions;
   readonly #forming = new Map<string, Forming>();
+  /** Each task's moving average of worker time per run, in ms, once one has run. */
+  readonly #perRunMs = new Map<string, number>();
 
   constructor(host: CoalesceHost, options: CoalesceOptions) {
     this.#host = host;
@@ -70,11 +81,19 @@ export class Coalescer implements Producer {
       const { signal, scopeSignal, timeoutMs } = run;
       const cancellable = signal !== undefined || scopeSignal !== undefined || timeoutMs !== undefined;
       let timer: LongTimer | undefined;
-      const item = new BatchItem(this.#host, run.task, run.input, run.transferList, cancellable, (result) => {
-        clearLongTimeout(timer);
-        if (result.ok) resolve(result.value);
-        else reject(result.error);
-      });
+      const item = new BatchItem(
+        this.#host,
+        run.task,
+        run.input,
+        run.transferList,
+        cancellable,
+        (result, ms) => {
+          clearLongTimeout(timer);
+          if (ms !== undefined) this.#learnCost(run.task, ms);
+          if (result.ok) resolve(result.value);
+          else reject(result.error);
+        },
+      );
       item.tenant = run.tenant;
       item.trace = run.trace;
       item.follow([signal, scopeSignal], (aborted) => abortReason(run, aborted));
@@ -113,7 +132,21 @@ export class Coalescer implements Producer {
     }
     forming.items.push(item);
     this.#host.adjustQueuedItems(1);
-    if (forming.items.length >= this.#options.maxSize) this.#flush(forming);
+    if (forming.items.length >= this.#sizeFor(run.task)) this.#flush(forming);
+  }
+
+  /** `maxSize`, or fewer runs once the task's measured cost says they would exceed the target. */
+  #sizeFor(task: string): number {
+    const perRunMs = this.#perRunMs.get(task);
+    const { maxSize } = this.#options;
+    if (perRunMs === undefined || perRunMs <= 0) return maxSize;
+    return Math.max(1, Math.min(maxSize, Math.round(TARGET_BATCH_MS / perRunMs)));
+  }
+
+  #learnCost(task: string, ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    const before = this.#perRunMs.get(task);
+    this.#perRunMs.set(task, before === undefined ? ms : before + COST_SMOOTHING * (ms - before));
   }
 
   #schedule(forming: Forming): void {
