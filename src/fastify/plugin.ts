@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { requestSignal } from '../http/request-signal.js';
+import { clientController } from '../http/request-signal.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { RunOptions, TaskInput, TaskMap, TaskName, TaskOutput } from '../orchestrator/task-types.js';
 import { resolvePluginOptions, type OrchestratorPluginOptions } from './options.js';
@@ -61,11 +61,11 @@ declare module 'fastify' {
 }
 
 const kResponse = Symbol('node-orchestrator.response');
-const kSignal = Symbol('node-orchestrator.client-signal');
+const kClient = Symbol('node-orchestrator.client');
 
 interface PluginRequest extends FastifyRequest {
   [kResponse]: ServerResponse | null;
-  [kSignal]: AbortSignal | null;
+  [kClient]: AbortController | null;
 }
 
 const plugin: FastifyPluginAsync<OrchestratorPluginOptions> = async (fastify, options) => {
@@ -81,12 +81,12 @@ const plugin: FastifyPluginAsync<OrchestratorPluginOptions> = async (fastify, op
     };
     fastify.decorate('orchestrator', orchestrator);
     fastify.decorateRequest(kResponse, null);
-    fastify.decorateRequest(kSignal, null);
+    fastify.decorateRequest(kClient, null);
     fastify.decorateRequest('run', function run(this: PluginRequest, task, input, runOptions) {
-      // One signal per request, made on its first run: requests that run nothing pay nothing.
-      this[kSignal] ??= requestSignal(this.raw, this[kResponse] ?? missingResponse());
+      // One controller per request, made on its first run: requests that run nothing pay nothing.
+      this[kClient] ??= clientController(this.raw, this[kResponse] ?? missingResponse());
       if (settings.shedEarly) running.add(this.routeOptions.config);
-      return runs.run(this[kSignal], task, input, runOptions) as Promise<never>;
+      return runs.run(this[kClient], task, input, runOptions) as Promise<never>;
     } satisfies RequestRun as RequestRun);
     // request.run needs the response: only its `close` says that the client went away.
     // While the orchestrator is full, a route that runs tasks is refused here, before its body

@@ -33,8 +33,11 @@ export class RequestRuns {
   readonly #orchestrator: Orchestrator;
   readonly #settings: RequestRunsSettings;
   readonly #drain = new DrainRate();
-  /** One controller per run in flight; cancelling at shutdown aborts them. */
-  readonly #active = new Set<AbortController>();
+  /**
+   * The requests with runs in flight: each request's controller (it aborts when its client
+   * disconnects; cancelling at shutdown aborts it too) and how many runs it has going.
+   */
+  readonly #active = new Map<AbortController, number>();
   #onIdle: (() => void) | undefined;
   #accepting = true;
   #closing: Promise<void> | undefined;
@@ -72,30 +75,39 @@ export class RequestRuns {
   }
 
   /**
-   * Runs a task for a request: cancelled when `clientSignal` (the client went away) or the
-   * caller's own signal aborts, or when the server closes and closeTimeoutMs has passed.
+   * Runs a task for a request: cancelled when `client` aborts (the client went away, or the
+   * server closed and closeTimeoutMs has passed) or the caller's own signal does.
    * Rejects with an error that carries `statusCode` and `headers` for Fastify's error handler.
    */
-  async run(clientSignal: AbortSignal, task: string, input: unknown, options?: RunOptions): Promise<unknown> {
+  async run(client: AbortController, task: string, input: unknown, options?: RunOptions): Promise<unknown> {
     if (options !== undefined && (typeof options !== 'object' || (options as unknown) === null)) {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
     }
-    assertOptionalSignal('options.signal', options?.signal);
+    const own = options?.signal;
+    assertOptionalSignal('options.signal', own);
     if (!this.#accepting) {
       throw this.#toHttp(new ClosedError(`The server is closing; task "${task}" was refused`));
     }
-    const controller = new AbortController();
-    const unfollow = follow(controller, clientSignal, options?.signal);
-    this.#active.add(controller);
+    // Only a caller's own signal needs a controller of the run's own, following both.
+    const combined = own === undefined ? undefined : new AbortController();
+    const unfollow = combined === undefined ? undefined : follow(combined, client.signal, own);
+    const signal = (combined ?? client).signal;
+    this.#active.set(client, (this.#active.get(client) ?? 0) + 1);
     let admitted = true;
     try {
-      return await this.#orchestrator.run(task, input, { ...options, signal: controller.signal });
+      return await this.#orchestrator.run(
+        task,
+        input,
+        options === undefined ? { signal } : { ...options, signal },
+      );
     } catch (error) {
       admitted = !isRefusal(error);
       throw this.#toHttp(error);
     } finally {
-      unfollow();
-      this.#active.delete(controller);
+      unfollow?.();
+      const left = (this.#active.get(client) ?? 1) - 1;
+      if (left === 0) this.#active.delete(client);
+      else this.#active.set(client, left);
       if (admitted) this.#drain.record();
       if (this.#active.size === 0) this.#onIdle?.();
     }
@@ -119,7 +131,7 @@ export class RequestRuns {
     }
     if (await this.#idle(this.#settings.closeTimeoutMs)) return;
     const reason = new AbortedError('The server closed before the task finished');
-    for (const controller of this.#active) controller.abort(reason);
+    for (const controller of this.#active.keys()) controller.abort(reason);
     await this.#idle(Number.POSITIVE_INFINITY);
   }
 

@@ -29,6 +29,15 @@ import { describe } from '../internal/validate.js';
  * ```
  */
 export function requestSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
+  return clientController(req, res).signal;
+}
+
+/**
+ * {@link requestSignal}'s controller: the Fastify plugin aborts the same one at shutdown, so a
+ * request costs one controller whatever ends its runs.
+ * @internal
+ */
+export function clientController(req: IncomingMessage, res: ServerResponse): AbortController {
   if (typeof req !== 'object' || (req as unknown) === null || typeof req.on !== 'function') {
     throw new TypeError(`req must be a node:http IncomingMessage, got ${describe(req)}`);
   }
@@ -36,9 +45,9 @@ export function requestSignal(req: IncomingMessage, res: ServerResponse): AbortS
     throw new TypeError(`res must be a node:http ServerResponse, got ${describe(res)}`);
   }
   const controller = new AbortController();
-  if (res.writableEnded) return controller.signal;
+  if (res.writableEnded) return controller;
   const disconnected = (): void => {
-    if (!res.writableEnded) {
+    if (!res.writableEnded && !controller.signal.aborted) {
       const where = `${req.method ?? 'request'} ${(req.url ?? '').split('?', 1)[0] ?? ''}`.trim();
       controller.abort(
         new ClientDisconnectedError(`The client of ${where} disconnected before the response`),
@@ -48,5 +57,5 @@ export function requestSignal(req: IncomingMessage, res: ServerResponse): AbortS
   // A response whose connection has already closed will not emit `close` again.
   if (res.destroyed || res.closed) disconnected();
   else res.once('close', disconnected);
-  return controller.signal;
+  return controller;
 }
