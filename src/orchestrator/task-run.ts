@@ -193,9 +193,10 @@ export class TaskRun implements AbortWatcher, PoolJob {
   /** Pool job: the runner answered. */
   answered(response: TaskResponse): void {
     if (response.metrics !== undefined) this.host.recordMetrics(response.metrics, response.declared);
+    // Before the slot goes back: admission learns job lengths from it.
+    this.workerMs = response.durationMs;
     this.host.releaseSlot(this);
     this.spec.trace?.stopped();
-    this.workerMs = response.durationMs;
     if (this.#cancelReason !== undefined) this.#settle(this.#cancelOutcome, this.#cancelReason);
     else if (response.error === undefined) this.#settle('success', undefined, response.value);
     else this.#settle('error', reviveTaskError(this.task, response.error));
