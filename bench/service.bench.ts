@@ -75,6 +75,14 @@ export interface LevelRow {
   connections: number;
   /** 2xx responses per second (median of the rounds). */
   okPerSecond: number;
+  /**
+   * Median over the rounds of this service's 2xx/s divided by bare Piscina's in the same round
+   * (the two ran back to back): steadier than the ratio of the medians when the machine's speed
+   * drifts between rounds.
+   */
+  ratioToPiscina: number;
+  /** The lowest and highest of those per-round ratios. */
+  ratioRange: readonly [number, number];
   p50Ms: number;
   p99Ms: number;
   /**
@@ -196,11 +204,15 @@ async function measureLevels(
   }
   return [...samples].map(([key, list]) => {
     const [variant, route, connections] = key.split('|') as [Variant, Route, string];
+    const baseline = samples.get(`bare Piscina|${route}|${connections}`) ?? [];
+    const ratios = list.map((s, round) => s.ok / (baseline[round]?.ok ?? Number.NaN));
     return {
       variant,
       route,
       connections: Number(connections),
       okPerSecond: median(list.map((s) => s.ok)),
+      ratioToPiscina: median(ratios),
+      ratioRange: [Math.min(...ratios), Math.max(...ratios)] as const,
       cpuMsPerOk: median(list.map((s) => s.cpu)),
       p50Ms: median(list.map((s) => s.p50)),
       p99Ms: median(list.map((s) => s.p99)),
@@ -258,7 +270,7 @@ async function measureSigterm(requests = 40): Promise<ServiceReport['sigterm']> 
 }
 
 /** Runs the whole service load test. */
-export async function benchService(rounds = 3, seconds = 3): Promise<ServiceReport> {
+export async function benchService(rounds = 5, seconds = 4): Promise<ServiceReport> {
   const variants = Object.keys(VARIANTS) as Variant[];
   const started = await Promise.all(variants.map(startVariant));
   const services = Object.fromEntries(variants.map((v, i) => [v, started[i]!])) as Record<Variant, Service>;
@@ -302,16 +314,16 @@ export function serviceMarkdown(report: ServiceReport): string {
   const lines = [
     '### The Fastify example service under autocannon (loopback, each service in its own process)',
     '',
-    '| route | connections | service | 2xx/s | ratio to bare Piscina | CPU ms per 2xx | p50 ms | p99 ms | shed | errors |',
+    '| route | connections | service | 2xx/s | ratio to bare Piscina (per round: median, range) | CPU ms per 2xx | p50 ms | p99 ms | shed | errors |',
     '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const route of Object.keys(ROUTES) as Route[]) {
     for (const connections of LEVELS) {
       const rows = report.levels.filter((r) => r.route === route && r.connections === connections);
-      const baseline = rows.find((r) => r.variant === 'bare Piscina')?.okPerSecond ?? Number.NaN;
       for (const row of rows) {
+        const [low, high] = row.ratioRange;
         lines.push(
-          `| ${route} | ${connections} | ${row.variant} | ${Math.round(row.okPerSecond).toLocaleString('en-US')} | ${fixed(row.okPerSecond / baseline, 2)} | ${fixed(row.cpuMsPerOk, 2)} | ${fixed(row.p50Ms)} | ${fixed(row.p99Ms)} | ${fixed(100 * row.shedShare)}% | ${row.errors} |`,
+          `| ${route} | ${connections} | ${row.variant} | ${Math.round(row.okPerSecond).toLocaleString('en-US')} | ${fixed(row.ratioToPiscina, 2)} (${fixed(low, 2)}–${fixed(high, 2)}) | ${fixed(row.cpuMsPerOk, 2)} | ${fixed(row.p50Ms)} | ${fixed(row.p99Ms)} | ${fixed(100 * row.shedShare)}% | ${row.errors} |`,
         );
       }
     }
