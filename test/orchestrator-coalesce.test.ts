@@ -23,12 +23,13 @@ describe('run() coalescing (the batch option)', () => {
       maxLimit: 2,
       batch: { maxSize: 64, maxDelayMs: 5 },
     });
+    await orchestrator.run('echo', -1); // times the task: its first runs go one per batch
     const values = await Promise.all(range(1000).map((n) => orchestrator.run('echo', n)));
     expect(values).toEqual(range(1000));
     const body = await orchestrator.registry!.metrics();
-    expect(body).toContain('orchestrator_tasks_total{task="echo",outcome="success"} 1000');
-    expect(metric(body, /orchestrator_batch_size_sum (\d+)/)).toBe(1000);
-    const batches = metric(body, /orchestrator_batch_size_count (\d+)/);
+    expect(body).toContain('orchestrator_tasks_total{task="echo",outcome="success"} 1001');
+    expect(metric(body, /orchestrator_batch_size_sum (\d+)/)).toBe(1001);
+    const batches = metric(body, /orchestrator_batch_size_count (\d+)/) - 1;
     expect(batches).toBeGreaterThanOrEqual(Math.ceil(1000 / 64));
     expect(batches).toBeLessThan(1000);
     expect(orchestrator.inFlight).toBe(0);
@@ -82,6 +83,8 @@ describe('run() coalescing (the batch option)', () => {
       maxLimit: 1,
       batch: { maxSize: 8, maxDelayMs: 0 },
     });
+    // Timed once, the task's runs share batches (an untimed task's first runs go one by one).
+    await orchestrator.run('gateOrEcho', { n: 0, runs: new SharedArrayBuffer(4) });
     const gate = new Gate();
     const runs = new Int32Array(new SharedArrayBuffer(12));
     const cancel = new AbortController();
@@ -100,7 +103,7 @@ describe('run() coalescing (the batch option)', () => {
     await expect(Promise.all(results.slice(1))).resolves.toEqual([1, 2]);
     expect([...runs]).toEqual([1, 1, 1]);
     const body = await orchestrator.registry!.metrics();
-    expect(metric(body, /orchestrator_batch_size_count (\d+)/)).toBe(1);
+    expect(metric(body, /orchestrator_batch_size_count (\d+)/)).toBe(1 + 1);
   });
 
   it('a coalesced run past its deadline rejects with ERR_TASK_TIMEOUT, counted as a timeout', async () => {
@@ -160,7 +163,7 @@ describe('run() coalescing (the batch option)', () => {
     await expect(Promise.all(waiting)).resolves.toEqual(range(10));
   });
 
-  it('once a task is timed, its batches hold about 8 ms of its work: longer runs travel one per batch', async () => {
+  it("a task's runs go one per batch until one has been timed, then in batches of about 8 ms of its work", async () => {
     const orchestrator = createOrchestrator({
       baseLimit: 2,
       maxLimit: 2,
@@ -168,15 +171,17 @@ describe('run() coalescing (the batch option)', () => {
     });
     const batches = async (): Promise<number> =>
       metric(await orchestrator.registry!.metrics(), /orchestrator_batch_size_count (\d+)/);
-    // Untimed, runs submitted in one tick share a batch of up to maxSize.
+    // Untimed, each run is a batch of its own: a first burst of long runs must not all land on
+    // one thread while the others idle.
+    await Promise.all(range(4).map(() => orchestrator.run('sleep', 20)));
+    expect(await batches()).toBe(4);
+    // Timed now at 20 ms a run (a sleep cannot take less): still one per batch.
     await Promise.all(range(8).map(() => orchestrator.run('sleep', 20)));
-    expect(await batches()).toBe(1);
-    // Timed now at 20 ms a run (a sleep cannot take less): each run is a batch of its own.
-    await Promise.all(range(8).map(() => orchestrator.run('sleep', 20)));
-    expect(await batches()).toBe(1 + 8);
-    // Another task keeps its own measure: trivial runs still share batches.
+    expect(await batches()).toBe(4 + 8);
+    // A trivial task, once timed, shares batches: 8 runs of one tick in one or two.
+    await orchestrator.run('echo', 0);
     await Promise.all(range(8).map((n) => orchestrator.run('echo', n)));
-    expect(await batches()).toBeLessThan(1 + 8 + 8);
+    expect(await batches()).toBeLessThanOrEqual(4 + 8 + 1 + 2);
   });
 
   it('names bad batch options', () => {

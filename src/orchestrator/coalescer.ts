@@ -8,9 +8,9 @@ import type { RunSpec } from './task-run.js';
 /** The `batch` option of an Orchestrator: coalesce `run()` calls into batches. */
 export interface CoalesceOptions {
   /**
-   * The most runs in one batch. Once a task has been timed, its batches also stop at about
-   * 8 ms of its measured work: longer batches would save nothing more and would hold one thread
-   * while others idle.
+   * The most runs in one batch. A batch also stops at about 8 ms of its task's measured work
+   * (longer batches would save nothing more and would hold one thread while others idle), and
+   * until one run of a task has been timed its runs go one per batch.
    */
   maxSize: number;
   /**
@@ -58,9 +58,9 @@ const COST_SMOOTHING = 0.1;
 /**
  * Coalesces `run()` calls of one task into batches, so that many small runs cost one Piscina
  * task; a batch holds at most about {@link TARGET_BATCH_MS} of a task's measured work, so long
- * tasks stay spread over the threads. Each run keeps its own semantics inside the batch: its own promise, signal, group and
- * deadline (it is skipped if cancelled before it starts, sees `ctx.throwIfAborted()` while it
- * runs), its own error, its own telemetry.
+ * tasks stay spread over the threads. Each run keeps its own semantics inside the batch: its
+ * own promise, signal, group and deadline (it is skipped if cancelled before it starts, sees
+ * `ctx.throwIfAborted()` while it runs), its own error, its own telemetry.
  * @internal
  */
 export class Coalescer implements Producer {
@@ -135,11 +135,16 @@ export class Coalescer implements Producer {
     if (forming.items.length >= this.#sizeFor(run.task)) this.#flush(forming);
   }
 
-  /** `maxSize`, or fewer runs once the task's measured cost says they would exceed the target. */
+  /**
+   * How many runs of `task` a batch may hold: one while the task is untimed (a probe, as map
+   * sends: a first burst of long runs must not all go to one thread), then `maxSize` or fewer,
+   * as the task's measured cost allows within the target.
+   */
   #sizeFor(task: string): number {
     const perRunMs = this.#perRunMs.get(task);
     const { maxSize } = this.#options;
-    if (perRunMs === undefined || perRunMs <= 0) return maxSize;
+    if (perRunMs === undefined) return 1;
+    if (perRunMs <= 0) return maxSize;
     return Math.max(1, Math.min(maxSize, Math.round(TARGET_BATCH_MS / perRunMs)));
   }
 
