@@ -105,6 +105,8 @@ export interface ServiceReport {
     answered: number;
     ok: number;
     unavailable: number;
+    /** Statuses of answers that were neither 200 nor 503, one entry per answer. */
+    otherStatuses: number[];
     exitMs: number;
     budgetMs: number;
   };
@@ -135,9 +137,10 @@ function load(
 
 /**
  * Waits until a service has no task running or waiting: a run's abandoned requests must not slow
- * the next. Bare Piscina and the main thread keep working on requests whose client has gone
- * (nothing cancels them); the plugin cancels them, which is part of what it is for, but the
- * comparison is between steady states, so every run starts idle.
+ * the next run, of this service or another. Bare Piscina and the main thread keep working on
+ * requests whose client has gone (nothing cancels them; 200 abandoned hashes are seconds of CPU);
+ * the plugin cancels them, which is part of what it is for, but the comparison is between steady
+ * states, so every run starts with every service idle.
  */
 async function waitIdle(variant: Variant, service: Service): Promise<void> {
   for (;;) {
@@ -177,7 +180,10 @@ async function measureLevels(
         const ordered = round % 2 === 0 ? variants : [...variants].reverse();
         process.stderr.write(`    round ${round + 1}/${rounds}: ${connections} connections, ${route}\n`);
         for (const variant of ordered) {
-          await waitIdle(variant, services[variant]);
+          // Every service, not only the next: one still working through the requests its
+          // last run abandoned (bare Piscina and the main thread cancel nothing) would take
+          // the cores from the one measured.
+          await Promise.all(variants.map((v) => waitIdle(v, services[v])));
           const pid = services[variant].child.pid!;
           const before = threadCpu(pid);
           const result = await load(services[variant].url, route, { connections, duration: seconds });
@@ -264,6 +270,7 @@ async function measureSigterm(requests = 40): Promise<ServiceReport['sigterm']> 
     answered: answers.filter((s) => s !== 0).length,
     ok: answers.filter((s) => s === 200).length,
     unavailable: answers.filter((s) => s === 503).length,
+    otherStatuses: answers.filter((s) => s !== 0 && s !== 200 && s !== 503),
     exitMs,
     budgetMs: CLOSE_BUDGET_MS,
   };
@@ -340,7 +347,7 @@ export function serviceMarkdown(report: ServiceReport): string {
       `Event loop delay p99: server ${fixed(o.server.eventLoopDelay.p99)} ms, autocannon ${fixed(o.clientEventLoopDelay.p99)} ms. CPU (cores): autocannon ${fixed(o.cpu.client, 2)}, server main thread ${fixed(o.cpu.serverMain, 2)}, its other threads ${fixed(o.cpu.serverOther, 2)}. ` +
       `Connection errors and timeouts: ${o.errors}. RSS ${o.rssMiB.before} MiB before, ${o.rssMiB.afterFlood} MiB right after, ${o.rssMiB.settled} MiB 5 s later.`,
     '',
-    `**SIGTERM under load**: ${s.requests} requests of ~2 s tasks, SIGTERM once they run: exited after ${Math.round(s.exitMs)} ms (closeTimeoutMs + cancelGraceMs = ${s.budgetMs} ms); ${s.answered}/${s.requests} answered (${s.ok} × 200, ${s.unavailable} × 503).`,
+    `**SIGTERM under load**: ${s.requests} requests of ~2 s tasks, SIGTERM once they run: exited after ${Math.round(s.exitMs)} ms (closeTimeoutMs + cancelGraceMs = ${s.budgetMs} ms); ${s.answered}/${s.requests} answered (${s.ok} × 200, ${s.unavailable} × 503${s.otherStatuses.length > 0 ? `, others: ${s.otherStatuses.join(', ')}` : ''}).`,
   );
   return lines.join('\n');
 }
