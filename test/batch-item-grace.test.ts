@@ -31,7 +31,7 @@ describe('one grace deadline per cancelled batch item (#11.11)', () => {
       maxLimit: 1,
       cancelGraceMs: GRACE_MS,
       closeTimeoutMs: 100,
-      batch: { maxSize: 2, maxDelayMs: 0 },
+      batch: { maxSize: 2, maxDelayMs: 0, maxBatchMs: Infinity },
     });
     await orchestrator.run('echo', 'the thread is up');
     vi.useFakeTimers({

@@ -10,7 +10,7 @@ describe('items of one batch are isolated as if each ran alone (#11.17)', () => 
       worker: edgeWorker,
       baseLimit: 1,
       maxLimit: 1,
-      batch: { maxSize: 8, maxDelayMs: 0 },
+      batch: { maxSize: 8, maxDelayMs: 0, maxBatchMs: Infinity },
     });
     const data = { n: 1 };
     // One tick, one batch; each run's task writes a mark into its input.

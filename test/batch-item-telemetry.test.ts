@@ -26,7 +26,7 @@ describe('per-item worker time travels with each result (#11.10)', () => {
       worker: edgeWorker,
       baseLimit: 2,
       maxLimit: 2,
-      batch: { maxSize: 8, maxDelayMs: 0 },
+      batch: { maxSize: 8, maxDelayMs: 0, maxBatchMs: Infinity },
     });
     const gate = new Gate();
     // Batch A: an async item (its result leaves at once), then an item held on the gate.

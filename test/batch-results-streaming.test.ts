@@ -17,7 +17,7 @@ function coalescing() {
     maxLimit: 1,
     cancelGraceMs: 60_000,
     closeTimeoutMs: 100,
-    batch: { maxSize: 8, maxDelayMs: 0 },
+    batch: { maxSize: 8, maxDelayMs: 0, maxBatchMs: Infinity },
   });
 }
 
@@ -84,7 +84,7 @@ describe('a thrown batch item flushes like one that succeeds (#11.9)', () => {
       worker: edgeWorker,
       baseLimit: 1,
       maxLimit: 1,
-      batch: { maxSize: 512, maxDelayMs: 0 },
+      batch: { maxSize: 512, maxDelayMs: 0, maxBatchMs: Infinity },
     });
     // One tick, one batch: items 0..299 throw, item 300 exits the thread.
     const runs = Array.from({ length: 301 }, (_, n) => orchestrator.run('failOrExit', { n, exitAt: 300 }));

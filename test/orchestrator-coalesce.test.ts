@@ -21,22 +21,21 @@ describe('run() coalescing (the batch option)', () => {
     const orchestrator = createOrchestrator({
       baseLimit: 2,
       maxLimit: 2,
-      batch: { maxSize: 64, maxDelayMs: 5 },
+      batch: { maxSize: 64, maxDelayMs: 5, maxBatchMs: Infinity },
     });
-    await orchestrator.run('echo', -1); // times the task: its first runs go one per batch
     const values = await Promise.all(range(1000).map((n) => orchestrator.run('echo', n)));
     expect(values).toEqual(range(1000));
     const body = await orchestrator.registry!.metrics();
-    expect(body).toContain('orchestrator_tasks_total{task="echo",outcome="success"} 1001');
-    expect(metric(body, /orchestrator_batch_size_sum (\d+)/)).toBe(1001);
-    const batches = metric(body, /orchestrator_batch_size_count (\d+)/) - 1;
+    expect(body).toContain('orchestrator_tasks_total{task="echo",outcome="success"} 1000');
+    expect(metric(body, /orchestrator_batch_size_sum (\d+)/)).toBe(1000);
+    const batches = metric(body, /orchestrator_batch_size_count (\d+)/);
     expect(batches).toBeGreaterThanOrEqual(Math.ceil(1000 / 64));
     expect(batches).toBeLessThan(1000);
     expect(orchestrator.inFlight).toBe(0);
   });
 
   it('each coalesced run keeps its own error; the others in its batch succeed', async () => {
-    const orchestrator = createOrchestrator({ batch: { maxSize: 32, maxDelayMs: 0 } });
+    const orchestrator = createOrchestrator({ batch: { maxSize: 32, maxDelayMs: 0, maxBatchMs: Infinity } });
     const settled = await Promise.allSettled(
       range(100).map((n) => orchestrator.run('doubleOrFail', { n, every: 10 })),
     );
@@ -54,7 +53,7 @@ describe('run() coalescing (the batch option)', () => {
     const orchestrator = createOrchestrator({
       baseLimit: 1,
       maxLimit: 1,
-      batch: { maxSize: 8, maxDelayMs: 0 },
+      batch: { maxSize: 8, maxDelayMs: 0, maxBatchMs: Infinity },
     });
     const gate = new Gate();
     const runs = new Int32Array(new SharedArrayBuffer(16));
@@ -81,10 +80,8 @@ describe('run() coalescing (the batch option)', () => {
     const orchestrator = createOrchestrator({
       baseLimit: 1,
       maxLimit: 1,
-      batch: { maxSize: 8, maxDelayMs: 0 },
+      batch: { maxSize: 8, maxDelayMs: 0, maxBatchMs: Infinity },
     });
-    // Timed once, the task's runs share batches (an untimed task's first runs go one by one).
-    await orchestrator.run('gateOrEcho', { n: 0, runs: new SharedArrayBuffer(4) });
     const gate = new Gate();
     const runs = new Int32Array(new SharedArrayBuffer(12));
     const cancel = new AbortController();
@@ -103,14 +100,14 @@ describe('run() coalescing (the batch option)', () => {
     await expect(Promise.all(results.slice(1))).resolves.toEqual([1, 2]);
     expect([...runs]).toEqual([1, 1, 1]);
     const body = await orchestrator.registry!.metrics();
-    expect(metric(body, /orchestrator_batch_size_count (\d+)/)).toBe(1 + 1);
+    expect(metric(body, /orchestrator_batch_size_count (\d+)/)).toBe(1);
   });
 
   it('a coalesced run past its deadline rejects with ERR_TASK_TIMEOUT, counted as a timeout', async () => {
     const orchestrator = createOrchestrator({
       baseLimit: 1,
       maxLimit: 1,
-      batch: { maxSize: 8, maxDelayMs: 0 },
+      batch: { maxSize: 8, maxDelayMs: 0, maxBatchMs: Infinity },
     });
     const gate = new Gate();
     const results = [
@@ -127,7 +124,7 @@ describe('run() coalescing (the batch option)', () => {
     const orchestrator = createOrchestrator({
       baseLimit: 1,
       maxLimit: 1,
-      batch: { maxSize: 8, maxDelayMs: 0 },
+      batch: { maxSize: 8, maxDelayMs: 0, maxBatchMs: Infinity },
     });
     const gate = new Gate();
     let inner: Promise<unknown> | undefined;
@@ -147,7 +144,7 @@ describe('run() coalescing (the batch option)', () => {
     const orchestrator = createOrchestrator({
       baseLimit: 1,
       maxLimit: 1,
-      batch: { maxSize: 1000, maxDelayMs: 60_000 },
+      batch: { maxSize: 1000, maxDelayMs: 60_000, maxBatchMs: Infinity },
     });
     const gate = new Gate();
     const blocker = orchestrator.run('gate', { shared: gate.shared });
@@ -163,25 +160,28 @@ describe('run() coalescing (the batch option)', () => {
     await expect(Promise.all(waiting)).resolves.toEqual(range(10));
   });
 
-  it("a task's runs go one per batch until one has been timed, then in batches of about 8 ms of its work", async () => {
+  it("a task's runs go alone until one has been timed, then coalesce within about 8 ms of its work", async () => {
     const orchestrator = createOrchestrator({
       baseLimit: 2,
       maxLimit: 2,
       batch: { maxSize: 8, maxDelayMs: 0 },
     });
-    const batches = async (): Promise<number> =>
-      metric(await orchestrator.registry!.metrics(), /orchestrator_batch_size_count (\d+)/);
-    // Untimed, each run is a batch of its own: a first burst of long runs must not all land on
-    // one thread while the others idle.
+    const batched = async (): Promise<number> =>
+      metric(await orchestrator.registry!.metrics(), /orchestrator_batch_size_sum (\d+)/);
+    // Untimed, each run goes alone (the one-task path): a first burst of long runs must not
+    // all land in one batch on one thread while the others idle.
     await Promise.all(range(4).map(() => orchestrator.run('sleep', 20)));
-    expect(await batches()).toBe(4);
-    // Timed now at 20 ms a run (a sleep cannot take less): still one per batch.
+    expect(await orchestrator.registry!.metrics()).not.toMatch(/orchestrator_batch_size_count [1-9]/);
+    // Timed now at 20 ms a run (a sleep cannot take less): a batch would hold one, so still alone.
     await Promise.all(range(8).map(() => orchestrator.run('sleep', 20)));
-    expect(await batches()).toBe(4 + 8);
-    // A trivial task, once timed, shares batches: 8 runs of one tick in one or two.
+    expect(await orchestrator.registry!.metrics()).not.toMatch(/orchestrator_batch_size_count [1-9]/);
+    // A trivial task, once timed, coalesces: 8 runs of one tick share one or two batches.
     await orchestrator.run('echo', 0);
     await Promise.all(range(8).map((n) => orchestrator.run('echo', n)));
-    expect(await batches()).toBeLessThanOrEqual(4 + 8 + 1 + 2);
+    expect(await batched()).toBe(8);
+    const body = await orchestrator.registry!.metrics();
+    expect(metric(body, /orchestrator_batch_size_count (\d+)/)).toBeLessThanOrEqual(2);
+    expect(body).toContain('orchestrator_tasks_total{task="sleep",outcome="success"} 12');
   });
 
   it('names bad batch options', () => {
@@ -191,5 +191,12 @@ describe('run() coalescing (the batch option)', () => {
     expect(make).toThrow(
       /batch\.maxSize must be an integer >= 1, got 0.*batch\.maxDelayMs must be an integer in \[0, 2147483647\], got -1/,
     );
+    const zero = (): Orchestrator =>
+      new Orchestrator({
+        worker: fixtureWorker,
+        adaptive: false,
+        batch: { maxSize: 8, maxDelayMs: 0, maxBatchMs: 0 },
+      });
+    expect(zero).toThrow(/batch\.maxBatchMs must be a number > 0 \(or Infinity\), got 0/);
   });
 });

@@ -123,7 +123,7 @@ describe('the lifecycle covers map() and coalesced batches (#11.1)', () => {
       baseLimit: 1,
       maxLimit: 1,
       closeTimeoutMs: 60_000,
-      batch: { maxSize: 8, maxDelayMs: 0 },
+      batch: { maxSize: 8, maxDelayMs: 0, maxBatchMs: Infinity },
     });
     const gate = new Gate();
     // One batch: item 0 holds on the gate and then kills its thread; items 1..3 have not started.

@@ -121,7 +121,7 @@ describe('several worker modules in one orchestrator (#14)', () => {
   });
 
   it('maps and coalesces over qualified names', async () => {
-    const orchestrator = twoModules({ batch: { maxSize: 8, maxDelayMs: 1 } });
+    const orchestrator = twoModules({ batch: { maxSize: 8, maxDelayMs: 1, maxBatchMs: Infinity } });
     const records = await collect(orchestrator.map('more.echo', [1, 2, 3], { ordered: true }));
     expect(records.map((r) => (r as MapRecord & { ok: true }).value)).toEqual([
       { module: 'other', input: 1 },

@@ -29,7 +29,7 @@ const kinds: Record<string, Kind> = {
       Promise.all(inputs(gate).map((input) => orchestrator.run('probe', input))),
   },
   'coalesced runs': {
-    options: { batch: { maxSize: 1, maxDelayMs: 0 } },
+    options: { batch: { maxSize: 1, maxDelayMs: 0, maxBatchMs: Infinity } },
     submit: (orchestrator, gate) =>
       Promise.all(inputs(gate).map((input) => orchestrator.run('probe', input))),
   },

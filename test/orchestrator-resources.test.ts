@@ -85,7 +85,7 @@ describe('resources (#13)', () => {
   it('map batches and coalesced runs hold their units too', async () => {
     const orchestrator = orchestratorWith({
       resources: { 'model-a': 1 },
-      batch: { maxSize: 4, maxDelayMs: 0 },
+      batch: { maxSize: 4, maxDelayMs: 0, maxBatchMs: Infinity },
     });
     const concurrency = new Concurrency();
     const inputs = Array.from({ length: 12 }, (_, n) => ({ n, count: concurrency.shared }));

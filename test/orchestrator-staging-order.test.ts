@@ -25,7 +25,7 @@ const EXPECTED = [101, 102, 103, 201, 202, 203, 301, 302];
 describe('priority and FIFO order hold through staging (#11.6)', () => {
   it.each([
     ['runs with a signal each', {}, { signal: new AbortController().signal }],
-    ['coalesced runs', { batch: { maxSize: 1, maxDelayMs: 0 } }, {}],
+    ['coalesced runs', { batch: { maxSize: 1, maxDelayMs: 0, maxBatchMs: Infinity } }, {}],
   ])(
     '#11.6 %s start in priority order, FIFO within a priority, however many are staged',
     async (_kind, options, runOptions) => {

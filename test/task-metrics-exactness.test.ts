@@ -74,7 +74,7 @@ describe('task metrics on /metrics equal the observations (#17)', () => {
   });
 
   it('coalesced run() calls, several to a batch', async () => {
-    const orchestrator = orchestrate({ batch: { maxSize: 16, maxDelayMs: 2 } });
+    const orchestrator = orchestrate({ batch: { maxSize: 16, maxDelayMs: 2, maxBatchMs: Infinity } });
     const inputs = randomCalls(4, 800);
     await Promise.all(inputs.map((calls) => orchestrator.run('record', { calls })));
     expect(await scraped(orchestrator)).toEqual(expectedSamples(inputs));

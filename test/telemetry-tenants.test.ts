@@ -50,7 +50,10 @@ describe('the tenant label (#13)', () => {
   });
 
   it('items of a map and coalesced runs carry their tenant too', async () => {
-    const orchestrator = createOrchestrator({ tenants: { acme: {} }, batch: { maxSize: 8, maxDelayMs: 0 } });
+    const orchestrator = createOrchestrator({
+      tenants: { acme: {} },
+      batch: { maxSize: 8, maxDelayMs: 0, maxBatchMs: Infinity },
+    });
     for await (const record of orchestrator.map('echo', [1, 2, 3], { tenant: 'acme' }))
       expect(record.ok).toBe(true);
     await Promise.all([1, 2].map((n) => orchestrator.run('echo', n, { tenant: 'acme' })));

@@ -147,7 +147,7 @@ describe('a span per run (#14)', () => {
   });
 
   it("gives each coalesced run its own span, a child of its own caller's span", async () => {
-    const orchestrator = traced({ batch: { maxSize: 8, maxDelayMs: 5 } });
+    const orchestrator = traced({ batch: { maxSize: 8, maxDelayMs: 5, maxBatchMs: Infinity } });
     const runs = await Promise.all([
       inRequest(() => orchestrator.run('echo', 'a')),
       inRequest(() => orchestrator.run('echo', 'b')),

@@ -97,7 +97,7 @@ describe('the trace context travels into the worker (#14)', () => {
   });
 
   it("runs each coalesced run in its own run's context, and each map item in its batch's", async () => {
-    const orchestrator = traced({ batch: { maxSize: 16, maxDelayMs: 5 } });
+    const orchestrator = traced({ batch: { maxSize: 16, maxDelayMs: 5, maxBatchMs: Infinity } });
     await Promise.all(['a', 'b', 'c'].map((label) => orchestrator.run('step', label)));
     const runs = exporter.getFinishedSpans().filter((span) => span.name === 'step process');
     const steps = await workerSpansNamed('step a', 'step b', 'step c');

@@ -23,7 +23,7 @@ describe('a result that cannot be cloned fails its own item only (#11.12)', () =
       minLimit: 1,
       baseLimit: 1,
       maxLimit: 1,
-      batch: { maxSize: 8, maxDelayMs: 0 },
+      batch: { maxSize: 8, maxDelayMs: 0, maxBatchMs: Infinity },
     });
     const before = await orchestrator.run('threadId', undefined);
     const runs = [0, 1, 2, 3].map((n) => orchestrator.run('uncloneableOn', { n, bad: 1 }));

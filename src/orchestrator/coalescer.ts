@@ -7,11 +7,7 @@ import type { RunSpec } from './task-run.js';
 
 /** The `batch` option of an Orchestrator: coalesce `run()` calls into batches. */
 export interface CoalesceOptions {
-  /**
-   * The most runs in one batch. A batch also stops at about 8 ms of its task's measured work
-   * (longer batches would save nothing more and would hold one thread while others idle), and
-   * until one run of a task has been timed its runs go one per batch.
-   */
+  /** The most runs in one batch. */
   maxSize: number;
   /**
    * How long a run may wait for others to join its batch, in ms, while the pool is busy. When a
@@ -19,6 +15,13 @@ export interface CoalesceOptions {
    * same tick still share it). 0: always at the end of the tick.
    */
   maxDelayMs: number;
+  /**
+   * The most measured work of its task a batch holds, in ms: longer batches would save nothing
+   * more and would hold one thread while others idle. Until one run of a task has been timed,
+   * its runs go alone. Infinity: batches fill to `maxSize` whatever their cost, from the first
+   * run. @default 8
+   */
+  maxBatchMs?: number | undefined;
 }
 
 /** What a coalesced run carries: a run's spec, less what its batch decides. @internal */
@@ -89,7 +92,7 @@ export class Coalescer implements Producer {
         cancellable,
         (result, ms) => {
           clearLongTimeout(timer);
-          if (ms !== undefined) this.#learnCost(run.task, ms);
+          if (ms !== undefined) this.learnCost(run.task, ms);
           if (result.ok) resolve(result.value);
           else reject(result.error);
         },
@@ -138,17 +141,29 @@ export class Coalescer implements Producer {
   /**
    * How many runs of `task` a batch may hold: one while the task is untimed (a probe, as map
    * sends: a first burst of long runs must not all go to one thread), then `maxSize` or fewer,
-   * as the task's measured cost allows within the target.
+   * as the task's measured cost allows within `maxBatchMs`.
    */
   #sizeFor(task: string): number {
+    const { maxSize, maxBatchMs = TARGET_BATCH_MS } = this.#options;
+    if (maxBatchMs === Number.POSITIVE_INFINITY) return maxSize;
     const perRunMs = this.#perRunMs.get(task);
-    const { maxSize } = this.#options;
     if (perRunMs === undefined) return 1;
     if (perRunMs <= 0) return maxSize;
-    return Math.max(1, Math.min(maxSize, Math.round(TARGET_BATCH_MS / perRunMs)));
+    return Math.max(1, Math.min(maxSize, Math.round(maxBatchMs / perRunMs)));
   }
 
-  #learnCost(task: string, ms: number): void {
+  /**
+   * Whether runs of `task` coalesce now: always with `maxBatchMs: Infinity`; otherwise once the
+   * task has been timed, and while its measured cost lets a batch hold more than one run. A run
+   * that does not takes the one-task path, whose semantics a coalesced run keeps, without a
+   * batch's machinery.
+   */
+  coalesces(task: string): boolean {
+    return this.#options.maxBatchMs === Number.POSITIVE_INFINITY || this.#sizeFor(task) > 1;
+  }
+
+  /** Records the worker time of one run of `task`, alone or in a batch. */
+  learnCost(task: string, ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
     const before = this.#perRunMs.get(task);
     this.#perRunMs.set(task, before === undefined ? ms : before + COST_SMOOTHING * (ms - before));

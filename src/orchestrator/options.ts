@@ -61,9 +61,10 @@ export interface ExecutionOptions {
   /** Memory and stack limits for each worker thread; a task that exceeds them fails with ERR_WORKER_CRASHED. */
   resourceLimits?: ResourceLimitsOption | undefined;
   /**
-   * Coalesce `run()` calls of the same task into batches of up to `maxSize`, waiting at most
-   * `maxDelayMs` for a batch to fill while the pool is busy. For many small runs; each run keeps
-   * its own promise, signal, deadline, error and metrics. @default off
+   * Coalesce `run()` calls of the same task into batches of up to `maxSize` runs and about
+   * `maxBatchMs` of the task's measured work, waiting at most `maxDelayMs` for a batch to fill
+   * while the pool is busy. For many small runs; each run keeps its own promise, signal,
+   * deadline, error and metrics. @default off
    */
   batch?: CoalesceOptions | undefined;
   /**
@@ -221,10 +222,17 @@ function resolveBatch(batch: unknown, issues: ConfigIssue[]): CoalesceOptions | 
     issues.push({ field: 'batch', value: batch, expected: 'an object { maxSize, maxDelayMs }' });
     return undefined;
   }
-  const { maxSize, maxDelayMs } = batch as Record<string, unknown>;
+  const { maxSize, maxDelayMs, maxBatchMs } = batch as Record<string, unknown>;
   checkInteger(issues, 'batch.maxSize', maxSize, 1);
   checkInteger(issues, 'batch.maxDelayMs', maxDelayMs, 0, { max: MAX_TIMER_MS });
-  return { maxSize: maxSize as number, maxDelayMs: maxDelayMs as number };
+  if (maxBatchMs !== undefined && !(typeof maxBatchMs === 'number' && maxBatchMs > 0)) {
+    issues.push({ field: 'batch.maxBatchMs', value: maxBatchMs, expected: 'a number > 0 (or Infinity)' });
+  }
+  return {
+    maxSize: maxSize as number,
+    maxDelayMs: maxDelayMs as number,
+    maxBatchMs: maxBatchMs as number | undefined,
+  };
 }
 
 function resolveResourceLimits(limits: unknown, issues: ConfigIssue[]): ResourceLimitsOption | undefined {

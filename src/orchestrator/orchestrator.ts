@@ -117,11 +117,19 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       (task) => this.#engine.isTask(task),
       (tenant) => tenants.labelOf(tenant),
     );
-    this.#engine.observe((run, outcome, error) => this.#recorder.recordRun(run, outcome, error));
     this.#engine.observeStarts((run) => this.#recorder.recordStart(run));
     this.#host = this.#createHost();
-    this.#coalescer = execution.batch === undefined ? undefined : new Coalescer(this.#host, execution.batch);
-    if (this.#coalescer !== undefined) this.#lifecycle.register(this.#coalescer);
+    const coalescer = execution.batch === undefined ? undefined : new Coalescer(this.#host, execution.batch);
+    this.#coalescer = coalescer;
+    if (coalescer !== undefined) this.#lifecycle.register(coalescer);
+    this.#engine.observe((run, outcome, error) => {
+      this.#recorder.recordRun(run, outcome, error);
+      // Runs that went alone time their task for coalescing too (the probe, and long tasks).
+      const ran = outcome === 'success' || outcome === 'error';
+      if (coalescer !== undefined && run.spec.batch === undefined && ran) {
+        coalescer.learnCost(run.task, run.workerMs);
+      }
+    });
     this.#root = new RootGroup(this.#lifecycle);
     this.#cache = new RunCache(this.#engine, execution.cache);
     if (this.#metrics !== undefined) this.#metrics.caches = this.#cache.stats;
@@ -310,7 +318,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
       needs,
       trace,
     };
-    if (this.#coalescer !== undefined) return this.#coalescer.submit({ ...spec, priority });
+    // A run that would travel alone takes the one-task path: same semantics, less machinery.
+    if (this.#coalescer?.coalesces(task) === true) return this.#coalescer.submit({ ...spec, priority });
     return this.#engine.submit(spec, priority);
   }
 

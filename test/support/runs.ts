@@ -6,7 +6,7 @@ import type { OrchestratorOptions } from 'node-orchestrator';
  */
 export const RUN_MODES: readonly [string, Partial<OrchestratorOptions>][] = [
   ['a run', {}],
-  ['a coalesced run', { batch: { maxSize: 8, maxDelayMs: 0 } }],
+  ['a coalesced run', { batch: { maxSize: 8, maxDelayMs: 0, maxBatchMs: Infinity } }],
 ];
 
 /** The error a promise rejects with; throws if it resolves. */
