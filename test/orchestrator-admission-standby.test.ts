@@ -52,28 +52,27 @@ function runFor(pool: TicketPool, ms: number): void {
   pool.admission.finished(run);
 }
 
+/** Two slots, jobs timed at `jobMs`: both slots busy and three runs waiting. */
+function busyWithThreeWaiting(jobMs: number): { admission: Admission; pool: TicketPool } {
+  const { admission, pool, submit } = setUp(2);
+  submit();
+  runFor(pool, jobMs);
+  for (let i = 0; i < 5; i++) submit();
+  pool.take();
+  pool.take();
+  return { admission, pool };
+}
+
 describe('admission: the standby ticket', () => {
   it('short jobs: one ticket per free slot, none while every slot is busy', () => {
-    const { admission, pool, submit } = setUp(2);
-    submit();
-    runFor(pool, STANDBY_MIN_JOB_MS / 10);
-    for (let i = 0; i < 5; i++) submit();
-    expect(pool.tickets).toBe(2);
-    pool.take();
-    pool.take();
+    const { admission, pool } = busyWithThreeWaiting(STANDBY_MIN_JOB_MS / 10);
     expect(pool.tickets).toBe(0);
     expect(admission.inFlight).toBe(2);
     expect(admission.queued).toBe(3);
   });
 
   it('long jobs: one standby ticket while runs wait and every slot is busy, counted neither in flight nor as a place', () => {
-    const { admission, pool, submit } = setUp(2);
-    submit();
-    runFor(pool, 10 * STANDBY_MIN_JOB_MS);
-    for (let i = 0; i < 5; i++) submit();
-    pool.take();
-    pool.take();
-    // Both slots busy, three runs waiting: one ticket stands by for the next thread to free up.
+    const { admission, pool } = busyWithThreeWaiting(10 * STANDBY_MIN_JOB_MS);
     expect(pool.tickets).toBe(1);
     expect(admission.inFlight).toBe(2);
     expect(admission.queued).toBe(3);
