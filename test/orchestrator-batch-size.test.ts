@@ -20,6 +20,15 @@ describe('map batch sizes', () => {
     expect(nextBatchSize({ perItemMs: 50, batchSize: 512, remaining: undefined, limit: 2 })).toBe(1);
   });
 
+  it('aims at targetMs instead when one is given (coalescing’s maxBatchMs)', () => {
+    expect(
+      nextBatchSize({ perItemMs: 0.05, batchSize: 512, remaining: undefined, limit: 1, targetMs: 2 }),
+    ).toBe(40);
+    expect(nextBatchSize({ perItemMs: 5, batchSize: 64, remaining: undefined, limit: 1, targetMs: 8 })).toBe(
+      2,
+    );
+  });
+
   it('takes at most half a slot’s share of the inputs left, so the last batches shrink', () => {
     const sizes: number[] = [];
     for (let remaining = 4841; remaining > 0;) {

@@ -1,5 +1,6 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { ClosedError, DataCloneError, PayloadTooLargeError } from '../errors.js';
+import { movingAverage } from '../internal/moving-average.js';
 import type { MapRecord } from '../orchestrator/map.js';
 import { RecordFlow } from '../orchestrator/record-flow.js';
 import type { ClientJobs, Finished } from './client-jobs.js';
@@ -75,7 +76,7 @@ export async function* mapOverQueue(
   };
   const learn = (finished: Finished & { kind: 'done' }, count: number, inputBytes: number): void => {
     const sample = finished.ms / count;
-    perItemMs = perItemMs === undefined ? sample : 0.7 * perItemMs + 0.3 * sample;
+    perItemMs = movingAverage(perItemMs, sample, 0.3);
     bytesPerItem = Math.max(bytesPerItem * 0.9, inputBytes / count, finished.bytes / count);
     host.costs.set(task, { perItemMs, bytesPerItem });
   };

@@ -25,8 +25,9 @@ export interface AdaptSample {
   readonly latencyAtLimitMs?: number | undefined;
   /**
    * Consecutive samples, this one included, at which the limit bound: runs waited for a slot
-   * (`queueDepth > 0`), or more were in flight than a lowered limit allows (`inFlight > limit`). 0 when it does not bind
-   * now. Growing a limit that did not bind says nothing about the work (the app-limited guard).
+   * (`queueDepth > 0`), or more were in flight than a lowered limit allows (`inFlight > limit`).
+   * 0 when it does not bind now. Growing a limit that did not bind says nothing about the work
+   * (the app-limited guard).
    */
   readonly boundStreak: number;
   /** Failed share of the recent outcomes window, 0..1. */

@@ -1,4 +1,5 @@
 import { QueueFullError } from '../errors.js';
+import { movingAverage } from '../internal/moving-average.js';
 import type { JobSource, ThreadPool } from '../pool/thread-pool.js';
 import type { ResourceStats } from '../scheduler/resource.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -166,10 +167,7 @@ export class Admission implements JobSource {
   /** A started run ended: its slot, its tenant's room and its resource units come back. */
   finished(run: TaskRun): void {
     this.#running--;
-    if (run.workerMs > 0) {
-      const ms = run.workerMs;
-      this.#jobMs = this.#jobMs === undefined ? ms : this.#jobMs + JOB_MS_SMOOTHING * (ms - this.#jobMs);
-    }
+    if (run.workerMs > 0) this.#jobMs = movingAverage(this.#jobMs, run.workerMs, JOB_MS_SMOOTHING);
     if (run.place !== undefined) this.scheduler.finished(run.place);
     this.sync();
   }

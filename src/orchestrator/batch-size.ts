@@ -28,16 +28,24 @@ export interface BatchSizing {
   readonly remaining: number | undefined;
   /** Batches that run at once (the running limit). */
   readonly limit: number;
+  /** Work per batch to aim for, in ms. @default {@link TARGET_BATCH_MS} */
+  readonly targetMs?: number | undefined;
 }
 
 /**
- * Items for the next batch: one until a batch has been timed (a probe), then about
- * {@link TARGET_BATCH_MS} of work, at most `batchSize`, and at most half a slot's share of the
- * inputs left when that is known. Always at least 1.
+ * Items for the next batch: one until a batch has been timed (a probe), then about `targetMs`
+ * ({@link TARGET_BATCH_MS} unless given) of work, at most `batchSize`, and at most half a
+ * slot's share of the inputs left when that is known. Always at least 1.
  */
-export function nextBatchSize({ perItemMs, batchSize, remaining, limit }: BatchSizing): number {
+export function nextBatchSize({
+  perItemMs,
+  batchSize,
+  remaining,
+  limit,
+  targetMs = TARGET_BATCH_MS,
+}: BatchSizing): number {
   if (perItemMs === undefined) return 1;
-  let size = Math.min(batchSize, Math.round(TARGET_BATCH_MS / perItemMs));
+  let size = Math.min(batchSize, Math.round(targetMs / perItemMs));
   if (remaining !== undefined) size = Math.min(size, Math.ceil(remaining / (2 * Math.max(1, limit))));
   return Math.max(1, size);
 }

@@ -1,7 +1,8 @@
 import { AbortedError, TaskTimeoutError } from '../errors.js';
 import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
+import { movingAverage } from '../internal/moving-average.js';
 import { Batch, BatchItem, type BatchHost, type ItemHost } from './batch.js';
-import { TARGET_BATCH_MS } from './batch-size.js';
+import { nextBatchSize, TARGET_BATCH_MS } from './batch-size.js';
 import type { Producer } from './lifecycle.js';
 import type { RunSpec } from './task-run.js';
 
@@ -146,10 +147,14 @@ export class Coalescer implements Producer {
   #sizeFor(task: string): number {
     const { maxSize, maxBatchMs = TARGET_BATCH_MS } = this.#options;
     if (maxBatchMs === Number.POSITIVE_INFINITY) return maxSize;
-    const perRunMs = this.#perRunMs.get(task);
-    if (perRunMs === undefined) return 1;
-    if (perRunMs <= 0) return maxSize;
-    return Math.max(1, Math.min(maxSize, Math.round(maxBatchMs / perRunMs)));
+    const perItemMs = this.#perRunMs.get(task);
+    return nextBatchSize({
+      perItemMs,
+      batchSize: maxSize,
+      remaining: undefined,
+      limit: 1,
+      targetMs: maxBatchMs,
+    });
   }
 
   /**
@@ -165,8 +170,7 @@ export class Coalescer implements Producer {
   /** Records the worker time of one run of `task`, alone or in a batch. */
   learnCost(task: string, ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
-    const before = this.#perRunMs.get(task);
-    this.#perRunMs.set(task, before === undefined ? ms : before + COST_SMOOTHING * (ms - before));
+    this.#perRunMs.set(task, movingAverage(this.#perRunMs.get(task), ms, COST_SMOOTHING));
   }
 
   #schedule(forming: Forming): void {

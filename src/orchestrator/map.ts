@@ -1,5 +1,6 @@
 import { ClosedError } from '../errors.js';
 import { assertFinite, assertOptionalSignal, describe } from '../internal/validate.js';
+import { movingAverage } from '../internal/moving-average.js';
 import { checkTenant } from '../scheduler/options.js';
 import type { BatchTraceFactory } from '../tracing/run-trace.js';
 import { Batch, BatchItem, type BatchHost, type ItemHost, type ItemResult } from './batch.js';
@@ -12,7 +13,7 @@ import { Source } from './source.js';
 export interface MapOptions<I = unknown> {
   /** Yield results in input order (buffering at most a window of batches). @default false */
   ordered?: boolean | undefined;
-  /** The most items per batch; batches aim at about 8 ms of work each (see batch-size.ts). @default 512 */
+  /** The most items per batch; batches aim at about 8 ms of work each. @default 512 */
   batchSize?: number | undefined;
   /** Aborting it cancels the whole map: running batches stop, and iteration rejects with the reason. */
   signal?: AbortSignal | undefined;
@@ -49,9 +50,10 @@ export interface MapHost extends BatchHost, ItemHost {
 
 /**
  * The engine of `orchestrator.map`: pulls inputs lazily, sends them in batches sized to about
- * 8 ms of work (smaller at the end of an array), keeps a bounded window of batches in flight (two per running slot, so a
- * thread that finishes a batch finds the next one already cut and queued), and yields one record per input as soon as it is
- * ready (in input order with `ordered`).
+ * 8 ms of work (smaller at the end of an array), keeps a bounded window of batches in flight
+ * (two per running slot, so a thread that finishes a batch finds the next one already cut and
+ * queued), and yields one record per input as soon as it is ready (in input order with
+ * `ordered`).
  *
  * Backpressure comes from the window: inputs are pulled only while fewer than the window's
  * batches are in flight (and, ordered, buffered). An async source that stalls does not hold
@@ -127,7 +129,7 @@ export async function* mapTasks(
       workerMs += ms ?? 0;
       if (--open > 0 || workerMs === 0) return;
       const sample = workerMs / values.length;
-      perItemMs = perItemMs === undefined ? sample : 0.7 * perItemMs + 0.3 * sample;
+      perItemMs = movingAverage(perItemMs, sample, 0.3);
     };
     const items = values.map((input, i) => {
       const index = first + i;

@@ -368,8 +368,8 @@ export class Orchestrator<M extends TaskMap = TaskMap> extends EventEmitter {
    *
    * Inputs are pulled lazily (an iterable or async iterable of any length; memory stays flat);
    * items travel to the workers in batches sized to about 8 ms of work (at most `batchSize`,
-   * shrinking at the end of an array), with two batches per running slot in flight so no thread idles between
-   * batches. A failed item yields `{ index, ok: false, error }` and the others go on, unless
+   * shrinking at the end of an array), with two batches per running slot in flight so no thread
+   * idles between batches. A failed item yields `{ index, ok: false, error }` and the others go on, unless
    * `failFast`. Breaking out of the loop or aborting `signal` cancels what is in flight. Once
    * `close()` is called the map pulls no more input; after its last record it rejects with
    * ERR_CLOSED if the source had more. Small results of one shape (numbers, booleans, typed

@@ -7,6 +7,7 @@
  * @module
  */
 import { ClosedError } from '../errors.js';
+import { movingAverage } from '../internal/moving-average.js';
 import { Batch, BatchItem, type ItemResult } from '../orchestrator/batch.js';
 import type { MapHost } from '../orchestrator/map.js';
 import type { StageStats } from '../telemetry/feature-families.js';
@@ -195,7 +196,7 @@ export class WorkerSegment implements Segment {
           workerMs += ms ?? 0;
           if (--open > 0 || workerMs === 0) return;
           const sample = workerMs / envelopes.length;
-          this.#perItemMs = this.#perItemMs === undefined ? sample : 0.7 * this.#perItemMs + 0.3 * sample;
+          this.#perItemMs = movingAverage(this.#perItemMs, sample, 0.3);
         }),
     );
     new Batch(ctx.host, chain[0] as string, items, {
