@@ -26,20 +26,29 @@ describe.runIf(requireRedis())('close() when Redis stops answering', () => {
     return { redis, dir };
   }
 
-  it('QueueClient.close() ends, rejects the runs it held with ERR_ABORTED and drops its connections', async () => {
-    const { redis } = await setup();
-    const before = tcpSockets();
-    const client = new QueueClient({ queue: 'frozen-client', connection: redis.url, closeTimeoutMs: 100 });
-    await client.ready();
-    // No node consumes this queue: the job waits in Redis while Redis stops answering.
-    const held = client.run('echo', 'never taken').catch((error: unknown) => error);
-    await until(() => client.jobsInFlight === 1, 'the job to be queued');
-    expect(tcpSockets()).toBeGreaterThan(before);
-    redis.freeze();
-    await client.close();
-    expect(await held).toBeInstanceOf(AbortedError);
-    await until(() => tcpSockets() === before, 'every Redis socket of the client to close');
-  }, 30_000);
+  // Two moments of the freeze: after Redis stored the job, and while the add itself is unanswered
+  // (then the dropped connection fails the add, and the close's reason must still win).
+  for (const moment of ['after the job is stored', 'while the add is unanswered'] as const) {
+    it(`QueueClient.close() ends, rejects the runs it held with ERR_ABORTED and drops its connections (${moment})`, async () => {
+      const { redis } = await setup();
+      const before = tcpSockets();
+      const queue = moment === 'after the job is stored' ? 'frozen-client-stored' : 'frozen-client-adding';
+      const client = new QueueClient({ queue, connection: redis.url, closeTimeoutMs: 100 });
+      await client.ready();
+      expect(tcpSockets()).toBeGreaterThan(before);
+      if (moment === 'while the add is unanswered') redis.freeze();
+      // No node consumes this queue: the job waits in Redis (or in its add) while Redis is frozen.
+      const held = client.run('echo', 'never taken').catch((error: unknown) => error);
+      await until(() => client.jobsInFlight === 1, 'the job to be tracked');
+      if (moment === 'after the job is stored') {
+        await until(() => redis.cli('KEYS', `bull:${queue}:*-1`).trim() !== '', 'the job to be in Redis');
+        redis.freeze();
+      }
+      await client.close();
+      expect(await held).toBeInstanceOf(AbortedError);
+      await until(() => tcpSockets() === before, 'every Redis socket of the client to close');
+    }, 30_000);
+  }
 
   it('QueueNode.close() ends while a job runs, aborts that job, closes its threads and drops its connections', async () => {
     const { redis, dir } = await setup();

@@ -65,7 +65,7 @@ export class ClientJobs {
   /**
    * Encodes and adds one job.
    * @throws DataCloneError or PayloadTooLargeError from encoding (nothing was added); Redis's or
-   *   BullMQ's error if the add failed.
+   *   BullMQ's error if the add failed, unless the job had already ended (the client closed).
    */
   async start(task: string, items: readonly unknown[], extras: JobExtras): Promise<Started> {
     const { data, bytes } = await encodeJob(task, items, extras, this.#settings);
@@ -84,6 +84,9 @@ export class ClientJobs {
         },
       });
     } catch (error) {
+      // A close that ended the job while its add was unanswered decided its end: its reason
+      // (ERR_ABORTED), not the dropped connection's error, is what the caller gets.
+      if (!this.#tracker.tracks(jobId)) return { jobId, count: items.length, bytes, ended };
       this.#tracker.forget(jobId, { state: 'failed', error: error as Error });
       throw error;
     }

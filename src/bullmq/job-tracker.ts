@@ -72,6 +72,11 @@ export class JobTracker {
     return ended;
   }
 
+  /** Whether the job is tracked and has not ended. */
+  tracks(jobId: string): boolean {
+    return this.#entries.has(jobId);
+  }
+
   /** The job is in Redis: from now on a lookup that does not find it means it is lost. */
   added(jobId: string): void {
     const entry = this.#entries.get(jobId);
