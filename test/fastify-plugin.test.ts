@@ -1,4 +1,5 @@
-import Fastify from 'fastify';
+import { getPriority } from 'node:os';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidConfigError, Orchestrator, TaskFailedError } from 'node-orchestrator';
 import orchestratorPlugin from 'node-orchestrator/fastify';
@@ -86,6 +87,32 @@ describe('node-orchestrator/fastify', () => {
     gate.release();
     expect(new Set((await Promise.all(requests)).map((r) => r.statusCode))).toEqual(new Set([200]));
   });
+
+  it.runIf(process.platform === 'linux')(
+    'runs its threads at nice 10 below the event loop by default, and at the threadNice you set',
+    async () => {
+      const base = getPriority(process.pid);
+      const route = (app: FastifyInstance): void =>
+        void app.post('/priority', (request) => request.run('priority', null));
+      const byDefault = await createApp({}, route);
+      expect((await byDefault.inject({ method: 'POST', url: '/priority' })).json()).toEqual({
+        thread: Math.min(19, base + 10),
+        main: base,
+      });
+      const orchestrator = {
+        worker: httpTasks,
+        adaptive: false as const,
+        baseLimit: 1,
+        maxLimit: 1,
+        threadNice: 0,
+      };
+      const chosen = await createApp({ orchestrator }, route);
+      expect((await chosen.inject({ method: 'POST', url: '/priority' })).json()).toEqual({
+        thread: base,
+        main: base,
+      });
+    },
+  );
 
   it("answers a task's own failure with 500 and a public message; the route sees the same class with the worker's error as cause", async () => {
     let seen: unknown;

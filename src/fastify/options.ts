@@ -18,8 +18,9 @@ export interface OrchestratorRoutesOptions {
 /** Options of the `node-orchestrator/fastify` plugin. */
 export interface OrchestratorPluginOptions {
   /**
-   * The orchestrator's options (the plugin creates it, with a bounded default `maxQueue`, and
-   * closes it with the server), or an Orchestrator of your own (closed only with `closeOrchestrator: true`).
+   * The orchestrator's options (the plugin creates it, with a bounded default `maxQueue` and
+   * `threadNice: 10`, and closes it with the server), or an Orchestrator of your own (closed
+   * only with `closeOrchestrator: true`).
    */
   orchestrator: OrchestratorOptions | Orchestrator;
   /** Close the orchestrator when the server closes. @default true for one the plugin created, false for yours */
@@ -48,6 +49,11 @@ export interface OrchestratorPluginOptions {
 
 /** How many waiting runs per slot of `maxLimit` the plugin's default `maxQueue` allows. */
 export const QUEUE_PER_SLOT = 32;
+/**
+ * The plugin's default `threadNice`: tasks yield the cores to the event loop, which must accept,
+ * shed and answer health checks at once however busy the threads are (Linux).
+ */
+export const SERVICE_THREAD_NICE = 10;
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
 /** Either the orchestrator to create (with the plugin's defaults applied) or the one given. */
@@ -69,7 +75,8 @@ export type ResolvedPluginOptions = Source & {
 
 /**
  * Validates the plugin's options and applies its defaults: a `maxQueue` of
- * {@link QUEUE_PER_SLOT} × maxLimit unless one is set, since a service must shed load.
+ * {@link QUEUE_PER_SLOT} × maxLimit unless one is set, since a service must shed load, and a
+ * `threadNice` of {@link SERVICE_THREAD_NICE} unless one is set.
  * @throws InvalidConfigError naming every bad field and its value.
  * @internal
  */
@@ -125,7 +132,8 @@ function source(
   const maxLimit = typeof resolved === 'number' && Number.isFinite(resolved) ? resolved : 1;
   // A non-integer maxLimit is the orchestrator's to report; keep the product an integer meanwhile.
   const maxQueue = options.maxQueue ?? QUEUE_PER_SLOT * Math.max(1, Math.ceil(maxLimit));
-  return { create: { ...options, maxQueue, closeTimeoutMs } };
+  const threadNice = options.threadNice ?? SERVICE_THREAD_NICE;
+  return { create: { ...options, maxQueue, closeTimeoutMs, threadNice } };
 }
 
 function resolveRoutes(

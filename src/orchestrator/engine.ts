@@ -27,6 +27,8 @@ export interface EngineSettings {
   readonly cancelGraceMs: number;
   readonly idleTimeoutMs: number;
   readonly resourceLimits: ResourceLimitsOption | undefined;
+  /** Nice steps below the process for every pool thread (Linux). */
+  readonly threadNice: number;
   readonly tenants: TenantsConfig;
   /** Declared resources and their units. */
   readonly resources: ReadonlyMap<string, number>;
@@ -122,6 +124,7 @@ export class Engine implements RunHost, Producer {
         modules: settings.modules,
         abortEpoch: this.control.epoch.buffer,
         idleTimeoutMs: settings.idleTimeoutMs,
+        threadNice: settings.threadNice,
       } satisfies RunnerData,
       minThreads: settings.minLimit,
       limit: settings.baseLimit,

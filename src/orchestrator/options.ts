@@ -4,6 +4,7 @@ import { resolveAdaptive, type AdaptiveConfig, type AdaptiveOptions } from '../c
 import type { ConfigIssue } from '../errors.js';
 import { invalidConfig } from '../internal/config-error.js';
 import { MAX_TIMER_MS } from '../internal/long-timer.js';
+import { MAX_NICE } from '../pool/thread-nice.js';
 import { resolveResources, resolveTenants, type SchedulingOptions } from '../scheduler/options.js';
 import { metricsIssues, type MetricsOptions } from '../telemetry/metrics.js';
 import { resolveTracing, type ResolvedTracing, type TracingOptions } from '../tracing/options.js';
@@ -60,6 +61,15 @@ export interface ExecutionOptions {
   idleTimeoutMs?: number | undefined;
   /** Memory and stack limits for each worker thread; a task that exceeds them fails with ERR_WORKER_CRASHED. */
   resourceLimits?: ResourceLimitsOption | undefined;
+  /**
+   * Runs every worker thread this many nice steps (an integer 0–19) below the process's CPU
+   * priority, so that when the cores are busy the main thread is scheduled first: a service's
+   * event loop keeps accepting connections, shedding with 503 and answering health checks
+   * promptly while tasks fill the cores. Threads still get every cycle nothing else wants.
+   * Linux only (elsewhere a thread has no priority of its own, and the option does nothing).
+   * The Fastify plugin sets 10 unless told otherwise. @default 0
+   */
+  threadNice?: number | undefined;
   /**
    * Coalesce `run()` calls of the same task into batches of up to `maxSize` runs and about
    * `maxBatchMs` of the task's measured work, waiting at most `maxDelayMs` for a batch to fill
@@ -175,6 +185,7 @@ function resolveExecution(
     cancelGraceMs = 1000,
     closeTimeoutMs = 10_000,
     idleTimeoutMs = 5000,
+    threadNice = 0,
   } = options;
   checkInteger(issues, 'baseLimit', baseLimit, 1);
   checkInteger(issues, 'minLimit', minLimit, 1);
@@ -184,6 +195,7 @@ function resolveExecution(
   checkInteger(issues, 'closeTimeoutMs', closeTimeoutMs, 0, { infinity: true });
   // Piscina arms its own idle timer, which a delay above 2^31−1 ms would fire at once.
   checkInteger(issues, 'idleTimeoutMs', idleTimeoutMs, 0, { infinity: true, max: MAX_TIMER_MS });
+  checkInteger(issues, 'threadNice', threadNice, 0, { max: MAX_NICE });
   const bad = (field: string): boolean => issues.some((issue) => issue.field === field);
   if (!bad('minLimit') && !bad('maxLimit') && (minLimit as number) > (maxLimit as number)) {
     issues.push({ field: 'minLimit', value: minLimit, expected: `<= maxLimit (${String(maxLimit)})` });
@@ -208,6 +220,7 @@ function resolveExecution(
     closeTimeoutMs,
     idleTimeoutMs,
     resourceLimits: resolveResourceLimits(options.resourceLimits, issues),
+    threadNice,
     batch: resolveBatch(options.batch, issues),
     tenants: resolveTenants(options.tenants, issues),
     resources: resolveResources(options.resources, issues),

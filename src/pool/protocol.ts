@@ -30,6 +30,8 @@ export interface RunnerData {
    * when the counter moved, so checking for cancellation costs one atomic load.
    */
   readonly abortEpoch: SharedArrayBuffer;
+  /** How many nice steps below the process the thread runs (see `threadNice`). */
+  readonly threadNice: number;
 }
 
 /**

@@ -28,8 +28,11 @@ import {
 } from './protocol.js';
 import { serializeError, unclonable } from './serialize-error.js';
 import { loadTaskTable, type TaskTable } from './task-table.js';
+import { lowerThreadPriority } from './thread-nice.js';
 
-const { modules, abortEpoch, idleTimeoutMs } = Piscina.workerData as RunnerData;
+const { modules, abortEpoch, idleTimeoutMs, threadNice } = Piscina.workerData as RunnerData;
+// Before the worker modules load, so that their own start-up work already yields to the event loop.
+lowerThreadPriority(threadNice);
 
 const channel = new MessageChannel();
 const taskMetrics = new ThreadMetrics();
