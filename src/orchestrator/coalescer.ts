@@ -58,6 +58,19 @@ interface Forming {
 
 /** Weight of the newest item in a task's moving average of worker time per run. */
 const COST_SMOOTHING = 0.1;
+/**
+ * A task's first timed runs, of which the fastest is its estimate before the moving average
+ * takes over: a thread's first run of a task often pays a cold start (the shipped tokenizer
+ * loads its encoder: ~116 ms against ~0.1 ms), which a tenth's weight per run takes some
+ * 30 runs to forget. Each of the first threads may pay it, so a few runs are needed.
+ */
+const WARM_UP_RUNS = 3;
+
+/** A task's measured worker time per run. */
+interface RunCost {
+  readonly ms: number;
+  readonly timedRuns: number;
+}
 
 /**
  * Coalesces `run()` calls of one task into batches, so that many small runs cost one Piscina
@@ -71,8 +84,8 @@ export class Coalescer implements Producer {
   readonly #host: CoalesceHost;
   readonly #options: CoalesceOptions;
   readonly #forming = new Map<string, Forming>();
-  /** Each task's moving average of worker time per run, in ms, once one has run. */
-  readonly #perRunMs = new Map<string, number>();
+  /** Each task's worker time per run, once one has run. */
+  readonly #costs = new Map<string, RunCost>();
 
   constructor(host: CoalesceHost, options: CoalesceOptions) {
     this.#host = host;
@@ -147,7 +160,7 @@ export class Coalescer implements Producer {
   #sizeFor(task: string): number {
     const { maxSize, maxBatchMs = TARGET_BATCH_MS } = this.#options;
     if (maxBatchMs === Number.POSITIVE_INFINITY) return maxSize;
-    const perItemMs = this.#perRunMs.get(task);
+    const perItemMs = this.#costs.get(task)?.ms;
     return nextBatchSize({
       perItemMs,
       batchSize: maxSize,
@@ -167,10 +180,17 @@ export class Coalescer implements Producer {
     return this.#options.maxBatchMs === Number.POSITIVE_INFINITY || this.#sizeFor(task) > 1;
   }
 
-  /** Records the worker time of one run of `task`, alone or in a batch. */
+  /**
+   * Records the worker time of one run of `task`, alone or in a batch: the fastest of its first
+   * {@link WARM_UP_RUNS} runs, then a moving average.
+   */
   learnCost(task: string, ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
-    this.#perRunMs.set(task, movingAverage(this.#perRunMs.get(task), ms, COST_SMOOTHING));
+    const cost = this.#costs.get(task);
+    const timedRuns = (cost?.timedRuns ?? 0) + 1;
+    const estimate =
+      timedRuns <= WARM_UP_RUNS ? Math.min(cost?.ms ?? ms, ms) : movingAverage(cost?.ms, ms, COST_SMOOTHING);
+    this.#costs.set(task, { ms: estimate, timedRuns });
   }
 
   #schedule(forming: Forming): void {
