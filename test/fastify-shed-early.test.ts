@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { OrchestratorPluginOptions } from 'node-orchestrator/fastify';
 import { Gate } from './support/gate.js';
 import { closeApps, createApp, httpTasks, listen } from './support/fastify.js';
@@ -22,31 +22,35 @@ const FULL_AFTER_ONE = {
  * A server whose `/held` runs a task held on `gate`, `/late` runs `echo` and `/plain` runs
  * nothing; `handled` counts the requests each route's handler saw (so, whose body was parsed).
  */
-async function fullApp(options: Partial<OrchestratorPluginOptions> = {}) {
+async function fullApp(options: Partial<OrchestratorPluginOptions> = {}, server: FastifyServerOptions = {}) {
   const gate = new Gate();
   const handled = { held: 0, late: 0, optOut: 0, optIn: 0, plain: 0 };
-  const app = await createApp({ orchestrator: FULL_AFTER_ONE, ...options }, (app) => {
-    app.post('/held', (request) => {
-      handled.held++;
-      return request.run('held', { shared: gate.shared });
-    });
-    app.post('/late', (request) => {
-      handled.late++;
-      return request.run('echo', request.body);
-    });
-    app.post('/opt-out', { config: { shedEarly: false } }, (request) => {
-      handled.optOut++;
-      return request.run('echo', request.body);
-    });
-    app.post('/opt-in', { config: { shedEarly: true } }, (request) => {
-      handled.optIn++;
-      return request.run('echo', request.body);
-    });
-    app.post('/plain', (request) => {
-      handled.plain++;
-      return request.body;
-    });
-  });
+  const app = await createApp(
+    { orchestrator: FULL_AFTER_ONE, ...options },
+    (app) => {
+      app.post('/held', (request) => {
+        handled.held++;
+        return request.run('held', { shared: gate.shared });
+      });
+      app.post('/late', (request) => {
+        handled.late++;
+        return request.run('echo', request.body);
+      });
+      app.post('/opt-out', { config: { shedEarly: false } }, (request) => {
+        handled.optOut++;
+        return request.run('echo', request.body);
+      });
+      app.post('/opt-in', { config: { shedEarly: true } }, (request) => {
+        handled.optIn++;
+        return request.run('echo', request.body);
+      });
+      app.post('/plain', (request) => {
+        handled.plain++;
+        return request.body;
+      });
+    },
+    server,
+  );
   return { app, gate, handled };
 }
 
@@ -155,6 +159,24 @@ describe('node-orchestrator/fastify: shedding before the body is read', () => {
     expect(handled.held).toBe(2);
     gate.release();
     expect(await drained).toEqual([200]);
+  });
+
+  it('logs no error line per refusal: with a logger, an early 503 is logged as a response, at info', async () => {
+    const lines: { level: number; msg: string; res?: { statusCode: number } }[] = [];
+    const stream = { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) };
+    const { app, gate } = await fullApp({}, { logger: { level: 'info', stream } });
+    const { drained } = await fill(app, gate);
+    const refused = await Promise.all([1, 2, 3].map(() => post(app, '/held')));
+    expect(refused.map((r) => [r.statusCode, r.json<{ code: string }>().code])).toEqual(
+      Array(3).fill([503, 'ERR_QUEUE_FULL']),
+    );
+    gate.release();
+    expect(await drained).toEqual([200]);
+    const completed = lines.filter(
+      (line) => line.msg === 'request completed' && line.res?.statusCode === 503,
+    );
+    expect(completed).toHaveLength(3);
+    expect(lines.filter((line) => line.level >= 40)).toEqual([]); // no warn, no error
   });
 
   it('refuses a shedEarly that is not a boolean, naming it', async () => {

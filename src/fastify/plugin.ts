@@ -90,11 +90,17 @@ const plugin: FastifyPluginAsync<OrchestratorPluginOptions> = async (fastify, op
     } satisfies RequestRun as RequestRun);
     // request.run needs the response: only its `close` says that the client went away.
     // While the orchestrator is full, a route that runs tasks is refused here, before its body
-    // is read and parsed: under overload a 503 costs the event loop as little as possible.
+    // is read and parsed: under overload a 503 costs the event loop as little as possible. The
+    // refusal is sent, not passed to the error handler, which would log each one as an error
+    // (with a logger on, that logging was most of the event loop's work in a flood).
     fastify.addHook('onRequest', (request, reply, done) => {
       (request as PluginRequest)[kResponse] = reply.raw;
-      const refusal = orchestrator.full && shedsEarly(request) ? runs.refusal() : undefined;
-      done(refusal as Error | undefined);
+      if (!(orchestrator.full && shedsEarly(request))) {
+        done();
+        return;
+      }
+      const { statusCode, headers, body } = runs.refusal();
+      void reply.code(statusCode).headers(headers).send(body);
     });
     // Requests accepted before the close must not keep their keep-alive sockets (and so the
     // server) open once answered: Fastify only says so to requests that arrive while closing.

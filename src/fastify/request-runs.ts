@@ -1,5 +1,5 @@
 import { AbortedError, ClosedError, ErrorCodes, OrchestratorError, QueueFullError } from '../errors.js';
-import { httpErrorFor } from '../http/http-error.js';
+import { httpErrorFor, type HttpError } from '../http/http-error.js';
 import { assertOptionalSignal, describe } from '../internal/validate.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { RunOptions } from '../orchestrator/task-types.js';
@@ -57,10 +57,10 @@ export class RequestRuns {
    * (the caller has seen that the orchestrator is full). The same answer as a run shed later:
    * Retry-After from the drain rate, the public message unless `exposeErrors`.
    */
-  refusal(): unknown {
-    return this.#toHttp(
-      new QueueFullError('The queue is full; the request was shed before its body was read'),
-    );
+  refusal(): HttpError {
+    const error = new QueueFullError('The queue is full; the request was shed before its body was read');
+    const retryAfterSeconds = this.#drain.retryAfterSeconds(this.#orchestrator.queued);
+    return httpErrorFor(error, { retryAfterSeconds, exposeErrors: this.#settings.exposeErrors });
   }
 
   /** Not ready while closing, or while the queue is above the watermark. */
