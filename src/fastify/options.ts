@@ -36,7 +36,8 @@ export interface OrchestratorPluginOptions {
   /**
    * While the orchestrator is full, answer 503 (with `Retry-After`) from an `onRequest` hook,
    * before the body is read or parsed, to requests for routes that have called `request.run`.
-   * A route's `config: { shedEarly }` overrides it either way. @default true
+   * The hook sends the answer itself (not through the error handler, which would log each one
+   * as an error). A route's `config: { shedEarly }` overrides it either way. @default true
    */
   shedEarly?: boolean | undefined;
   /** Send the error's own message in error responses (never its stack). @default false */
