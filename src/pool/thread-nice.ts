@@ -14,19 +14,14 @@ export const MAX_NICE = 19;
  * thread alone, and `/proc/thread-self` names the caller's id; other systems have no per-thread
  * nice (there, setpriority() would lower the whole process, event loop included), so nothing
  * is done. Raising a nice value needs no privilege.
- * @returns the thread's nice value afterwards, or undefined where it was left alone or the
- *   system refused.
  * @internal
  */
-export function lowerThreadPriority(steps: number): number | undefined {
-  if (steps === 0 || process.platform !== 'linux') return undefined;
+export function lowerThreadPriority(steps: number): void {
+  if (steps === 0 || process.platform !== 'linux') return;
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    const nice = Math.min(MAX_NICE, getPriority(tid) + steps);
-    setPriority(tid, nice);
-    return getPriority(tid);
+    setPriority(tid, Math.min(MAX_NICE, getPriority(tid) + steps));
   } catch {
-    // No /proc (a sandbox) or a refusal: the thread keeps its priority, which is only slower.
-    return undefined;
+    // No /proc (a sandbox) or a refusal: the thread keeps its priority, which only costs latency.
   }
 }
