@@ -178,4 +178,49 @@ describe.runIf(requireTool('prometheus'))('a real Prometheus server', () => {
     expect(count('echo', 'aborted')).toBe(1);
     expect(count('spin', 'timeout')).toBe(1);
   }, 90_000);
+
+  it('runs every dashboard query: each selects by the Node variable, and All shows an orchestrator without a node label', async () => {
+    const dashboard = JSON.parse(readFileSync(join(root, 'grafana/dashboard.json'), 'utf8')) as {
+      panels: { targets: { expr: string }[] }[];
+    };
+    const queries = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    // Cluster-wide families are the same whichever node reports them; every other name is filtered.
+    const unfiltered = queries.flatMap((expr) =>
+      [...expr.matchAll(/(orchestrator_[a-z_]+)(\{node=~"\$node")?/g)]
+        .filter(([, name, filter]) => filter === undefined && !name!.startsWith('orchestrator_cluster_'))
+        .map(([, name]) => `${name} in ${expr}`),
+    );
+    expect(unfiltered).toEqual([]);
+
+    const orchestrator = createOrchestrator();
+    await realTraffic(orchestrator);
+    const target = await serveMetrics({ registry: orchestrator.registry!, port: 0 });
+    servers.push(target);
+    const prometheus = await startPrometheus(target);
+    cleanups.push(() => prometheus.stop());
+    type Answer = { status: string; error?: string; data?: { result: unknown[] } };
+    const ask = (expr: string): Promise<Answer | undefined> =>
+      prometheus.poll(`/api/v1/query?query=${encodeURIComponent(expr)}`, (body) => body as Answer);
+    // rate() needs two scrapes (one a second).
+    await prometheus.poll(
+      `/api/v1/query?query=${encodeURIComponent('count_over_time(orchestrator_concurrency_limit[1m]) >= 2')}`,
+      (body) => ((body as Answer).data?.result.length ? true : undefined),
+    );
+    const at = (expr: string, node: string): string =>
+      expr.replaceAll('$node', node).replaceAll('$__rate_interval', '1m');
+    const answers = await Promise.all(queries.map((expr) => ask(at(expr, '.*'))));
+    expect(answers.map((a, i) => `${a?.status ?? 'no answer'} ${a?.error ?? ''} ${queries[i]}`)).toEqual(
+      queries.map((expr) => `success  ${expr}`),
+    );
+    const seriesOf = (expr: string, node: string): Promise<number> =>
+      ask(at(expr, node)).then((a) => a?.data?.result.length ?? -1);
+    const shown = queries.filter((q) =>
+      /^(orchestrator_(concurrency_limit|pool_threads)|sum by \(outcome\))/.test(q),
+    );
+    expect(shown).toHaveLength(3);
+    for (const expr of shown) {
+      expect([expr, await seriesOf(expr, '.*')]).not.toEqual([expr, 0]); // All: the unlabelled orchestrator shows
+      expect([expr, await seriesOf(expr, 'elsewhere')]).toEqual([expr, 0]); // another node: it does not
+    }
+  }, 90_000);
 });
