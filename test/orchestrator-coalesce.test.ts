@@ -160,7 +160,8 @@ describe('run() coalescing (the batch option)', () => {
     await expect(Promise.all(waiting)).resolves.toEqual(range(10));
   });
 
-  it("a task's runs go alone until one has been timed, then coalesce within about 8 ms of its work", async () => {
+  /** Two threads, batches of up to 8 at the default maxBatchMs, and how many runs have travelled in batches. */
+  function twoThreadsCoalescing(): { orchestrator: Orchestrator; batched: () => Promise<number> } {
     const orchestrator = createOrchestrator({
       baseLimit: 2,
       maxLimit: 2,
@@ -168,6 +169,11 @@ describe('run() coalescing (the batch option)', () => {
     });
     const batched = async (): Promise<number> =>
       metric(await orchestrator.registry!.metrics(), /orchestrator_batch_size_sum (\d+)/);
+    return { orchestrator, batched };
+  }
+
+  it("a task's runs go alone until one has been timed, then coalesce within about 8 ms of its work", async () => {
+    const { orchestrator, batched } = twoThreadsCoalescing();
     // Untimed, each run goes alone (the one-task path): a first burst of long runs must not
     // all land in one batch on one thread while the others idle.
     await Promise.all(range(4).map(() => orchestrator.run('sleep', 20)));
@@ -185,13 +191,7 @@ describe('run() coalescing (the batch option)', () => {
   });
 
   it("forgets a slow first run (a cold start): of a task's first three timed runs, the fastest counts", async () => {
-    const orchestrator = createOrchestrator({
-      baseLimit: 2,
-      maxLimit: 2,
-      batch: { maxSize: 8, maxDelayMs: 0 },
-    });
-    const batched = async (): Promise<number> =>
-      metric(await orchestrator.registry!.metrics(), /orchestrator_batch_size_sum (\d+)/);
+    const { orchestrator, batched } = twoThreadsCoalescing();
     // 100 ms, then two runs of next to nothing: a moving average alone would still read ~80 ms
     // and send every run alone; the fastest of the three says a batch may hold many.
     for (const ms of [100, 0, 0]) await orchestrator.run('sleep', ms);

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { serveMetrics, type Orchestrator } from 'node-orchestrator';
 import { closeServer, get } from './support/http.js';
 import { closeAll, createOrchestrator } from './support/orchestrator.js';
-import { startPrometheus } from './support/prometheus.js';
+import { startPrometheus, type PrometheusServer } from './support/prometheus.js';
 import { requireTool } from './support/tools.js';
 
 const run = promisify(execFile);
@@ -157,13 +157,19 @@ describe.runIf(requireTool('promtool'))('promtool', () => {
 });
 
 describe.runIf(requireTool('prometheus'))('a real Prometheus server', () => {
-  it('scrapes a live orchestrator and its query API returns the task counters', async () => {
+  /** A Prometheus server scraping an orchestrator that has seen real traffic. */
+  async function scrapingOrchestrator(): Promise<PrometheusServer> {
     const orchestrator = createOrchestrator();
     await realTraffic(orchestrator);
     const target = await serveMetrics({ registry: orchestrator.registry!, port: 0 });
     servers.push(target);
     const prometheus = await startPrometheus(target);
     cleanups.push(() => prometheus.stop());
+    return prometheus;
+  }
+
+  it('scrapes a live orchestrator and its query API returns the task counters', async () => {
+    const prometheus = await scrapingOrchestrator();
     type Series = { metric: Record<string, string>; value: [number, string] }[];
     const query = encodeURIComponent('orchestrator_tasks_total{job="orchestrator"}');
     const series =
@@ -192,12 +198,7 @@ describe.runIf(requireTool('prometheus'))('a real Prometheus server', () => {
     );
     expect(unfiltered).toEqual([]);
 
-    const orchestrator = createOrchestrator();
-    await realTraffic(orchestrator);
-    const target = await serveMetrics({ registry: orchestrator.registry!, port: 0 });
-    servers.push(target);
-    const prometheus = await startPrometheus(target);
-    cleanups.push(() => prometheus.stop());
+    const prometheus = await scrapingOrchestrator();
     type Answer = { status: string; error?: string; data?: { result: unknown[] } };
     const ask = (expr: string): Promise<Answer | undefined> =>
       prometheus.poll(`/api/v1/query?query=${encodeURIComponent(expr)}`, (body) => body as Answer);
