@@ -52,11 +52,13 @@ function runFor(pool: TicketPool, ms: number): void {
   pool.admission.finished(run);
 }
 
-/** Two slots, jobs timed at `jobMs`: both slots busy and three runs waiting. */
-function busyWithThreeWaiting(jobMs: number): { admission: Admission; pool: TicketPool } {
+/** Two slots, jobs timed at `jobMs` (one after the other): both slots busy and three runs waiting. */
+function busyWithThreeWaiting(...jobMs: number[]): { admission: Admission; pool: TicketPool } {
   const { admission, pool, submit } = setUp(2);
-  submit();
-  runFor(pool, jobMs);
+  for (const ms of jobMs) {
+    submit();
+    runFor(pool, ms);
+  }
   for (let i = 0; i < 5; i++) submit();
   pool.take();
   pool.take();
@@ -82,6 +84,28 @@ describe('admission: the standby ticket', () => {
     expect(pool.take()).toBeDefined();
     expect(pool.tickets).toBe(0);
     expect(admission.queued).toBe(2);
+  });
+
+  it('a cold first job does not keep a standby for the short jobs after it', () => {
+    // A module loading its model makes the first job slow; two short jobs later, the length is
+    // theirs (a moving average seeded with the cold start would still read ~64× theirs).
+    const { pool } = busyWithThreeWaiting(
+      1000 * STANDBY_MIN_JOB_MS,
+      STANDBY_MIN_JOB_MS / 10,
+      STANDBY_MIN_JOB_MS / 10,
+    );
+    expect(pool.tickets).toBe(0);
+  });
+
+  it('after the first jobs, the length follows the jobs: long jobs bring the standby back', () => {
+    const short = STANDBY_MIN_JOB_MS / 10;
+    const { pool } = busyWithThreeWaiting(
+      short,
+      short,
+      short,
+      ...Array<number>(10).fill(10 * STANDBY_MIN_JOB_MS),
+    );
+    expect(pool.tickets).toBe(1);
   });
 
   it('no standby when no run waits beyond the free slots', () => {

@@ -1,5 +1,5 @@
 import { QueueFullError } from '../errors.js';
-import { movingAverage } from '../internal/moving-average.js';
+import { WarmedEstimate } from '../internal/moving-average.js';
 import type { JobSource, ThreadPool } from '../pool/thread-pool.js';
 import type { ResourceStats } from '../scheduler/resource.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -24,7 +24,7 @@ export interface AdmissionHost {
 }
 
 /**
- * Jobs at least this long (the moving average of their worker time, in ms) keep one standby
+ * Jobs at least this long (their estimated worker time, in ms) keep one standby
  * ticket in Piscina's queue while runs wait and every slot is busy. Piscina offers its queue to
  * a thread inside the handler that reads the thread's answer, so the next job leaves then,
  * before the answer's promise reactions run: 1 ms tasks on two threads ran 1.04× as many per
@@ -36,6 +36,12 @@ export const STANDBY_MIN_JOB_MS = 0.5;
 
 /** Weight of the newest job in the moving average of job lengths. */
 const JOB_MS_SMOOTHING = 0.2;
+/**
+ * The first jobs, of which the fastest is the job length before the moving average takes over:
+ * a cold first run (a module loading its model) must not keep a standby ticket for trivial
+ * jobs for dozens of jobs after it (see {@link WarmedEstimate}).
+ */
+const JOB_MS_WARM_UP = 3;
 
 /**
  * Admission: the engine's runs between submission and their start on a thread. It keeps them in
@@ -60,8 +66,8 @@ export class Admission implements JobSource {
   #syncDue = false;
   /** Waiting runs marked `gpu`, for the GPU-wait signal when no `gpu` resource is declared. */
   readonly #gpuWaiting = new Set<TaskRun>();
-  /** Moving average of the worker time of the jobs that ended, in ms (undefined before one). */
-  #jobMs: number | undefined;
+  /** The worker time of the jobs that ended, in ms: fastest early job, then a moving average. */
+  readonly #jobMs = new WarmedEstimate(JOB_MS_SMOOTHING, JOB_MS_WARM_UP);
 
   constructor(
     host: AdmissionHost,
@@ -167,7 +173,7 @@ export class Admission implements JobSource {
   /** A started run ended: its slot, its tenant's room and its resource units come back. */
   finished(run: TaskRun): void {
     this.#running--;
-    if (run.workerMs > 0) this.#jobMs = movingAverage(this.#jobMs, run.workerMs, JOB_MS_SMOOTHING);
+    if (run.workerMs > 0) this.#jobMs.record(run.workerMs);
     if (run.place !== undefined) this.scheduler.finished(run.place);
     this.sync();
   }
@@ -209,7 +215,8 @@ export class Admission implements JobSource {
   wanted(): number {
     if (this.#host.closed) return 0;
     const free = Math.max(0, this.#host.limit - this.#running);
-    const standby = this.#jobMs !== undefined && this.#jobMs >= STANDBY_MIN_JOB_MS ? 1 : 0;
+    const jobMs = this.#jobMs.ms;
+    const standby = jobMs !== undefined && jobMs >= STANDBY_MIN_JOB_MS ? 1 : 0;
     return Math.min(this.scheduler.startable, free + standby);
   }
 

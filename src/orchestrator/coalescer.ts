@@ -1,6 +1,6 @@
 import { AbortedError, TaskTimeoutError } from '../errors.js';
 import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/long-timer.js';
-import { movingAverage } from '../internal/moving-average.js';
+import { WarmedEstimate } from '../internal/moving-average.js';
 import { Batch, BatchItem, type BatchHost, type ItemHost } from './batch.js';
 import { nextBatchSize, TARGET_BATCH_MS } from './batch-size.js';
 import type { Producer } from './lifecycle.js';
@@ -60,17 +60,9 @@ interface Forming {
 const COST_SMOOTHING = 0.1;
 /**
  * A task's first timed runs, of which the fastest is its estimate before the moving average
- * takes over: a thread's first run of a task often pays a cold start (the shipped tokenizer
- * loads its encoder: ~116 ms against ~0.1 ms), which a tenth's weight per run takes some
- * 30 runs to forget. Each of the first threads may pay it, so a few runs are needed.
+ * takes over (see {@link WarmedEstimate}): each of the first threads may pay a cold start.
  */
 const WARM_UP_RUNS = 3;
-
-/** A task's measured worker time per run. */
-interface RunCost {
-  readonly ms: number;
-  readonly timedRuns: number;
-}
 
 /**
  * Coalesces `run()` calls of one task into batches, so that many small runs cost one Piscina
@@ -85,7 +77,7 @@ export class Coalescer implements Producer {
   readonly #options: CoalesceOptions;
   readonly #forming = new Map<string, Forming>();
   /** Each task's worker time per run, once one has run. */
-  readonly #costs = new Map<string, RunCost>();
+  readonly #costs = new Map<string, WarmedEstimate>();
 
   constructor(host: CoalesceHost, options: CoalesceOptions) {
     this.#host = host;
@@ -185,12 +177,9 @@ export class Coalescer implements Producer {
    * {@link WARM_UP_RUNS} runs, then a moving average.
    */
   learnCost(task: string, ms: number): void {
-    if (!Number.isFinite(ms) || ms < 0) return;
-    const cost = this.#costs.get(task);
-    const timedRuns = (cost?.timedRuns ?? 0) + 1;
-    const estimate =
-      timedRuns <= WARM_UP_RUNS ? Math.min(cost?.ms ?? ms, ms) : movingAverage(cost?.ms, ms, COST_SMOOTHING);
-    this.#costs.set(task, { ms: estimate, timedRuns });
+    let cost = this.#costs.get(task);
+    if (cost === undefined) this.#costs.set(task, (cost = new WarmedEstimate(COST_SMOOTHING, WARM_UP_RUNS)));
+    cost.record(ms);
   }
 
   #schedule(forming: Forming): void {
