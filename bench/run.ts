@@ -13,6 +13,7 @@ import { benchPipeline, benchPipelineMemory } from './pipeline.bench.js';
 import { benchBatch, benchCoalesce, benchMapLatency, benchMapMemory } from './batch.bench.js';
 import { benchRealWorkers, benchSimulation } from './adaptive.bench.js';
 import { benchKnee } from './adaptive-knee.bench.js';
+import { benchGcThreads, gcThreadsMarkdown } from './gc-threads.bench.js';
 import { benchLimiter } from './limiter.bench.js';
 import { benchModules, modulesMarkdown } from './modules.bench.js';
 import { benchOverhead } from './overhead.bench.js';
@@ -57,6 +58,10 @@ const suites: Record<string, Suite> = {
   'adaptive-knee': async () => {
     const result = await benchKnee();
     return { name: 'adaptive-knee', markdown: result.markdown, data: result };
+  },
+  'gc-threads': async () => {
+    const rows = await benchGcThreads();
+    return { name: 'gc-threads', data: rows, markdown: gcThreadsMarkdown(rows) };
   },
   limiter: comparison('limiter', () => benchLimiter()),
   tenants: async () => {
