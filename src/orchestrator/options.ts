@@ -65,8 +65,10 @@ export interface ExecutionOptions {
    * Runs every worker thread this many nice steps (an integer 0–19) below the process's CPU
    * priority, so that when the cores are busy the main thread is scheduled first: a service's
    * event loop keeps accepting connections, shedding with 503 and answering health checks
-   * promptly while tasks fill the cores. Threads still get every cycle nothing else wants.
-   * Linux only (elsewhere a thread has no priority of its own, and the option does nothing).
+   * promptly while tasks fill the cores. Threads still get every cycle nothing else wants, but
+   * a task that allocates also waits for V8's GC helper threads, which keep the process's
+   * priority: on 2 cores that cost an allocating task up to ~13% of its throughput at 10, none
+   * under `node --single-threaded-gc` (README, "The event loop first"). Linux only (elsewhere a thread has no priority of its own, and the option does nothing).
    * The Fastify plugin sets 10 unless told otherwise. @default 0
    */
   threadNice?: number | undefined;
