@@ -68,8 +68,9 @@ export interface ExecutionOptions {
    * promptly while tasks fill the cores. Threads still get every cycle nothing else wants, but
    * a task that allocates also waits for V8's GC helper threads, which keep the process's
    * priority: on 2 cores that cost an allocating task up to ~13% of its throughput at 10, none
-   * under `node --single-threaded-gc` (README, "The event loop first"). Linux only (elsewhere a thread has no priority of its own, and the option does nothing).
-   * The Fastify plugin sets 10 unless told otherwise. @default 0
+   * under `node --single-threaded-gc` (README, "The event loop first"). Linux only (elsewhere
+   * a thread has no priority of its own, and the option does nothing). The Fastify plugin sets
+   * 10 unless told otherwise. @default 0
    */
   threadNice?: number | undefined;
   /**
