@@ -1,8 +1,8 @@
 /**
  * The Fastify example service (examples/fastify) under load, driven by autocannon over loopback:
  * - throughput and p50/p99 at 10, 50 and 200 connections, against the same routes and task code
- *   on bare Piscina and on the main thread (each service in its own process, alternating order
- *   between rounds, medians of the rounds);
+ *   on bare Piscina and on the main thread, and the plugin at `threadNice: 0` (each service in
+ *   its own process, alternating order between rounds, medians of the rounds);
  * - 10× overload of the CPU route (open loop, at ten times the measured capacity): the share of
  *   503s and their latency (autocannon's, and the server's own), /healthz latency from a checker
  *   in its own process, where the CPU went, and the server's RSS before and after the flood
@@ -24,24 +24,28 @@ const exampleServer = fileURLToPath(new URL('examples/fastify/server.js', reposi
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 /**
- * The same server.js each time: for the other two, `--import service-swap.mjs` makes its import
- * of node-orchestrator/fastify load a stand-in that runs the same task functions elsewhere.
+ * The same server.js each time: for the others, `--import service-swap.mjs` makes its import of
+ * node-orchestrator/fastify load a stand-in that runs the same task functions elsewhere, or the
+ * plugin with other orchestrator options (`runner: 'plugin'`).
  */
 const VARIANTS = {
-  'node-orchestrator/fastify': undefined,
-  'bare Piscina': 'piscina',
-  'main thread': 'main',
+  'node-orchestrator/fastify': { runner: undefined, options: undefined },
+  // The plugin's default nice buys the event loop under overload with throughput on allocating
+  // tasks (README, "The event loop first"): the bench keeps both sides in view.
+  'node-orchestrator/fastify, threadNice 0': { runner: 'plugin', options: { threadNice: 0 } },
+  'bare Piscina': { runner: 'piscina', options: undefined },
+  'main thread': { runner: 'main', options: undefined },
 } as const;
 type Variant = keyof typeof VARIANTS;
 
 function startVariant(variant: Variant): Promise<Service> {
-  const runner = VARIANTS[variant];
+  const { runner, options } = VARIANTS[variant];
   // Every service gets the timing preload (idle outside the flood), so they stay alike.
   const timing = ['--import', pathToFileURL(fixture('service-timing.mjs')).href];
   if (runner === undefined) return startService(exampleServer, { execArgv: timing });
   return startService(exampleServer, {
     execArgv: [...timing, '--import', pathToFileURL(fixture('service-swap.mjs')).href],
-    env: { SERVICE_RUNNER: runner },
+    env: { SERVICE_RUNNER: runner, SERVICE_ORCHESTRATOR_OPTIONS: JSON.stringify(options ?? {}) },
   });
 }
 
@@ -144,7 +148,8 @@ function load(
  */
 async function waitIdle(variant: Variant, service: Service): Promise<void> {
   for (;;) {
-    if (VARIANTS[variant] === undefined) {
+    const { runner } = VARIANTS[variant];
+    if (runner === undefined || runner === 'plugin') {
       const metrics = await fetch(`${service.url}/metrics`).then((r) => r.text());
       const value = (name: string): number =>
         Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? 0);
