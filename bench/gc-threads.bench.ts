@@ -34,9 +34,7 @@ async function measure(
   flags: Flags,
   tasks: number,
 ): Promise<{ perSecond: number; cpuMsPerTask: number }> {
-  const { stdout } = await run(process.execPath, [...FLAGS[flags], FIXTURE, engine, String(tasks), '32'], {
-    cwd: process.cwd(),
-  });
+  const { stdout } = await run(process.execPath, [...FLAGS[flags], FIXTURE, engine, String(tasks), '32']);
   return JSON.parse(stdout) as { perSecond: number; cpuMsPerTask: number };
 }
 
