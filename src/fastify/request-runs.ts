@@ -58,9 +58,9 @@ export class RequestRuns {
    * Retry-After from the drain rate, the public message unless `exposeErrors`.
    */
   refusal(): HttpError {
-    const error = new QueueFullError('The queue is full; the request was shed before its body was read');
-    const retryAfterSeconds = this.#drain.retryAfterSeconds(this.#orchestrator.queued);
-    return httpErrorFor(error, { retryAfterSeconds, exposeErrors: this.#settings.exposeErrors });
+    return this.#httpFor(
+      new QueueFullError('The queue is full; the request was shed before its body was read'),
+    );
   }
 
   /** Not ready while closing, or while the queue is above the watermark. */
@@ -159,11 +159,8 @@ export class RequestRuns {
    */
   #toHttp(error: unknown): unknown {
     if (!(error instanceof OrchestratorError)) return error;
-    const retryAfterSeconds =
-      error.code === ErrorCodes.QUEUE_FULL ? this.#drain.retryAfterSeconds(this.#orchestrator.queued) : 1;
-    const { exposeErrors } = this.#settings;
-    const http = httpErrorFor(error, { retryAfterSeconds, exposeErrors });
-    const target = exposeErrors ? error : publicCopy(error, http.body.message);
+    const http = this.#httpFor(error);
+    const target = this.#settings.exposeErrors ? error : publicCopy(error, http.body.message);
     for (const [key, value] of [
       ['statusCode', http.statusCode],
       ['headers', http.headers],
@@ -171,6 +168,13 @@ export class RequestRuns {
       Object.defineProperty(target, key, { value, configurable: true, writable: true, enumerable: false });
     }
     return target;
+  }
+
+  /** The answer for one of the library's errors; a shed run's Retry-After follows the drain rate. */
+  #httpFor(error: OrchestratorError): HttpError {
+    const retryAfterSeconds =
+      error.code === ErrorCodes.QUEUE_FULL ? this.#drain.retryAfterSeconds(this.#orchestrator.queued) : 1;
+    return httpErrorFor(error, { retryAfterSeconds, exposeErrors: this.#settings.exposeErrors });
   }
 }
 
