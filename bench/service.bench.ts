@@ -69,6 +69,8 @@ const FLOODED: Route = '/hash (~5 ms CPU)';
  * so requests every 10 ms rather than the whole second's at once (see measureOverload).
  */
 const OVERLOAD_PHASES = 100;
+/** Floods in a row: the first one's numbers are the report's; the others show what repeats. */
+const OVERLOAD_FLOODS = 3;
 /** The example's closeTimeoutMs, and the orchestrator's default cancelGraceMs. */
 const CLOSE_BUDGET_MS = 5000 + 1000;
 
@@ -104,6 +106,8 @@ export interface LevelRow {
 export interface ServiceReport {
   levels: LevelRow[];
   overload: OverloadReport;
+  /** The same flood again, right after, each: whether RSS grows with each flood or holds. */
+  overloadAgain: OverloadReport[];
   sigterm: {
     requests: number;
     answered: number;
@@ -300,20 +304,24 @@ export async function benchService(rounds = 5, seconds = 4): Promise<ServiceRepo
     // The other services stay idle during the flood, as they were between their own runs.
     process.stderr.write('  service: 10× overload\n');
     const service = services['node-orchestrator/fastify'];
-    const overload = await measureOverload(
-      service,
-      `${service.url}${ROUTES[FLOODED].path}`,
-      ROUTES[FLOODED].body,
-      {
+    const flood = (): Promise<OverloadReport> =>
+      measureOverload(service, `${service.url}${ROUTES[FLOODED].path}`, ROUTES[FLOODED].body, {
         capacity,
         seconds: 10,
         phases: OVERLOAD_PHASES,
-      },
-    );
+      });
+    const overload = await flood();
+    // A flood leaves RSS near its high-water mark for a while (V8 and malloc give memory back
+    // slowly); more floods tell that from a leak, which would grow with each.
+    const overloadAgain: OverloadReport[] = [];
+    for (let i = 1; i < OVERLOAD_FLOODS; i++) {
+      process.stderr.write(`  service: 10× overload again (${i + 1}/${OVERLOAD_FLOODS})\n`);
+      overloadAgain.push(await flood());
+    }
     await Promise.all(variants.map((variant) => stop(services[variant])));
     process.stderr.write('  service: SIGTERM under load\n');
     const sigterm = await measureSigterm();
-    return { levels, overload, sigterm };
+    return { levels, overload, overloadAgain, sigterm };
   } finally {
     for (const service of started) service.child.kill('SIGKILL');
   }
@@ -341,6 +349,8 @@ export function serviceMarkdown(report: ServiceReport): string {
     }
   }
   const o = report.overload;
+  const again = (show: (flood: OverloadReport) => string): string =>
+    report.overloadAgain.map(show).join(', ');
   const server503 = o.server.routes[`${ROUTES[FLOODED].path} 503`];
   const s = report.sigterm;
   lines.push(
@@ -351,6 +361,8 @@ export function serviceMarkdown(report: ServiceReport): string {
       `/healthz (a checker in its own process, every 50 ms, ${o.healthz.count} probes): p50 ${fixed(o.healthz.p50)} ms, p99 ${fixed(o.healthz.p99)} ms. ` +
       `Event loop delay p99: server ${fixed(o.server.eventLoopDelay.p99)} ms, autocannon ${fixed(o.clientEventLoopDelay.p99)} ms. CPU (cores): autocannon ${fixed(o.cpu.client, 2)}, server main thread ${fixed(o.cpu.serverMain, 2)}, its other threads ${fixed(o.cpu.serverOther, 2)}. ` +
       `Connection errors and timeouts: ${o.errors}. RSS ${o.rssMiB.before} MiB before, ${o.rssMiB.afterFlood} MiB right after, ${o.rssMiB.settled} MiB 5 s later.`,
+    '',
+    `**The same flood ${report.overloadAgain.length} more times**, one after the other: 503s p99 ${again((a) => `${fixed(a.shed.p99)} ms (${fixed(a.shedSteady.p99)})`)}; /healthz p99 ${again((a) => `${fixed(a.healthz.p99)} ms`)}; RSS 5 s after each flood, the first included: ${[o, ...report.overloadAgain].map((a) => `${a.rssMiB.settled}`).join(' → ')} MiB.`,
     '',
     `**SIGTERM under load**: ${s.requests} requests of ~2 s tasks, SIGTERM once they run: exited after ${Math.round(s.exitMs)} ms (closeTimeoutMs + cancelGraceMs = ${s.budgetMs} ms); ${s.answered}/${s.requests} answered (${s.ok} × 200, ${s.unavailable} × 503${s.otherStatuses.length > 0 ? `, others: ${s.otherStatuses.join(', ')}` : ''}).`,
   );
